@@ -1,0 +1,106 @@
+// Command vcsim is the lab's vCenter simulator: govmomi's simulator with the vAPI (/rest)
+// endpoints linked in, TLS from a given certificate, and configurable SOAP delays.
+//
+// It is built offline against Debian's golang-github-vmware-govmomi-dev (see build.sh).
+// When the server is listening it prints one JSON line on stdout:
+//
+//	{"url": "https://127.0.0.1:PORT/sdk", "pid": N}
+//
+// and it runs until SIGINT or SIGTERM.
+package main
+
+import (
+	"crypto/tls"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"log"
+	"net/url"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+	"syscall"
+
+	"github.com/vmware/govmomi/simulator"
+	_ "github.com/vmware/govmomi/vapi/simulator" // /rest endpoints (tagging)
+)
+
+func parseMethodDelay(spec string) (map[string]int, error) {
+	delays := map[string]int{}
+	if spec == "" {
+		return delays, nil
+	}
+	for _, item := range strings.Split(spec, ",") {
+		parts := strings.SplitN(item, ":", 2)
+		if len(parts) != 2 {
+			return nil, fmt.Errorf("-method-delay item %q: want Method:milliseconds", item)
+		}
+		ms, err := strconv.Atoi(parts[1])
+		if err != nil || ms < 0 {
+			return nil, fmt.Errorf("-method-delay item %q: milliseconds must be a whole number >= 0", item)
+		}
+		delays[strings.TrimSpace(parts[0])] = ms
+	}
+	return delays, nil
+}
+
+func main() {
+	model := simulator.VPX()
+
+	listen := flag.String("l", "127.0.0.1:0", "listen address (host:port; port 0 picks a free one)")
+	flag.IntVar(&model.Datacenter, "dc", 1, "datacenters")
+	flag.IntVar(&model.Cluster, "cluster", 1, "clusters per datacenter")
+	flag.IntVar(&model.ClusterHost, "host", 2, "hosts per cluster")
+	flag.IntVar(&model.Host, "standalone-host", 0, "standalone hosts per datacenter")
+	flag.IntVar(&model.Datastore, "ds", 2, "datastores (mounted on every host)")
+	flag.IntVar(&model.Machine, "vm", 2, "virtual machines per resource pool")
+	flag.IntVar(&model.Portgroup, "pg", 1, "distributed port groups per datacenter")
+	flag.IntVar(&model.Pool, "pool", 0, "child resource pools per cluster")
+	autostart := flag.Bool("autostart", true, "power on the model's VMs")
+	username := flag.String("username", "user", "login user name")
+	password := flag.String("password", "pass", "login password (prefer VCSIM_PASSWORD in the environment)")
+	cert := flag.String("tlscert", "", "PEM certificate for TLS (empty: plain HTTP)")
+	key := flag.String("tlskey", "", "PEM private key for -tlscert")
+	delay := flag.Int("delay", 0, "milliseconds added to every SOAP call")
+	methodDelay := flag.String("method-delay", "", "per-method delays, e.g. PowerOnVM_Task:500,ImportVApp:200")
+	flag.Parse()
+
+	if env := os.Getenv("VCSIM_PASSWORD"); env != "" {
+		*password = env
+	}
+	delays, err := parseMethodDelay(*methodDelay)
+	if err != nil {
+		log.Fatal(err)
+	}
+	model.Autostart = *autostart
+	model.DelayConfig.Delay = *delay
+	model.DelayConfig.MethodDelay = delays
+
+	if err := model.Create(); err != nil {
+		log.Fatalf("creating the inventory: %v", err)
+	}
+	defer model.Remove()
+
+	model.Service.RegisterEndpoints = true
+	model.Service.Listen = &url.URL{Host: *listen, User: url.UserPassword(*username, *password)}
+	if *cert != "" {
+		pair, err := tls.LoadX509KeyPair(*cert, *key)
+		if err != nil {
+			log.Fatalf("loading -tlscert/-tlskey: %v", err)
+		}
+		model.Service.TLS = &tls.Config{Certificates: []tls.Certificate{pair}}
+	}
+
+	server := model.Service.NewServer()
+	defer server.Close()
+
+	u := *server.URL
+	u.User = nil
+	ready, _ := json.Marshal(map[string]interface{}{"url": u.String(), "pid": os.Getpid()})
+	fmt.Println(string(ready))
+
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
+	<-sig
+}

@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Idempotent setup of everything vmrepl needs, into .venv (Python) and .cache (the vcsim build).
+# Debian packages are installed only when missing (as root, or through sudo).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+python=${PYTHON:-python3}
+
+debs=()
+if ! command -v vcsim >/dev/null 2>&1; then
+  dpkg -s golang-go >/dev/null 2>&1 || debs+=(golang-go)
+  dpkg -s golang-github-vmware-govmomi-dev >/dev/null 2>&1 || debs+=(golang-github-vmware-govmomi-dev)
+fi
+if ((${#debs[@]})); then
+  echo "setup: installing Debian packages: ${debs[*]}"
+  sudo=""; [[ $(id -u) -eq 0 ]] || sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${debs[@]}" >/dev/null
+fi
+
+if [[ ! -x .venv/bin/python ]]; then
+  echo "setup: creating .venv"
+  "$python" -m venv .venv
+fi
+stamp=.venv/.vmrepl-setup
+want=$(cat pyproject.toml | sha256sum | cut -d' ' -f1)
+if [[ ! -f $stamp || "$(cat $stamp)" != "$want" ]]; then
+  echo "setup: installing Python packages into .venv"
+  .venv/bin/pip install -q --disable-pip-version-check -e '.[dev]'
+  echo "$want" > $stamp
+fi
+# The collection vmrepl.core is this repository (collections/ansible_collections/vmrepl/core is a
+# link to the root), importable from Python too, so that the CLI and the lab share its clients.
+site=$(.venv/bin/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
+echo "$root/collections" > "$site/vmrepl-collection.pth"
+
+if command -v vcsim >/dev/null 2>&1; then
+  echo "setup: using vcsim from PATH ($(command -v vcsim))"
+else
+  lab/vcsim/build.sh .cache/vcsim
+fi
+echo "setup: done. Activate with: . .venv/bin/activate"

@@ -1,0 +1,1 @@
+"""The embedded lab: simulated sites on loopback, each a vcsim and a ZVM simulator."""
