@@ -1,0 +1,124 @@
+# Copyright: vmrepl contributors
+# Apache License 2.0
+"""What every vmrepl module shares: connection options (defined once, with environment
+fallbacks and no_log), client construction, and the one exception boundary that turns the
+clients' typed errors into ``fail_json`` with a message that says what to do."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from ansible.module_utils.basic import AnsibleModule, env_fallback
+from ansible_collections.vmrepl.core.plugins.module_utils.errors import VmreplError
+
+VSPHERE_ARGUMENT_SPEC: dict[str, Any] = {
+    "hostname": {
+        "type": "str",
+        "required": True,
+        "aliases": ["vcenter_hostname"],
+        "fallback": (env_fallback, ["VMWARE_HOST"]),
+    },
+    "username": {
+        "type": "str",
+        "required": True,
+        "aliases": ["vcenter_username", "user"],
+        "fallback": (env_fallback, ["VMWARE_USER"]),
+    },
+    "password": {
+        "type": "str",
+        "required": True,
+        "no_log": True,
+        "aliases": ["vcenter_password", "pass", "pwd"],
+        "fallback": (env_fallback, ["VMWARE_PASSWORD"]),
+    },
+    "port": {"type": "int", "default": 443, "fallback": (env_fallback, ["VMWARE_PORT"])},
+    "validate_certs": {
+        "type": "bool",
+        "default": True,
+        "fallback": (env_fallback, ["VMWARE_VALIDATE_CERTS"]),
+    },
+    "ca_file": {"type": "path", "fallback": (env_fallback, ["VMWARE_CA_FILE"])},
+}
+
+ZVM_ARGUMENT_SPEC: dict[str, Any] = {
+    "zvm_url": {"type": "str", "required": True, "fallback": (env_fallback, ["ZVM_URL"])},
+    "zvm_username": {"type": "str", "required": True, "fallback": (env_fallback, ["ZVM_USERNAME"])},
+    "zvm_password": {
+        "type": "str",
+        "required": True,
+        "no_log": True,
+        "fallback": (env_fallback, ["ZVM_PASSWORD"]),
+    },
+    "zvm_kind": {
+        "type": "str",
+        "default": "auto",
+        "choices": ["auto", "appliance", "windows"],
+        "fallback": (env_fallback, ["ZVM_KIND"]),
+    },
+    "zvm_validate_certs": {
+        "type": "bool",
+        "default": True,
+        "fallback": (env_fallback, ["ZVM_VALIDATE_CERTS"]),
+    },
+    "zvm_ca_file": {"type": "path", "fallback": (env_fallback, ["ZVM_CA_FILE"])},
+}
+
+
+def argument_spec(*, vsphere: bool = False, zvm: bool = False, **own: Any) -> dict[str, Any]:
+    """The module's own options plus the connection options it needs."""
+    spec: dict[str, Any] = {}
+    if vsphere:
+        spec.update(VSPHERE_ARGUMENT_SPEC)
+    if zvm:
+        spec.update(ZVM_ARGUMENT_SPEC)
+    spec.update(own)
+    return spec
+
+
+def vsphere_client(module: AnsibleModule) -> Any:
+    from ansible_collections.vmrepl.core.plugins.module_utils.vsphere import (
+        VSphereClient,
+        VSphereConnectionParams,
+    )
+
+    p = module.params
+    return VSphereClient.connect(
+        VSphereConnectionParams(
+            hostname=p["hostname"],
+            username=p["username"],
+            password=p["password"],
+            port=p["port"],
+            validate_certs=p["validate_certs"],
+            ca_file=p["ca_file"],
+        )
+    )
+
+
+def zvm_client(module: AnsibleModule) -> Any:
+    from ansible_collections.vmrepl.core.plugins.module_utils.zvm import (
+        ZvmClient,
+        ZvmConnectionParams,
+    )
+
+    p = module.params
+    return ZvmClient(
+        ZvmConnectionParams(
+            url=p["zvm_url"],
+            username=p["zvm_username"],
+            password=p["zvm_password"],
+            kind=p["zvm_kind"],
+            validate_certs=p["zvm_validate_certs"],
+            ca_file=p["zvm_ca_file"],
+        )
+    )
+
+
+def run(module: AnsibleModule, body: Callable[[], dict[str, Any]]) -> None:
+    """The exception boundary: ``body`` returns the result (with ``changed`` and ``msg``);
+    a typed error becomes ``fail_json`` naming its kind and what to do."""
+    try:
+        result = body()
+    except VmreplError as exc:
+        module.fail_json(msg=str(exc), error=type(exc).__name__, **getattr(exc, "details", {}))
+    module.exit_json(**result)

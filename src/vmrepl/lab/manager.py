@@ -1,0 +1,215 @@
+"""``vmrepl lab``: bring the embedded lab up and down.
+
+A lab is one or two simulated sites on loopback; each is a vcsim (vCenter) and a ZVM simulator
+that acts on it. What runs is recorded in ``<lab dir>/state.json`` (mode 0600: it holds the lab's
+generated passwords), so that ``status`` can find the sites and ``down`` stops exactly what ``up``
+started, by pid.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from vmrepl.lab import process
+from vmrepl.lab.certs import ServerCertificate, ensure_lab_certificates
+from vmrepl.lab.process import LabError
+from vmrepl.lab.vcsim import REPO_ROOT, VcsimTopology, start_vcsim
+
+EDITION_SITES = {"remote": ("source", "target"), "local": ("local",)}
+VCENTER_USER = "administrator@vsphere.local"
+ZVM_USER = "admin"
+
+
+def lab_dir() -> Path:
+    """``$VMREPL_LAB_DIR``, else ``.lab`` in the repository."""
+    explicit = os.environ.get("VMREPL_LAB_DIR")
+    return Path(explicit) if explicit else REPO_ROOT / ".lab"
+
+
+@dataclass(frozen=True)
+class LabSpec:
+    edition: str = "remote"
+    hosts: int = 2
+    vms: int = 2
+    task_seconds: float = 2.0
+
+    def validate(self) -> None:
+        if self.edition not in EDITION_SITES:
+            raise LabError(f"edition must be one of {', '.join(EDITION_SITES)}, not {self.edition!r}.")
+        if not 1 <= self.hosts <= 256:
+            raise LabError(f"hosts must be between 1 and 256 per site, not {self.hosts}.")
+        if not 0 <= self.vms <= 5000:
+            raise LabError(f"vms must be between 0 and 5000, not {self.vms}.")
+        if self.task_seconds < 0:
+            raise LabError("task_seconds must not be negative.")
+
+
+def _state_file(directory: Path) -> Path:
+    return directory / "state.json"
+
+
+def read_state(directory: Path | None = None) -> dict[str, Any] | None:
+    """The recorded lab, or None when there is none."""
+    path = _state_file(directory or lab_dir())
+    if not path.exists():
+        return None
+    return dict(json.loads(path.read_text()))
+
+
+def _write_state(directory: Path, state: dict[str, Any]) -> None:
+    path = _state_file(directory)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(state, indent=2) + "\n")
+    tmp.chmod(0o600)
+    tmp.replace(path)
+
+
+def _pids(state: dict[str, Any]) -> list[int]:
+    pids = []
+    for site in state.get("sites", []):
+        for part in ("zvm", "vcenter"):
+            pid = site.get(part, {}).get("pid")
+            if pid:
+                pids.append(int(pid))
+    return pids
+
+
+def is_running(state: dict[str, Any] | None) -> bool:
+    return bool(state) and all(process.alive(pid) for pid in _pids(state or {}))
+
+
+def _start_site(name: str, spec: LabSpec, cert: ServerCertificate, directory: Path) -> dict[str, Any]:
+    vc_password = secrets.token_urlsafe(12)
+    zvm_password = secrets.token_urlsafe(12)
+    vc = start_vcsim(
+        VcsimTopology(hosts=spec.hosts, vms=spec.vms),
+        cert,
+        VCENTER_USER,
+        vc_password,
+        directory / "logs" / f"{name}-vcsim.log",
+    )
+    vc_url = str(vc.ready["url"])
+    host_port = vc_url.split("//", 1)[1].split("/", 1)[0]
+    vc_host, vc_port = host_port.rsplit(":", 1)
+    site: dict[str, Any] = {
+        "name": name,
+        "vcenter": {
+            "host": vc_host,
+            "port": int(vc_port),
+            "username": VCENTER_USER,
+            "password": vc_password,
+            "ca_file": str(cert.ca_file),
+            "pid": vc.pid,
+        },
+    }
+    try:
+        zvm = process.start(
+            [
+                sys.executable, "-m", "vmrepl.lab.zvm",
+                "--site-name", name,
+                "--listen", "127.0.0.1:0",
+                "--tls-cert", str(cert.cert_file),
+                "--tls-key", str(cert.key_file),
+                "--ca-file", str(cert.ca_file),
+                "--vcenter-url", vc_url,
+                "--vcenter-user", VCENTER_USER,
+                "--vcenter-ca-file", str(cert.ca_file),
+                "--username", ZVM_USER,
+                "--task-seconds", str(spec.task_seconds),
+            ],
+            directory / "logs" / f"{name}-zvm.log",
+            env={"VMREPL_ZVM_PASSWORD": zvm_password, "VMREPL_VCENTER_PASSWORD": vc_password},
+        )
+    except Exception:
+        process.stop(vc.pid)
+        raise
+    site["zvm"] = {
+        "url": str(zvm.ready["url"]),
+        "username": ZVM_USER,
+        "password": zvm_password,
+        "ca_file": str(cert.ca_file),
+        "site_identifier": zvm.ready.get("site_identifier"),
+        "pid": zvm.pid,
+    }
+    return site
+
+
+def up(spec: LabSpec, directory: Path | None = None) -> tuple[dict[str, Any], bool]:
+    """Start the lab unless it already runs as asked. Returns (state, started)."""
+    spec.validate()
+    directory = directory or lab_dir()
+    state = read_state(directory)
+    if state and is_running(state):
+        if state.get("edition") != spec.edition:
+            raise LabError(
+                f"The lab is up as the {state.get('edition')} edition. "
+                "Run `vmrepl lab down` first to start it as another."
+            )
+        return state, False
+    if state:  # left over from a crash or a reboot: clear what remains of it
+        down(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    directory.chmod(0o700)
+    cert = ensure_lab_certificates(directory / "certs")
+    names = EDITION_SITES[spec.edition]
+    started = time.monotonic()
+    with ThreadPoolExecutor(max_workers=len(names)) as pool:
+        futures = [pool.submit(_start_site, name, spec, cert, directory) for name in names]
+        sites, errors = [], []
+        for future in futures:
+            try:
+                sites.append(future.result())
+            except Exception as exc:  # collect, then clean up every site that did start
+                errors.append(exc)
+    state = {
+        "edition": spec.edition,
+        "spec": {"hosts": spec.hosts, "vms": spec.vms, "task_seconds": spec.task_seconds},
+        "sites": sites,
+        "started_in_seconds": round(time.monotonic() - started, 2),
+    }
+    _write_state(directory, state)
+    if errors:
+        down(directory)
+        raise LabError(f"The lab did not start: {errors[0]}")
+    return state, True
+
+
+def down(directory: Path | None = None) -> list[int]:
+    """Stop every process the recorded lab started; returns the pids that were stopped."""
+    directory = directory or lab_dir()
+    state = read_state(directory)
+    if not state:
+        return []
+    stopped = []
+    for pid in _pids(state):
+        if process.alive(pid):
+            process.stop(pid)
+            stopped.append(pid)
+    _state_file(directory).unlink(missing_ok=True)
+    return stopped
+
+
+def public_status(state: dict[str, Any]) -> dict[str, Any]:
+    """The documented shape of ``vmrepl lab status --output json``."""
+    sites = []
+    for site in state["sites"]:
+        vc, zvm = site["vcenter"], site["zvm"]
+        sites.append(
+            {
+                "name": site["name"],
+                "vcenter": {k: vc[k] for k in ("host", "port", "username", "password", "ca_file")},
+                "zvm": {
+                    k: zvm[k]
+                    for k in ("url", "username", "password", "ca_file", "site_identifier")
+                },
+            }
+        )
+    return {"edition": state["edition"], "running": is_running(state), "sites": sites}
