@@ -13,10 +13,14 @@ from __future__ import annotations
 class VmreplError(Exception):
     """Base of every error the vmrepl clients raise."""
 
-    def __init__(self, message: str, *, hint: str | None = None) -> None:
+    def __init__(
+        self, message: str, *, hint: str | None = None, details: dict | None = None
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.hint = hint
+        #: Result fields a module returns along with the failure (what did get done).
+        self.details: dict = dict(details or {})
 
     def __str__(self) -> str:
         return f"{self.message} {self.hint}" if self.hint else self.message

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ansible.module_utils.basic import AnsibleModule, env_fallback
+
 from ansible_collections.vmrepl.core.plugins.module_utils.errors import VmreplError
 
 VSPHERE_ARGUMENT_SPEC: dict[str, Any] = {
@@ -65,13 +66,30 @@ ZVM_ARGUMENT_SPEC: dict[str, Any] = {
 }
 
 
-def argument_spec(*, vsphere: bool = False, zvm: bool = False, **own: Any) -> dict[str, Any]:
+def _peer(option: dict[str, Any]) -> dict[str, Any]:
+    peer = dict(option)
+    if "fallback" in peer:
+        peer["fallback"] = (env_fallback, ["PEER_" + name for name in option["fallback"][1]])
+    return peer
+
+
+#: The second ZVM of modules that act on a site pair (``peer_zvm_url`` ...; env ``PEER_ZVM_URL``).
+PEER_ZVM_ARGUMENT_SPEC: dict[str, Any] = {
+    "peer_" + name: _peer(option) for name, option in ZVM_ARGUMENT_SPEC.items()
+}
+
+
+def argument_spec(
+    *, vsphere: bool = False, zvm: bool = False, peer_zvm: bool = False, **own: Any
+) -> dict[str, Any]:
     """The module's own options plus the connection options it needs."""
     spec: dict[str, Any] = {}
     if vsphere:
         spec.update(VSPHERE_ARGUMENT_SPEC)
     if zvm:
         spec.update(ZVM_ARGUMENT_SPEC)
+    if peer_zvm:
+        spec.update(PEER_ZVM_ARGUMENT_SPEC)
     spec.update(own)
     return spec
 
@@ -95,7 +113,8 @@ def vsphere_client(module: AnsibleModule) -> Any:
     )
 
 
-def zvm_client(module: AnsibleModule) -> Any:
+def zvm_client(module: AnsibleModule, prefix: str = "zvm") -> Any:
+    """A ZVM client from the module's ``zvm_*`` options (``peer_zvm_*`` with that prefix)."""
     from ansible_collections.vmrepl.core.plugins.module_utils.zvm import (
         ZvmClient,
         ZvmConnectionParams,
@@ -104,12 +123,12 @@ def zvm_client(module: AnsibleModule) -> Any:
     p = module.params
     return ZvmClient(
         ZvmConnectionParams(
-            url=p["zvm_url"],
-            username=p["zvm_username"],
-            password=p["zvm_password"],
-            kind=p["zvm_kind"],
-            validate_certs=p["zvm_validate_certs"],
-            ca_file=p["zvm_ca_file"],
+            url=p[f"{prefix}_url"],
+            username=p[f"{prefix}_username"],
+            password=p[f"{prefix}_password"],
+            kind=p[f"{prefix}_kind"],
+            validate_certs=p[f"{prefix}_validate_certs"],
+            ca_file=p[f"{prefix}_ca_file"],
         )
     )
 

@@ -10,7 +10,7 @@ by :meth:`VSphereClient.wait_for_tasks`, which polls all of them with one call p
 
 from __future__ import annotations
 
-import socket
+import contextlib
 import ssl
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -157,14 +157,14 @@ class VSphereClient:
         except vim.fault.InvalidLogin as exc:
             raise AuthenticationFailed(
                 f"{where} refused the login of user {params.username!r}.",
-                hint="Check the vCenter username and password (vault or VMWARE_USER/VMWARE_PASSWORD).",
+                hint="Check the vCenter username and password (vault or the VMWARE_* variables).",
             ) from exc
         except ssl.SSLCertVerificationError as exc:
             raise ConnectionFailed(
                 f"{where}: the TLS certificate could not be verified ({exc.verify_message}).",
-                hint="Give the CA that signed it with ca_file; set validate_certs: false only in a lab.",
+                hint="Give the CA that signed it in ca_file (validate_certs false only in a lab).",
             ) from exc
-        except (OSError, socket.timeout) as exc:
+        except (TimeoutError, OSError) as exc:
             raise ConnectionFailed(
                 f"Cannot reach {where}: {exc}.",
                 hint="Check the hostname and port and that the controller can reach them.",
@@ -174,10 +174,8 @@ class VSphereClient:
         return cls(si, params)
 
     def close(self) -> None:
-        try:
+        with contextlib.suppress(Exception):  # best effort on the way out
             Disconnect(self.si)
-        except Exception:  # noqa: S110 - best effort on the way out
-            pass
 
     def __enter__(self) -> VSphereClient:
         return self
@@ -399,9 +397,7 @@ class VSphereClient:
         if isinstance(network, vim.dvs.DistributedVirtualPortgroup):
             switch = network.config.distributedVirtualSwitch
             backing: Any = vim.vm.device.VirtualEthernetCard.DistributedVirtualPortBackingInfo(
-                port=vim.dvs.PortConnection(
-                    portgroupKey=network.key, switchUuid=switch.uuid
-                )
+                port=vim.dvs.PortConnection(portgroupKey=network.key, switchUuid=switch.uuid)
             )
         else:
             backing = vim.vm.device.VirtualEthernetCard.NetworkBackingInfo(
@@ -421,7 +417,10 @@ class VSphereClient:
     def power_on(self, vms: Sequence[Any]) -> list[Any]:
         """Start power-on tasks for every VM that is not on; returns the tasks."""
         on = vim.VirtualMachinePowerState.poweredOn
-        states = {o.moid: o["runtime.powerState"] for o in self.retrieve_objects(vms, ["runtime.powerState"])}
+        states = {
+            o.moid: o["runtime.powerState"]
+            for o in self.retrieve_objects(vms, ["runtime.powerState"])
+        }
         tasks = [vm.PowerOnVM_Task() for vm in vms if states.get(moid(vm)) != on]
         self.calls += len(tasks)
         return tasks
@@ -429,7 +428,10 @@ class VSphereClient:
     def power_off(self, vms: Sequence[Any]) -> list[Any]:
         """Start power-off tasks for every VM that is not off; returns the tasks."""
         off = vim.VirtualMachinePowerState.poweredOff
-        states = {o.moid: o["runtime.powerState"] for o in self.retrieve_objects(vms, ["runtime.powerState"])}
+        states = {
+            o.moid: o["runtime.powerState"]
+            for o in self.retrieve_objects(vms, ["runtime.powerState"])
+        }
         tasks = [vm.PowerOffVM_Task() for vm in vms if states.get(moid(vm)) != off]
         self.calls += len(tasks)
         return tasks

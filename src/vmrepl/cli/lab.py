@@ -9,7 +9,11 @@ from typing import Any
 import click
 
 OUTPUT = click.option(
-    "--output", "-o", type=click.Choice(["text", "json"]), default="text", show_default=True,
+    "--output",
+    "-o",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
     help="json: one machine-readable document on stdout.",
 )
 
@@ -26,9 +30,13 @@ def _print_status(status: dict[str, Any], output: str, headline: str) -> None:
     click.echo(headline)
     for site in status["sites"]:
         vc, zvm = site["vcenter"], site["zvm"]
-        click.echo(f"  {site['name']:<8} vCenter https://{vc['host']}:{vc['port']}/sdk  "
-                   f"ZVM {zvm['url']}  (user {vc['username']} / {zvm['username']})")
-    click.echo("  CA file: " + (status["sites"][0]["vcenter"]["ca_file"] if status["sites"] else "-"))
+        click.echo(
+            f"  {site['name']:<8} vCenter https://{vc['host']}:{vc['port']}/sdk  "
+            f"ZVM {zvm['url']}  (user {vc['username']} / {zvm['username']})"
+        )
+    click.echo(
+        "  CA file: " + (status["sites"][0]["vcenter"]["ca_file"] if status["sites"] else "-")
+    )
     click.echo("  Passwords: `vmrepl lab status --output json`.")
 
 
@@ -38,14 +46,34 @@ def lab() -> None:
 
 
 @lab.command()
-@click.option("--edition", type=click.Choice(["remote", "local"]), default="remote", show_default=True,
-              help="remote: sites source and target; local: one site.")
-@click.option("--hosts", type=click.IntRange(1, 256), default=2, show_default=True,
-              help="Hypervisors per site.")
-@click.option("--vms", type=click.IntRange(0, 5000), default=2, show_default=True,
-              help="VMs per resource pool in each site.")
-@click.option("--task-seconds", type=click.FloatRange(0), default=2.0, show_default=True,
-              help="How long the simulated ZVM tasks run.")
+@click.option(
+    "--edition",
+    type=click.Choice(["remote", "local"]),
+    default="remote",
+    show_default=True,
+    help="remote: sites source and target; local: one site.",
+)
+@click.option(
+    "--hosts",
+    type=click.IntRange(1, 256),
+    default=2,
+    show_default=True,
+    help="Hypervisors per site.",
+)
+@click.option(
+    "--vms",
+    type=click.IntRange(0, 5000),
+    default=2,
+    show_default=True,
+    help="VMs per resource pool in each site.",
+)
+@click.option(
+    "--task-seconds",
+    type=click.FloatRange(0),
+    default=2.0,
+    show_default=True,
+    help="How long the simulated ZVM tasks run.",
+)
 @OUTPUT
 def up(edition: str, hosts: int, vms: int, task_seconds: float, output: str) -> None:
     """Start the lab (a no-op when it already runs)."""
@@ -78,8 +106,11 @@ def status(output: str) -> None:
             click.echo("The lab is not up. Start it with `vmrepl lab up`.")
         sys.exit(3)
     status_doc = manager.public_status(state)
-    _print_status(status_doc, output, f"Lab {'up' if status_doc['running'] else 'DOWN (stale)'} "
-                                      f"({state['edition']}):")
+    _print_status(
+        status_doc,
+        output,
+        f"Lab {'up' if status_doc['running'] else 'DOWN (stale)'} ({state['edition']}):",
+    )
     if not status_doc["running"]:
         sys.exit(3)
 
@@ -90,7 +121,9 @@ def down() -> None:
     from vmrepl.lab import manager
 
     stopped = manager.down()
-    click.echo(f"Lab down ({len(stopped)} processes stopped)." if stopped else "The lab was not up.")
+    click.echo(
+        f"Lab down ({len(stopped)} processes stopped)." if stopped else "The lab was not up."
+    )
 
 
 @lab.command()

@@ -43,7 +43,9 @@ class LabSpec:
 
     def validate(self) -> None:
         if self.edition not in EDITION_SITES:
-            raise LabError(f"edition must be one of {', '.join(EDITION_SITES)}, not {self.edition!r}.")
+            raise LabError(
+                f"edition must be one of {', '.join(EDITION_SITES)}, not {self.edition!r}."
+            )
         if not 1 <= self.hosts <= 256:
             raise LabError(f"hosts must be between 1 and 256 per site, not {self.hosts}.")
         if not 0 <= self.vms <= 5000:
@@ -86,7 +88,9 @@ def is_running(state: dict[str, Any] | None) -> bool:
     return bool(state) and all(process.alive(pid) for pid in _pids(state or {}))
 
 
-def _start_site(name: str, spec: LabSpec, cert: ServerCertificate, directory: Path) -> dict[str, Any]:
+def _start_site(
+    name: str, spec: LabSpec, cert: ServerCertificate, directory: Path
+) -> dict[str, Any]:
     vc_password = secrets.token_urlsafe(12)
     zvm_password = secrets.token_urlsafe(12)
     vc = start_vcsim(
@@ -113,17 +117,29 @@ def _start_site(name: str, spec: LabSpec, cert: ServerCertificate, directory: Pa
     try:
         zvm = process.start(
             [
-                sys.executable, "-m", "vmrepl.lab.zvm",
-                "--site-name", name,
-                "--listen", "127.0.0.1:0",
-                "--tls-cert", str(cert.cert_file),
-                "--tls-key", str(cert.key_file),
-                "--ca-file", str(cert.ca_file),
-                "--vcenter-url", vc_url,
-                "--vcenter-user", VCENTER_USER,
-                "--vcenter-ca-file", str(cert.ca_file),
-                "--username", ZVM_USER,
-                "--task-seconds", str(spec.task_seconds),
+                sys.executable,
+                "-m",
+                "vmrepl.lab.zvm",
+                "--site-name",
+                name,
+                "--listen",
+                "127.0.0.1:0",
+                "--tls-cert",
+                str(cert.cert_file),
+                "--tls-key",
+                str(cert.key_file),
+                "--ca-file",
+                str(cert.ca_file),
+                "--vcenter-url",
+                vc_url,
+                "--vcenter-user",
+                VCENTER_USER,
+                "--vcenter-ca-file",
+                str(cert.ca_file),
+                "--username",
+                ZVM_USER,
+                "--task-seconds",
+                str(spec.task_seconds),
             ],
             directory / "logs" / f"{name}-zvm.log",
             env={"VMREPL_ZVM_PASSWORD": zvm_password, "VMREPL_VCENTER_PASSWORD": vc_password},
@@ -207,8 +223,7 @@ def public_status(state: dict[str, Any]) -> dict[str, Any]:
                 "name": site["name"],
                 "vcenter": {k: vc[k] for k in ("host", "port", "username", "password", "ca_file")},
                 "zvm": {
-                    k: zvm[k]
-                    for k in ("url", "username", "password", "ca_file", "site_identifier")
+                    k: zvm[k] for k in ("url", "username", "password", "ca_file", "site_identifier")
                 },
             }
         )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -74,7 +75,9 @@ def start(
     return Started(proc.pid, ready)
 
 
-def _wait_ready(proc: subprocess.Popen[bytes], stream: IO[bytes], deadline: float) -> dict[str, Any] | None:
+def _wait_ready(
+    proc: subprocess.Popen[bytes], stream: IO[bytes], deadline: float
+) -> dict[str, Any] | None:
     import selectors
 
     selector = selectors.DefaultSelector()
@@ -130,7 +133,5 @@ def stop(pid: int, timeout: float = 10.0) -> None:
         if not alive(pid):
             return
         time.sleep(0.05)
-    try:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass

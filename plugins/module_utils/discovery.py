@@ -1,0 +1,107 @@
+# Copyright: vmrepl contributors
+# Apache License 2.0
+"""Discovery of a site's hypervisors, datastores and networks: a handful of PropertyCollector
+calls per site (one per object type), however many objects it holds; and the choice of the
+customer-dedicated hosts among them (a pure function)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from ansible_collections.vmrepl.core.plugins.module_utils.vsphere import (
+    CLUSTER_PROPERTIES,
+    DATASTORE_PROPERTIES,
+    HOST_PROPERTIES,
+    VSphereClient,
+    custom_values,
+    moid,
+    vim,
+)
+
+
+@dataclass
+class Site:
+    """What discovery found, as plain data (JSON-ready)."""
+
+    hosts: list[dict[str, Any]] = field(default_factory=list)
+    datastores: dict[str, dict[str, Any]] = field(default_factory=dict)
+    networks: dict[str, str] = field(default_factory=dict)  # moid → name
+    clusters: dict[str, str] = field(default_factory=dict)  # moid → name
+
+
+def discover(client: VSphereClient) -> Site:
+    """Read every host, datastore, network and cluster of the vCenter in five calls."""
+    site = Site()
+    site.clusters = {
+        c.moid: c["name"]
+        for c in client.retrieve(vim.ClusterComputeResource, CLUSTER_PROPERTIES[:1])
+    }
+    for ds in client.retrieve(vim.Datastore, DATASTORE_PROPERTIES):
+        capacity = int(ds["summary.capacity"] or 0)
+        free = int(ds["summary.freeSpace"] or 0)
+        site.datastores[ds.moid] = {
+            "name": ds["name"],
+            "capacity_bytes": capacity,
+            "free_bytes": free,
+            "free_percent": round(100.0 * free / capacity, 1) if capacity else 0.0,
+            "type": ds["summary.type"],
+            "accessible": bool(ds["summary.accessible"]),
+        }
+    site.networks = {n.moid: n["name"] for n in client.retrieve(vim.Network, ["name"])}
+    field_keys = client.custom_field_keys()
+    for host in client.retrieve(vim.HostSystem, HOST_PROPERTIES):
+        parent = host["parent"]
+        cluster = site.clusters.get(moid(parent)) if parent is not None else None
+        site.hosts.append(
+            {
+                "name": host["name"],
+                "moid": host.moid,
+                "cluster": cluster,
+                "connection_state": str(host["runtime.connectionState"]),
+                "maintenance_mode": bool(host["runtime.inMaintenanceMode"]),
+                "version": host["config.product.version"],
+                "build": host["config.product.build"],
+                "datastores": sorted(
+                    site.datastores[moid(d)]["name"]
+                    for d in host["datastore"] or []
+                    if moid(d) in site.datastores
+                ),
+                "networks": sorted(
+                    site.networks[moid(n)]
+                    for n in host["network"] or []
+                    if moid(n) in site.networks
+                ),
+                "custom_attributes": custom_values(host, field_keys),
+            }
+        )
+    site.hosts.sort(key=lambda h: h["name"])
+    return site
+
+
+def choose_hosts(
+    hosts: list[dict[str, Any]],
+    clusters: list[str] | None = None,
+    attribute: dict[str, str] | None = None,
+    names: list[str] | None = None,
+) -> tuple[list[str], dict[str, str]]:
+    """The customer-dedicated hosts: in one of ``clusters`` (when given), carrying the custom
+    attribute ``attribute["name"] == attribute["value"]`` (when given), among ``names`` (when
+    given). Returns (usable host names, {host: reason} for chosen hosts that cannot be used now:
+    disconnected or in maintenance mode). Pure."""
+    chosen = [
+        h
+        for h in hosts
+        if (not clusters or h["cluster"] in clusters)
+        and (not names or h["name"] in names)
+        and (not attribute or h["custom_attributes"].get(attribute["name"]) == attribute["value"])
+    ]
+    usable, skipped = [], {}
+    for host in chosen:
+        if host["connection_state"] != "connected":
+            skipped[host["name"]] = f"connection state {host['connection_state']}"
+        elif host["maintenance_mode"]:
+            skipped[host["name"]] = "in maintenance mode"
+        else:
+            usable.append(host["name"])
+    return usable, skipped

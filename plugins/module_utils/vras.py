@@ -1,0 +1,313 @@
+# Copyright: vmrepl contributors
+# Apache License 2.0
+"""VRA rollout: one Virtual Replication Appliance on every chosen hypervisor of a site.
+
+read (the ZVM's hosts, datastores, networks and VRAs) → plan (a pure function, :func:`plan`)
+→ apply (every install of the site started at once, the tasks polled together). Static
+addresses come from a per-site pool; a host keeps the address its VRA already has.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from ansible_collections.vmrepl.core.plugins.module_utils.errors import (
+    ConfigurationError,
+    TaskFailed,
+    VmreplError,
+)
+from ansible_collections.vmrepl.core.plugins.module_utils.zvm import (
+    ZvmClient,
+    vra_create_body,
+)
+from ansible_collections.vmrepl.core.plugins.module_utils.zvm import field as zf
+
+#: VRA states (GET /v1/vras Status) that count as "there is a VRA on this host".
+STATUS_NAMES = {
+    0: "Installed",
+    1: "UnsupportedEsxVersion",
+    2: "NotInstalled",
+    3: "Installing",
+    4: "Removing",
+    5: "InstallationError",
+    6: "HostPasswordChanged",
+    7: "UpdatingIpSettings",
+    8: "DuringChangeHost",
+}
+ABSENT_STATES = {2, 5}
+#: States of a VRA whose install or change another run started and did not see finish.
+BUSY_STATES = {3, 7}
+
+
+@dataclass(frozen=True)
+class IpPool:
+    """A range of static addresses for the VRAs of one site."""
+
+    start: str
+    end: str
+    subnet_mask: str
+    gateway: str
+
+    def addresses(self) -> list[str]:
+        """Every address of the pool, validated: inside the subnet, the gateway left out."""
+        try:
+            first, last = ipaddress.IPv4Address(self.start), ipaddress.IPv4Address(self.end)
+            gateway = ipaddress.IPv4Address(self.gateway)
+            network = ipaddress.IPv4Network(f"{self.gateway}/{self.subnet_mask}", strict=False)
+        except ValueError as exc:
+            raise ConfigurationError(
+                f"vra ip_pool: {exc}.", hint="Give IPv4 start, end, subnet_mask and gateway."
+            ) from exc
+        if first > last:
+            raise ConfigurationError(
+                f"vra ip_pool: start {first} is after end {last}.", hint="Swap them."
+            )
+        for name, address in (("start", first), ("end", last)):
+            if address not in network:
+                raise ConfigurationError(
+                    f"vra ip_pool: {name} {address} is outside the subnet {network} "
+                    f"of the gateway {gateway}.",
+                    hint="Fix the pool or the subnet_mask.",
+                )
+            if address in (network.network_address, network.broadcast_address):
+                raise ConfigurationError(
+                    f"vra ip_pool: {name} {address} is the network or broadcast address of "
+                    f"{network}.",
+                    hint="Start and end the pool on host addresses.",
+                )
+        return [
+            str(ipaddress.IPv4Address(n))
+            for n in range(int(first), int(last) + 1)
+            if ipaddress.IPv4Address(n) != gateway
+        ]
+
+
+@dataclass(frozen=True)
+class VraSettings:
+    datastore: str
+    network: str
+    memory_gb: int = 3
+    cpus: int = 1
+    group: str = "default_group"
+    ip_pool: IpPool | None = None  # None: DHCP
+
+
+@dataclass
+class Install:
+    host: str
+    host_id: str
+    address: str | None  # None: DHCP
+
+
+@dataclass
+class Plan:
+    installs: list[Install] = field(default_factory=list)
+    removals: list[dict[str, Any]] = field(default_factory=list)  # VRA objects
+    present: list[str] = field(default_factory=list)  # hosts that already have a VRA
+    busy: list[str] = field(default_factory=list)  # present, but still installing (a re-run)
+    skipped: dict[str, str] = field(default_factory=dict)  # host → reason
+
+    @property
+    def changes(self) -> bool:
+        return bool(self.installs or self.removals)
+
+
+def vra_host_name(vra: dict[str, Any]) -> str:
+    return str(zf(vra, "HostDisplayName") or "")
+
+
+def vra_address(vra: dict[str, Any]) -> str | None:
+    network = zf(vra, "VraNetworkDataApi") or {}
+    address = zf(network, "VraIPAddress")
+    return str(address) if address else None
+
+
+def plan(
+    hosts: Sequence[str],
+    zvm_hosts: dict[str, str],
+    vras: Sequence[dict[str, Any]],
+    settings: VraSettings,
+    state: str = "present",
+    skipped: dict[str, str] | None = None,
+) -> Plan:
+    """What to do so that exactly the chosen ``hosts`` have a VRA (``present``) or none of them
+    has one (``absent``).
+
+    ``zvm_hosts`` maps host names to ZVM host identifiers; ``vras`` is GET /v1/vras;
+    ``skipped`` names hosts left out for a reason (maintenance mode, disconnected).
+    Pure: no I/O.
+    """
+    result = Plan(skipped=dict(skipped or {}))
+    by_host = {vra_host_name(v): v for v in vras if zf(v, "Status") not in ABSENT_STATES}
+    wanted = [h for h in dict.fromkeys(hosts) if h not in result.skipped]
+    unknown = [h for h in wanted if h not in zvm_hosts]
+    if unknown:
+        raise ConfigurationError(
+            f"The ZVM does not know the hosts {', '.join(unknown)}.",
+            hint="Check the names against vCenter; a host just added may need a ZVM refresh.",
+        )
+    if state == "absent":
+        result.removals = [by_host[h] for h in wanted if h in by_host]
+        return result
+
+    result.present = [h for h in wanted if h in by_host]
+    result.busy = [h for h in result.present if zf(by_host[h], "Status") in BUSY_STATES]
+    new_hosts = [h for h in wanted if h not in by_host]
+    if settings.ip_pool is None:
+        result.installs = [Install(h, zvm_hosts[h], None) for h in new_hosts]
+        return result
+    pool = settings.ip_pool.addresses()
+    taken = {a for a in (vra_address(v) for v in vras) if a}
+    free = [a for a in pool if a not in taken]
+    if len(free) < len(new_hosts):
+        raise ConfigurationError(
+            f"vra ip_pool {settings.ip_pool.start}-{settings.ip_pool.end} has {len(free)} free "
+            f"addresses for {len(new_hosts)} new VRAs ({len(taken & set(pool))} taken by VRAs).",
+            hint="Widen the pool.",
+        )
+    result.installs = [Install(h, zvm_hosts[h], a) for h, a in zip(new_hosts, free, strict=False)]
+    return result
+
+
+def install_body(
+    install: Install, settings: VraSettings, datastore_id: str, network_id: str
+) -> dict[str, Any]:
+    """The POST /v1/vras body for one install (no ESXi password: the ZVM uses its key)."""
+    pool = settings.ip_pool
+    return vra_create_body(
+        install.host_id,
+        datastore_id,
+        network_id,
+        memory_gb=settings.memory_gb,
+        cpus=settings.cpus,
+        group_name=settings.group,
+        ip_address=install.address if pool else None,
+        subnet_mask=pool.subnet_mask if pool else None,
+        gateway=pool.gateway if pool else None,
+    )
+
+
+@dataclass
+class Outcome:
+    installed: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    failed: dict[str, str] = field(default_factory=dict)
+
+
+class VraRollout:
+    """Reads the site from its ZVM, plans, and applies."""
+
+    def __init__(self, zvm: ZvmClient, timeout: float = 1800.0) -> None:
+        self.zvm = zvm
+        self.timeout = timeout
+        site = zvm.local_site()
+        self.site_id = str(zf(site, "SiteIdentifier") or zf(zf(site, "Link") or {}, "identifier"))
+
+    def _names(self, kind: str, name_key: str, id_key: str) -> dict[str, str]:
+        return {
+            str(zf(o, name_key)): str(zf(o, id_key))
+            for o in self.zvm.site_objects(self.site_id, kind)
+        }
+
+    def read(self) -> tuple[dict[str, str], list[dict[str, Any]]]:
+        hosts = self._names("hosts", "VirtualizationHostName", "HostIdentifier")
+        return hosts, list(self.zvm.vras())
+
+    def plan(
+        self,
+        hosts: Sequence[str],
+        settings: VraSettings,
+        state: str = "present",
+        skipped: dict[str, str] | None = None,
+    ) -> Plan:
+        zvm_hosts, vras = self.read()
+        return plan(hosts, zvm_hosts, vras, settings, state, skipped)
+
+    def apply(
+        self,
+        the_plan: Plan,
+        settings: VraSettings,
+        on_progress: Callable[[dict[str, Any]], None] | None = None,
+    ) -> Outcome:
+        """Start every install (or removal) of the plan at once, then poll them together.
+        A failure on one host does not stop the others; each is reported by name."""
+        outcome = Outcome()
+        started: dict[str, tuple[str, list[str]]] = {}  # task id → (host, outcome list)
+        if the_plan.installs:
+            datastores = self._names("datastores", "DatastoreName", "DatastoreIdentifier")
+            networks = self._names("networks", "VirtualizationNetworkName", "NetworkIdentifier")
+            if settings.datastore not in datastores:
+                raise ConfigurationError(
+                    f"vra datastore {settings.datastore!r} is not known to the ZVM.",
+                    hint=f"Choose one of: {', '.join(sorted(datastores))}.",
+                )
+            if settings.network not in networks:
+                raise ConfigurationError(
+                    f"vra network {settings.network!r} is not known to the ZVM.",
+                    hint=f"Choose one of: {', '.join(sorted(networks))}.",
+                )
+            for item in the_plan.installs:
+                body = install_body(
+                    item, settings, datastores[settings.datastore], networks[settings.network]
+                )
+                try:
+                    started[self.zvm.install_vra(body)] = (item.host, outcome.installed)
+                except VmreplError as exc:
+                    outcome.failed[item.host] = str(exc)
+        for vra in the_plan.removals:
+            host = vra_host_name(vra)
+            try:
+                started[self.zvm.uninstall_vra(str(zf(vra, "VraIdentifier")))] = (
+                    host,
+                    outcome.removed,
+                )
+            except VmreplError as exc:
+                outcome.failed[host] = str(exc)
+        if the_plan.busy:
+            self._wait_busy(the_plan.busy, outcome)
+        if started:
+            tasks = self.zvm.wait_for_tasks(
+                list(started), timeout=self.timeout, on_progress=on_progress, raise_on_error=False
+            )
+            for task_id, (host, done) in started.items():
+                task = tasks.get(task_id) or {}
+                status = zf(task, "Status") or {}
+                if zf(status, "State") == 6:
+                    done.append(host)
+                else:
+                    reason = zf(task, "CompleteReason") or zf(status, "CompleteReason")
+                    outcome.failed[host] = str(reason or "the ZVM task did not complete")
+        return outcome
+
+    def _wait_busy(self, hosts: Sequence[str], outcome: Outcome) -> None:
+        """Wait for VRAs that an interrupted run left installing (no task id to poll: read
+        GET /v1/vras until they settle)."""
+        deadline = time.monotonic() + self.timeout
+        pending = set(hosts)
+        while pending and time.monotonic() < deadline:
+            states = {vra_host_name(v): zf(v, "Status") for v in self.zvm.vras()}
+            for host in list(pending):
+                if states.get(host) not in BUSY_STATES:
+                    pending.discard(host)
+                    if states.get(host) in ABSENT_STATES or host not in states:
+                        state = STATUS_NAMES.get(states.get(host) or 2)
+                        outcome.failed[host] = f"the install started earlier ended in {state}"
+            if pending:
+                time.sleep(1.0)
+        for host in pending:
+            outcome.failed[host] = "still installing after the timeout"
+
+
+def raise_for_failures(outcome: Outcome, result: dict[str, Any]) -> None:
+    """Raise when a host failed, carrying ``result`` (what did get done) to the module."""
+    if outcome.failed:
+        reasons = "; ".join(f"{h}: {r}" for h, r in sorted(outcome.failed.items()))
+        raise TaskFailed(
+            f"VRA changes failed on {len(outcome.failed)} host(s): {reasons}.",
+            hint="The other hosts are done; fix the cause and run again to finish these.",
+            details=result,
+        )

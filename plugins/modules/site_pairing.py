@@ -1,0 +1,158 @@
+#!/usr/bin/python
+# Copyright: vmrepl contributors
+# Apache License 2.0
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: site_pairing
+short_description: Pair a source site's replication manager with a target site's
+description:
+  - Remote edition only. Generates a pairing token on the target ZVM (O(peer_zvm_url)), pairs
+    from the source ZVM (O(zvm_url)), and verifies that both sides say Paired.
+  - A no-op when the sites are paired. A half-done pairing (one side lists the other, or a side
+    is Unpaired) is repaired. While either side says Pairing (another run at work), it waits.
+  - Two runs at the same moment - one pairs, the other finds the sites paired; neither fails.
+  - Unpairs only with O(state=absent); unpairing deletes the VPGs between the sites.
+version_added: 0.1.0
+author:
+  - vmrepl maintainers
+extends_documentation_fragment:
+  - vmrepl.core.zvm
+  - vmrepl.core.peer_zvm
+options:
+  peer_host:
+    description:
+      - The target ZVM's address as the source ZVM reaches it on the pairing port. Defaults to
+        the host of O(peer_zvm_url).
+    type: str
+  peer_port:
+    description:
+      - The target's pairing port - 9071 between appliances, 9081 for a Windows ZVM. Defaults
+        to the port of O(peer_zvm_url) when it has one, else 9071.
+    type: int
+  state:
+    description: V(present) pairs; V(absent) unpairs.
+    type: str
+    default: present
+    choices: [present, absent]
+  keep_target_disks:
+    description: With O(state=absent), keep the replica disks of the deleted VPGs.
+    type: bool
+    default: true
+  timeout:
+    description: Seconds to wait for the pairing.
+    type: int
+    default: 600
+notes:
+  - Supports check mode and diff mode.
+"""
+
+EXAMPLES = r"""
+- name: Pair the customer's source site with its target site
+  vmrepl.core.site_pairing:
+    zvm_url: "{{ hostvars['source'].vmrepl_zvm_url }}"
+    zvm_username: "{{ hostvars['source'].vmrepl_zvm_username }}"
+    zvm_password: "{{ vault_source_zvm_password }}"
+    peer_zvm_url: "{{ hostvars['target'].vmrepl_zvm_url }}"
+    peer_zvm_username: "{{ hostvars['target'].vmrepl_zvm_username }}"
+    peer_zvm_password: "{{ vault_target_zvm_password }}"
+    peer_port: 9071
+"""
+
+RETURN = r"""
+status:
+  description: The pairing status as each side reports the other, after the run.
+  returned: always
+  type: dict
+  sample: {"source": "Paired", "target": "Paired"}
+source_site:
+  description: The source site's identifier and name.
+  returned: always
+  type: dict
+target_site:
+  description: The target site's identifier and name.
+  returned: always
+  type: dict
+notes:
+  description: What the run found along the way (a repaired half pairing, another run's pairing).
+  returned: always
+  type: list
+  elements: str
+"""
+
+from urllib.parse import urlparse
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.vmrepl.core.plugins.module_utils.module import (
+    argument_spec,
+    run,
+    zvm_client,
+)
+from ansible_collections.vmrepl.core.plugins.module_utils.pairing import SitePairing
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=argument_spec(
+            zvm=True,
+            peer_zvm=True,
+            peer_host={"type": "str"},
+            peer_port={"type": "int"},
+            state={"type": "str", "default": "present", "choices": ["present", "absent"]},
+            keep_target_disks={"type": "bool", "default": True},
+            timeout={"type": "int", "default": 600},
+        ),
+        supports_check_mode=True,
+    )
+    p = module.params
+    peer_url = urlparse(p["peer_zvm_url"])
+    host = p["peer_host"] or peer_url.hostname
+    port = p["peer_port"] or peer_url.port or 9071
+
+    def body():
+        with zvm_client(module) as source, zvm_client(module, "peer_zvm") as target:
+            pairing = SitePairing(source, target, timeout=p["timeout"])
+            state = pairing.settle(pairing.read())
+            if state.source_id == state.target_id:
+                module.fail_json(
+                    msg="zvm_url and peer_zvm_url are the same site; pairing needs two sites "
+                    "(the local edition has no pairing)."
+                )
+            before = state.describe()
+            want_paired = p["state"] == "present"
+            changed = (not state.paired) if want_paired else not state.absent
+            if changed and not module.check_mode:
+                state = (
+                    pairing.pair(state, host, port)
+                    if want_paired
+                    else pairing.unpair(state, p["keep_target_disks"])
+                )
+                changed = not any("another run" in note for note in state.notes)
+            after = (
+                state.describe()
+                if not module.check_mode
+                else (
+                    {"source": "Paired", "target": "Paired"}
+                    if want_paired
+                    else {"source": "not listed", "target": "not listed"}
+                )
+            )
+            result = {
+                "changed": changed,
+                "status": state.describe(),
+                "source_site": {"identifier": state.source_id, "name": state.source_name},
+                "target_site": {"identifier": state.target_id, "name": state.target_name},
+                "notes": state.notes,
+                "msg": f"{state.source_name} ↔ {state.target_name}: "
+                + (f"{before} → {after}" if changed else f"already {before['source'].lower()}"),
+            }
+            if module._diff:
+                result["diff"] = {"before": {"pairing": before}, "after": {"pairing": after}}
+            return result
+
+    run(module, body)
+
+
+if __name__ == "__main__":
+    main()
