@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from ansible_collections.vmrepl.core.plugins.module_utils.errors import NotFound
 from ansible_collections.vmrepl.core.plugins.module_utils.vsphere import (
     CLUSTER_PROPERTIES,
     DATASTORE_PROPERTIES,
@@ -105,3 +106,73 @@ def choose_hosts(
         else:
             usable.append(host["name"])
     return usable, skipped
+
+
+def _disk_facts(devices: list[Any]) -> list[dict[str, Any]]:
+    disks = []
+    for device in devices or []:
+        if not isinstance(device, vim.vm.device.VirtualDisk):
+            continue
+        backing = device.backing
+        disks.append(
+            {
+                "label": device.deviceInfo.label if device.deviceInfo else str(device.key),
+                "rdm": isinstance(backing, vim.vm.device.VirtualDisk.RawDiskMappingVer1BackingInfo),
+                "multi_writer": getattr(backing, "sharing", None) == "sharingMultiWriter",
+            }
+        )
+    return disks
+
+
+def discover_vms(client: VSphereClient) -> list[dict[str, Any]]:
+    """Every VM (templates left out) with its folder, power state, disks and custom attributes:
+    three PropertyCollector reads (folders, VMs, custom attribute names)."""
+    folders = {f.moid: f["name"] for f in client.retrieve(vim.Folder, ["name"])}
+    field_keys = client.custom_field_keys()
+    vms = []
+    for vm in client.retrieve(
+        vim.VirtualMachine,
+        [
+            "name",
+            "parent",
+            "runtime.powerState",
+            "config.template",
+            "config.hardware.device",
+            "customValue",
+        ],
+    ):
+        if vm["config.template"]:
+            continue
+        parent = vm["parent"]
+        vms.append(
+            {
+                "name": vm["name"],
+                "moid": vm.moid,
+                "folder": folders.get(moid(parent)) if parent is not None else None,
+                "power_state": str(vm["runtime.powerState"]),
+                "disks": _disk_facts(vm["config.hardware.device"]),
+                "custom_attributes": custom_values(vm, field_keys),
+            }
+        )
+    return sorted(vms, key=lambda v: v["name"])
+
+
+def choose_vms(
+    vms: list[dict[str, Any]],
+    names: list[str] | None = None,
+    folder: str | None = None,
+    attribute: dict[str, str] | None = None,
+) -> list[dict[str, Any]]:
+    """The VMs named, plus those in ``folder``, plus those carrying the custom attribute. Pure.
+    Raises for a named VM that does not exist."""
+    by_name = {vm["name"]: vm for vm in vms}
+    missing = [n for n in names or [] if n not in by_name]
+    if missing:
+        raise NotFound(f"vms: {', '.join(missing)} not found in vCenter.")
+    chosen = {n: by_name[n] for n in names or []}
+    for vm in vms:
+        if folder and vm["folder"] == folder:
+            chosen[vm["name"]] = vm
+        if attribute and vm["custom_attributes"].get(attribute["name"]) == attribute["value"]:
+            chosen[vm["name"]] = vm
+    return sorted(chosen.values(), key=lambda v: v["name"])

@@ -1,0 +1,364 @@
+#!/usr/bin/python
+# Copyright: vmrepl contributors
+# Apache License 2.0
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: vpg
+short_description: A Virtual Protection Group as desired state
+description:
+  - Creates a VPG, or edits an existing one in place, so that its VMs and the fields given here
+    are as desired, through the ZVM's vpgSettings workflow (open, PUT, add VMs, commit). Fields
+    not given are left as the ZVM has them. O(state=absent) deletes the VPG.
+  - VMs are chosen by name (O(vms)), by folder (O(vm_folder)) or by custom attribute
+    (O(vm_custom_attribute)) in the protected site's vCenter (O(hostname)).
+  - VMs that cannot be protected are refused, with the reason, before anything changes - RDM or
+    multi-writer disks, more than 60 disks, already in 3 VPGs, or marked as a domain controller
+    (O(domain_controller_attribute)).
+  - To read an existing VPG's settings the ZVM needs a settings object; when nothing changes (and
+    in check mode) that transient object is deleted again.
+version_added: 0.1.0
+author:
+  - vmrepl maintainers
+extends_documentation_fragment:
+  - vmrepl.core.vsphere
+  - vmrepl.core.zvm
+options:
+  name:
+    description: The VPG's name; the provider's default is C(<account id>-<journal history days>-<suffix>).
+    type: str
+    required: true
+  edition:
+    description: V(remote) recovers to the paired peer site; V(local) to this site.
+    type: str
+    default: remote
+    choices: [remote, local]
+  recovery_site:
+    description: With O(edition=remote), the peer site (name or identifier), when there are several.
+    type: str
+  vms:
+    description: VMs to protect, by name.
+    type: list
+    elements: str
+    default: []
+  vm_folder:
+    description: Protect every VM of this vCenter folder as well.
+    type: str
+  vm_custom_attribute:
+    description: Protect every VM whose custom attribute has this value as well.
+    type: dict
+    suboptions:
+      name:
+        description: The custom attribute.
+        type: str
+        required: true
+      value:
+        description: Its value.
+        type: str
+        required: true
+  domain_controller_attribute:
+    description: A VM whose custom attribute of this name is V(true) is a domain controller, and refused.
+    type: str
+    default: vmrepl.domain_controller
+  journal_history_hours:
+    description: Journal history, 1 to 720 hours. The provider's default is 7 days.
+    type: int
+  rpo_alert_seconds:
+    description: The target RPO; an alert turns on above it.
+    type: int
+  priority:
+    description: The VPG's priority on the WAN.
+    type: str
+    choices: [Low, Medium, High]
+  test_interval_minutes:
+    description: How often a failover test is expected (262080 is six months).
+    type: int
+  wan_compression:
+    description: Compress replication traffic.
+    type: bool
+  journal_hard_limit_mb:
+    description: Journal hard limit per VM, at least 8192 MB.
+    type: int
+  journal_warning_mb:
+    description: Journal warning threshold per VM, below the hard limit.
+    type: int
+  journal_datastore:
+    description: The journal datastore at the recovery site.
+    type: str
+  recovery_host:
+    description: The default recovery host (name). Exclusive with O(recovery_cluster).
+    type: str
+  recovery_cluster:
+    description: The default recovery cluster (name). Exclusive with O(recovery_host).
+    type: str
+  recovery_datastore:
+    description: The default recovery datastore (name).
+    type: str
+  recovery_folder:
+    description: The default recovery folder (name).
+    type: str
+  failover_network:
+    description: The network recovered VMs join on failover and move (name).
+    type: str
+  test_network:
+    description: The network test VMs join in a failover test, usually an isolated one (name).
+    type: str
+  state:
+    description: V(present) creates or updates; V(absent) deletes.
+    type: str
+    default: present
+    choices: [present, absent]
+  keep_recovery_volumes:
+    description: With O(state=absent), keep the replica disks at the recovery site.
+    type: bool
+    default: false
+  timeout:
+    description: Seconds to wait for the commit.
+    type: int
+    default: 1800
+notes:
+  - Supports check mode and diff mode; the diff names each field that changes.
+"""
+
+EXAMPLES = r"""
+- name: Default VPG of the customer's account
+  vmrepl.core.vpg:
+    hostname: "{{ vmrepl_vcenter_hostname }}"
+    username: "{{ vmrepl_vcenter_username }}"
+    password: "{{ vault_vcenter_password }}"
+    zvm_url: "{{ vmrepl_zvm_url }}"
+    zvm_username: "{{ vmrepl_zvm_username }}"
+    zvm_password: "{{ vault_zvm_password }}"
+    name: 123456-7-default
+    vm_folder: customer-a
+    journal_history_hours: 168
+    rpo_alert_seconds: 300
+    recovery_cluster: dr-cluster
+    recovery_datastore: dr-ds01
+    failover_network: customer-a-prod
+    test_network: customer-a-bubble
+"""
+
+RETURN = r"""
+vpg:
+  description: The VPG as GET /v1/vpgs reports it after the run (absent - null).
+  returned: always
+  type: dict
+changes:
+  description: Each field that differed, with the value before and after (names, not identifiers).
+  returned: always
+  type: dict
+  sample: {"journal_history_hours": {"before": 24, "after": 168}}
+vms:
+  description: The VM names the VPG protects after the run.
+  returned: always
+  type: list
+  elements: str
+refused:
+  description: Chosen VMs that cannot be protected, with the reason (the run fails when any).
+  returned: on failure
+  type: dict
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.vmrepl.core.plugins.module_utils.discovery import (
+    choose_vms,
+    discover_vms,
+)
+from ansible_collections.vmrepl.core.plugins.module_utils.errors import ConfigurationError
+from ansible_collections.vmrepl.core.plugins.module_utils.module import (
+    argument_spec,
+    run,
+    vsphere_client,
+    zvm_client,
+)
+from ansible_collections.vmrepl.core.plugins.module_utils.vpgs import (
+    MANAGED_FIELDS,
+    NAMED_FIELDS,
+    VpgManager,
+    VpgSpec,
+    VpgState,
+    desired_values,
+    differences,
+    protectability,
+)
+
+FIELD_OPTIONS = {
+    "journal_history_hours": {"type": "int"},
+    "rpo_alert_seconds": {"type": "int"},
+    "priority": {"type": "str", "choices": ["Low", "Medium", "High"]},
+    "test_interval_minutes": {"type": "int"},
+    "wan_compression": {"type": "bool"},
+    "journal_hard_limit_mb": {"type": "int"},
+    "journal_warning_mb": {"type": "int"},
+    **{option: {"type": "str"} for option in NAMED_FIELDS},
+}
+
+
+def validate(p):
+    """Ranges the argument spec cannot declare; returns the first problem or None."""
+    hours = p["journal_history_hours"]
+    if hours is not None and not 1 <= hours <= 720:
+        return f"journal_history_hours must be 1 to 720, not {hours}."
+    if p["rpo_alert_seconds"] is not None and p["rpo_alert_seconds"] < 1:
+        return "rpo_alert_seconds must be at least 1."
+    hard, warning = p["journal_hard_limit_mb"], p["journal_warning_mb"]
+    if hard is not None and hard < 8192:
+        return f"journal_hard_limit_mb must be at least 8192 (8 GB), not {hard}."
+    if hard is not None and warning is not None and warning >= hard:
+        return f"journal_warning_mb ({warning}) must be below journal_hard_limit_mb ({hard})."
+    if p["edition"] == "local" and p["recovery_site"]:
+        return "recovery_site is for the remote edition; the local edition recovers to this site."
+    return None
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=argument_spec(
+            vsphere=True,
+            zvm=True,
+            name={"type": "str", "required": True},
+            edition={"type": "str", "default": "remote", "choices": ["remote", "local"]},
+            recovery_site={"type": "str"},
+            vms={"type": "list", "elements": "str", "default": []},
+            vm_folder={"type": "str"},
+            vm_custom_attribute={
+                "type": "dict",
+                "options": {
+                    "name": {"type": "str", "required": True},
+                    "value": {"type": "str", "required": True},
+                },
+            },
+            domain_controller_attribute={"type": "str", "default": "vmrepl.domain_controller"},
+            state={"type": "str", "default": "present", "choices": ["present", "absent"]},
+            keep_recovery_volumes={"type": "bool", "default": False},
+            timeout={"type": "int", "default": 1800},
+            **FIELD_OPTIONS,
+        ),
+        mutually_exclusive=[("recovery_host", "recovery_cluster")],
+        supports_check_mode=True,
+    )
+    p = module.params
+    problem = validate(p)
+    if problem:
+        module.fail_json(msg=problem)
+
+    def body():
+        with zvm_client(module) as zvm:
+            manager = VpgManager(zvm, timeout=p["timeout"])
+            if p["state"] == "absent":
+                return absent(module, manager)
+            with vsphere_client(module) as vc:
+                chosen = choose_vms(
+                    discover_vms(vc), p["vms"], p["vm_folder"], p["vm_custom_attribute"]
+                )
+            if not chosen:
+                raise ConfigurationError(
+                    f"VPG {p['name']}: no VMs chosen.",
+                    hint="Give vms, vm_folder or vm_custom_attribute that match VMs.",
+                )
+            recovery_site = manager.recovery_site_id(p["recovery_site"], p["edition"])
+            spec = VpgSpec(
+                name=p["name"],
+                vms=[vm["name"] for vm in chosen],
+                fields={option: p[option] for option in MANAGED_FIELDS},
+                recovery_site=recovery_site,
+            )
+            names = manager.names(recovery_site)
+            desired = desired_values(spec, names)
+            vm_ids, vpg_counts = manager.vm_identifiers()
+            state = manager.read(p["name"])
+            try:
+                refused = {}
+                for vm in chosen:
+                    if vm["name"] in state.vms:
+                        continue
+                    dc = vm["custom_attributes"].get(p["domain_controller_attribute"], "")
+                    reason = protectability(
+                        vm, vpg_counts[vm_ids.get(vm["name"], "")], dc.lower() == "true"
+                    )
+                    if reason is None and vm["name"] not in vm_ids:
+                        reason = "is not known to the ZVM of the protected site"
+                    if reason:
+                        refused[vm["name"]] = reason
+                if refused:
+                    raise ConfigurationError(
+                        f"VPG {p['name']}: {len(refused)} VM(s) cannot be protected: "
+                        + "; ".join(f"{n} {r}" for n, r in sorted(refused.items())),
+                        hint="Leave them out of the VPG; nothing was changed.",
+                        details={"refused": refused},
+                    )
+                diff = differences(
+                    state.settings,
+                    desired,
+                    set(state.vms.values()),
+                    {vm_ids[n] for n in spec.vms},
+                )
+                changes = readable(diff, names, vm_ids)
+                if state.vpg is None:
+                    changes = {"vpg": {"before": None, "after": p["name"]}, **changes}
+                result = {
+                    "changed": bool(changes),
+                    "changes": changes,
+                    "vms": spec.vms,
+                    "vpg": state.vpg,
+                }
+                if module._diff:
+                    result["diff"] = {
+                        "before": {k: v["before"] for k, v in changes.items()},
+                        "after": {k: v["after"] for k, v in changes.items()},
+                    }
+                if not changes or module.check_mode:
+                    manager.discard(state)
+                    verb = "would change" if module.check_mode else "unchanged"
+                    result["msg"] = f"VPG {p['name']}: {verb}" + (
+                        f" ({', '.join(changes)})" if changes and module.check_mode else ""
+                    )
+                    return result
+            except Exception:
+                manager.discard(state)
+                raise
+            manager.apply(spec, state, desired, vm_ids)
+            result["vpg"] = manager.find(p["name"])
+            verb = "created" if state.vpg is None else "updated"
+            result["msg"] = f"VPG {p['name']}: {verb} ({', '.join(changes)})"
+            return result
+
+    run(module, body)
+
+
+def readable(diff, names, vm_ids):
+    """The differences with names instead of identifiers, for people."""
+    vm_names = {ident: name for name, ident in vm_ids.items()}
+    changes = {}
+    for option, (before, after) in diff.items():
+        if option == "vms":
+            before = sorted(vm_names.get(i, i) for i in before)
+            after = sorted(vm_names.get(i, i) for i in after)
+        elif option in NAMED_FIELDS:
+            before = names.name(NAMED_FIELDS[option], before)
+            after = names.name(NAMED_FIELDS[option], after)
+        changes[option] = {"before": before, "after": after}
+    return changes
+
+
+def absent(module, manager):
+    name = module.params["name"]
+    vpg = manager.find(name)
+    result = {"changed": vpg is not None, "changes": {}, "vms": [], "vpg": None}
+    if vpg is None:
+        result["msg"] = f"VPG {name}: absent already"
+        return result
+    result["changes"] = {"vpg": {"before": name, "after": None}}
+    if module._diff:
+        result["diff"] = {"before": {"vpg": name}, "after": {"vpg": None}}
+    if module.check_mode:
+        result["msg"] = f"VPG {name}: would be deleted"
+        return result
+    manager.delete(VpgState(vpg, None, None, {}), module.params["keep_recovery_volumes"])
+    result["msg"] = f"VPG {name}: deleted"
+    return result
+
+
+if __name__ == "__main__":
+    main()
