@@ -25,7 +25,9 @@ extends_documentation_fragment:
   - vmrepl.core.zvm
 options:
   name:
-    description: The VPG's name; the provider's default is C(<account id>-<journal history days>-<suffix>).
+    description:
+      - The VPG's name; the provider's default is
+        C(<account id>-<journal history days>-<suffix>).
     type: str
     required: true
   edition:
@@ -57,7 +59,8 @@ options:
         type: str
         required: true
   domain_controller_attribute:
-    description: A VM whose custom attribute of this name is V(true) is a domain controller, and refused.
+    description:
+      - A VM whose custom attribute of this name is V(true) is a domain controller, and refused.
     type: str
     default: vmrepl.domain_controller
   journal_history_hours:
@@ -161,6 +164,7 @@ refused:
 """
 
 from ansible.module_utils.basic import AnsibleModule
+
 from ansible_collections.vmrepl.core.plugins.module_utils.discovery import (
     choose_vms,
     discover_vms,
@@ -331,14 +335,17 @@ def readable(diff, names, vm_ids):
     """The differences with names instead of identifiers, for people."""
     vm_names = {ident: name for name, ident in vm_ids.items()}
     changes = {}
-    for option, (before, after) in diff.items():
+    for option, (old, new) in diff.items():
         if option == "vms":
-            before = sorted(vm_names.get(i, i) for i in before)
-            after = sorted(vm_names.get(i, i) for i in after)
+            changes[option] = {
+                "before": sorted(vm_names.get(i, i) for i in old),
+                "after": sorted(vm_names.get(i, i) for i in new),
+            }
         elif option in NAMED_FIELDS:
-            before = names.name(NAMED_FIELDS[option], before)
-            after = names.name(NAMED_FIELDS[option], after)
-        changes[option] = {"before": before, "after": after}
+            kind = NAMED_FIELDS[option]
+            changes[option] = {"before": names.name(kind, old), "after": names.name(kind, new)}
+        else:
+            changes[option] = {"before": old, "after": new}
     return changes
 
 
