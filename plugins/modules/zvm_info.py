@@ -1,0 +1,132 @@
+#!/usr/bin/python
+# Copyright: vmrepl contributors
+# Apache License 2.0
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: zvm_info
+short_description: What a site's replication manager (ZVM) reports - site, peers, VRAs, VPGs, alerts
+description:
+  - Logs in to the ZVM (which checks the credentials and reachability) and reads the parts named
+    in O(gather), each with one API call.
+version_added: 0.1.0
+author:
+  - vmrepl maintainers
+extends_documentation_fragment:
+  - vmrepl.core.zvm
+options:
+  gather:
+    description: What to read.
+    type: list
+    elements: str
+    default: [site, peers, vras, vpgs, alerts]
+    choices: [site, peers, vras, vpgs, alerts, vms, license, datastores]
+notes:
+  - Read-only; supports check mode.
+"""
+
+EXAMPLES = r"""
+- name: Read the replication health of a site
+  vmrepl.core.zvm_info:
+    zvm_url: "{{ vmrepl_zvm_url }}"
+    zvm_username: "{{ vmrepl_zvm_username }}"
+    zvm_password: "{{ vault_zvm_password }}"
+    gather: [site, vpgs, alerts]
+  register: vmrepl_zvm
+"""
+
+RETURN = r"""
+site:
+  description: GET /v1/localsite, plus C(SiteIdentifier).
+  returned: when site is gathered
+  type: dict
+peers:
+  description: GET /v1/peersites, each with C(PairingStatusName).
+  returned: when peers is gathered
+  type: list
+  elements: dict
+vras:
+  description: GET /v1/vras.
+  returned: when vras is gathered
+  type: list
+  elements: dict
+vpgs:
+  description: GET /v1/vpgs.
+  returned: when vpgs is gathered
+  type: list
+  elements: dict
+alerts:
+  description: GET /v1/alerts.
+  returned: when alerts is gathered
+  type: list
+  elements: dict
+vms:
+  description: GET /v1/vms.
+  returned: when vms is gathered
+  type: list
+  elements: dict
+license:
+  description: GET /v1/license.
+  returned: when license is gathered
+  type: dict
+datastores:
+  description: GET /v1/datastores.
+  returned: when datastores is gathered
+  type: list
+  elements: dict
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.vmrepl.core.plugins.module_utils.module import (
+    argument_spec,
+    run,
+    zvm_client,
+)
+from ansible_collections.vmrepl.core.plugins.module_utils.pairing import STATUS_NAMES, site_id
+from ansible_collections.vmrepl.core.plugins.module_utils.zvm import field
+
+CHOICES = ["site", "peers", "vras", "vpgs", "alerts", "vms", "license", "datastores"]
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=argument_spec(
+            zvm=True,
+            gather={
+                "type": "list",
+                "elements": "str",
+                "default": ["site", "peers", "vras", "vpgs", "alerts"],
+                "choices": CHOICES,
+            },
+        ),
+        supports_check_mode=True,
+    )
+    gather = module.params["gather"]
+
+    def body():
+        result = {"changed": False}
+        with zvm_client(module) as zvm:
+            readers = {
+                "site": zvm.local_site,
+                "peers": zvm.peer_sites,
+                "vras": zvm.vras,
+                "vpgs": zvm.vpgs,
+                "alerts": zvm.alerts,
+                "vms": zvm.vms,
+                "license": zvm.license,
+                "datastores": zvm.datastores,
+            }
+            for part in gather:
+                result[part] = readers[part]()
+        if "site" in result:
+            result["site"] = {**result["site"], "SiteIdentifier": site_id(result["site"])}
+        for peer in result.get("peers", []):
+            peer["PairingStatusName"] = STATUS_NAMES.get(field(peer, "PairingStatus"), "?")
+        result["msg"] = "Read " + ", ".join(gather) + "."
+        return result
+
+    run(module, body)
+
+
+if __name__ == "__main__":
+    main()
