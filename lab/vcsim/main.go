@@ -10,16 +10,20 @@
 package main
 
 import (
+	"bufio"
 	"crypto/tls"
 	"encoding/json"
 	"flag"
 	"fmt"
 	"log"
+	"net/http"
 	"net/url"
 	"os"
 	"os/signal"
+	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 
 	"github.com/vmware/govmomi/simulator"
@@ -45,6 +49,41 @@ func parseMethodDelay(spec string) (map[string]int, error) {
 	return delays, nil
 }
 
+// callCounter counts SOAP requests by method, read from the simulator's trace, so that
+// benchmarks can tell how many round trips a client made (GET /vmrepl/calls).
+type callCounter struct {
+	mu     sync.Mutex
+	counts map[string]int
+}
+
+var soapMethod = regexp.MustCompile(`<(?:\w+:)?Body[^>]*>\s*<(?:\w+:)?(\w+)`)
+
+func (c *callCounter) consume(r *os.File) {
+	scanner := bufio.NewScanner(r)
+	scanner.Buffer(make([]byte, 1024*1024), 256*1024*1024)
+	for scanner.Scan() {
+		line := scanner.Text()
+		if !strings.HasPrefix(line, "Request: ") {
+			continue
+		}
+		if m := soapMethod.FindStringSubmatch(line); m != nil {
+			c.mu.Lock()
+			c.counts[m[1]]++
+			c.mu.Unlock()
+		}
+	}
+}
+
+func (c *callCounter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if r.Method == http.MethodDelete {
+		c.counts = map[string]int{}
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(c.counts)
+}
+
 func main() {
 	model := simulator.VPX()
 
@@ -64,6 +103,7 @@ func main() {
 	key := flag.String("tlskey", "", "PEM private key for -tlscert")
 	delay := flag.Int("delay", 0, "milliseconds added to every SOAP call")
 	methodDelay := flag.String("method-delay", "", "per-method delays, e.g. PowerOnVM_Task:500,ImportVApp:200")
+	countCalls := flag.Bool("count-calls", false, "count SOAP calls by method at GET /vmrepl/calls (DELETE resets)")
 	flag.Parse()
 
 	if env := os.Getenv("VCSIM_PASSWORD"); env != "" {
@@ -83,6 +123,18 @@ func main() {
 	defer model.Remove()
 
 	model.Service.RegisterEndpoints = true
+	if *countCalls {
+		reader, writer, err := os.Pipe()
+		if err != nil {
+			log.Fatal(err)
+		}
+		counter := &callCounter{counts: map[string]int{}}
+		go counter.consume(reader)
+		simulator.Trace = true
+		simulator.TraceFile = writer
+		model.Service.ServeMux = http.NewServeMux()
+		model.Service.ServeMux.Handle("/vmrepl/calls", counter)
+	}
 	model.Service.Listen = &url.URL{Host: *listen, User: url.UserPassword(*username, *password)}
 	if *cert != "" {
 		pair, err := tls.LoadX509KeyPair(*cert, *key)
