@@ -61,15 +61,23 @@ var soapMethod = regexp.MustCompile(`<(?:\w+:)?Body[^>]*>\s*<(?:\w+:)?(\w+)`)
 func (c *callCounter) consume(r *os.File) {
 	scanner := bufio.NewScanner(r)
 	scanner.Buffer(make([]byte, 1024*1024), 256*1024*1024)
+	inRequest := false // a request's XML spans lines: look for its Body until the response
 	for scanner.Scan() {
 		line := scanner.Text()
-		if !strings.HasPrefix(line, "Request: ") {
+		switch {
+		case strings.HasPrefix(line, "Request: "):
+			inRequest = true
+		case strings.HasPrefix(line, "Response: "):
+			inRequest = false
+		}
+		if !inRequest {
 			continue
 		}
 		if m := soapMethod.FindStringSubmatch(line); m != nil {
 			c.mu.Lock()
 			c.counts[m[1]]++
 			c.mu.Unlock()
+			inRequest = false
 		}
 	}
 }
