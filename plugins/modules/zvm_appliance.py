@@ -290,13 +290,17 @@ def main():
         supports_check_mode=True,
     )
     p = module.params
-    properties = {str(k): str(v) for k, v in p["properties"].items()}
+    properties = {
+        str(k): str(v).lower() if isinstance(v, bool) else str(v)
+        for k, v in p["properties"].items()
+    }
     secret = {k for k in properties if looks_secret(k)}
     if p["admin_password"] is not None:
         properties[p["admin_password_property"]] = p["admin_password"]
         secret.add(p["admin_password_property"])
     for key in secret:  # never shown, whatever the key is called
-        module.no_log_values.add(properties[key])
+        if properties[key]:
+            module.no_log_values.add(properties[key])
 
     spec = OvfVmSpec(
         name=p["name"],

@@ -308,3 +308,23 @@ def test_poll_until_raises_the_given_error_on_timeout():
     with pytest.raises(TaskTimeout, match="no address"):
         poll_until(never, timeout=0, interval=0, timeout_error=lambda: TaskTimeout("no address"))
     assert calls == [1]
+
+
+def test_vcenter_faults_become_typed_errors():
+    from ansible_collections.vmrepl.core.plugins.module_utils.errors import VmreplError
+    from ansible_collections.vmrepl.core.plugins.module_utils.vsphere import (
+        OvfVmSpec,
+        ensure_ovf_vm,
+        vim,
+    )
+
+    class Refusing:
+        def find_by_name(self, *args):
+            raise vim.fault.NoPermission(msg="Permission to perform this operation was denied.")
+
+    spec = OvfVmSpec(name="zvma", datacenter="DC0", properties={"admin_password": "s3cr3t-x"})
+    with pytest.raises(VmreplError, match="refused an operation for VM zvma") as raised:
+        ensure_ovf_vm(Refusing(), spec)
+    assert "Permission to perform this operation was denied" in str(raised.value)
+    assert "NoPermission" in str(raised.value)
+    assert "s3cr3t-x" not in str(raised.value) and "s3cr3t-x" not in repr(spec)
