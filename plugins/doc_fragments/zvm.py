@@ -34,7 +34,8 @@ options:
     choices: [auto, appliance, windows]
   zvm_validate_certs:
     description:
-      - Verify the ZVM's TLS certificate. Turn off only in a lab. Falls back to E(ZVM_VALIDATE_CERTS).
+      - Verify the ZVM's TLS certificate. Turn off only in a lab.
+      - Falls back to E(ZVM_VALIDATE_CERTS).
     type: bool
     default: true
   zvm_ca_file:

@@ -163,6 +163,8 @@ refused:
   type: dict
 """
 
+from typing import Any
+
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.vmrepl.core.plugins.module_utils.discovery import (
@@ -187,7 +189,7 @@ from ansible_collections.vmrepl.core.plugins.module_utils.vpgs import (
     protectability,
 )
 
-FIELD_OPTIONS = {
+FIELD_OPTIONS: dict[str, Any] = {
     "journal_history_hours": {"type": "int"},
     "rpo_alert_seconds": {"type": "int"},
     "priority": {"type": "str", "choices": ["Low", "Medium", "High"]},

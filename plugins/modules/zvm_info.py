@@ -76,7 +76,10 @@ datastores:
   elements: dict
 """
 
+from typing import Any
+
 from ansible.module_utils.basic import AnsibleModule
+
 from ansible_collections.vmrepl.core.plugins.module_utils.module import (
     argument_spec,
     run,
@@ -104,7 +107,7 @@ def main():
     gather = module.params["gather"]
 
     def body():
-        result = {"changed": False}
+        result: dict[str, Any] = {"changed": False}
         with zvm_client(module) as zvm:
             readers = {
                 "site": zvm.local_site,
