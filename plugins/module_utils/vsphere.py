@@ -1087,7 +1087,24 @@ def ensure_ovf_vm(
 ) -> OvfVmResult:
     """Read -> compare -> act for a VM deployed from an OVF. A VM of that name in the datacenter
     counts as deployed: it is not re-imported nor reconfigured, only powered on if wanted. In
-    check mode everything is resolved and validated, and nothing is changed."""
+    check mode everything is resolved and validated, and nothing is changed. vCenter faults
+    become :class:`VmreplError`."""
+    try:
+        return _ensure_ovf_vm(client, spec, state, check_mode, on_progress)
+    except vmodl.MethodFault as exc:
+        raise VmreplError(
+            f"vCenter refused an operation for VM {spec.name}: {fault_message(exc)} "
+            f"({type(exc).__name__.split('.')[-1]})."
+        ) from exc
+
+
+def _ensure_ovf_vm(
+    client: VSphereClient,
+    spec: OvfVmSpec,
+    state: str,
+    check_mode: bool,
+    on_progress: Callable[[int], None] | None,
+) -> OvfVmResult:
     datacenter = client.find_by_name(vim.Datacenter, spec.datacenter)
     existing = _find_vm(client, datacenter.ref, spec.name)
     if state == "absent":
@@ -1127,7 +1144,10 @@ def _ensure_existing(
     if actions:
         msg = f"{'Would power' if check_mode else 'Powered'} on VM {spec.name}, deployed before."
     else:
-        msg = f"VM {spec.name} is deployed already; nothing imported."
+        msg = (
+            f"VM {spec.name} is deployed already (host {facts['host']}, datastore "
+            f"{before['datastore']}); nothing imported."
+        )
     return OvfVmResult(bool(actions), msg, actions, facts, before, after)
 
 
