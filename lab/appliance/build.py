@@ -15,6 +15,8 @@ real ZVM Appliance's first-boot settings (network and admin password); the vendo
 own keys: read them from its descriptor before deploying it.
 """
 
+# ruff: noqa: E501 - the OVF template keeps VMware's one-line elements
+
 from __future__ import annotations
 
 import argparse
@@ -253,7 +255,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     files = build()
     if args.check:
-        stale = [n for n, d in files.items() if not (args.out / n).is_file() or (args.out / n).read_bytes() != d]
+        stale = [
+            name for name, data in files.items()
+            if not (args.out / name).is_file() or (args.out / name).read_bytes() != data
+        ]
         if stale:
             print(f"out of date: {', '.join(stale)}; run {Path(__file__).name}", file=sys.stderr)
             return 1
