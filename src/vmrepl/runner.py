@@ -1,0 +1,95 @@
+"""Run the project's playbooks through ansible-runner's Python API (never a subprocess of
+ansible-playbook): what the ``vmrepl`` command, the tests and the benchmarks share."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from vmrepl.lab.vcsim import REPO_ROOT
+
+
+@dataclass
+class RunResult:
+    status: str  # successful | failed | timeout | canceled
+    rc: int
+    stats: dict[str, dict[str, int]]
+    artifact_dir: Path
+    events: list[dict[str, Any]] = field(default_factory=list)
+
+    def count(self, kind: str) -> int:
+        """Sum of one stats kind (ok, changed, failures, dark, skipped) over all hosts."""
+        return sum(self.stats.get(kind, {}).values())
+
+    def results(self, task_prefix: str = "") -> list[dict[str, Any]]:
+        """The event data of task results whose task name starts with ``task_prefix``."""
+        wanted = ("runner_on_ok", "runner_on_failed", "runner_on_skipped")
+        return [
+            e["event_data"]
+            for e in self.events
+            if e.get("event") in wanted
+            and str(e.get("event_data", {}).get("task", "")).startswith(task_prefix)
+        ]
+
+
+def run_playbook(
+    playbook: str,
+    *,
+    inventory: str | None = None,
+    extravars: Mapping[str, Any] | None = None,
+    envvars: Mapping[str, str] | None = None,
+    check: bool = False,
+    diff: bool = False,
+    limit: str | None = None,
+    artifact_dir: Path | None = None,
+    vault_password_file: str | None = None,
+    event_handler: Callable[[dict[str, Any]], bool] | None = None,
+    cancel_callback: Callable[[], bool] | None = None,
+    quiet: bool = True,
+) -> RunResult:
+    """Run ``playbook`` (a file of the repository root, e.g. ``deploy_remote.yml``)."""
+    import ansible_runner
+
+    cmdline = []
+    if check:
+        cmdline.append("--check")
+    if diff:
+        cmdline.append("--diff")
+    if vault_password_file:
+        cmdline += ["--vault-password-file", vault_password_file]
+    artifacts = artifact_dir or Path(tempfile.mkdtemp(prefix="vmrepl-artifacts-"))
+    events: list[dict[str, Any]] = []
+
+    def on_event(event: dict[str, Any]) -> bool:
+        events.append(event)
+        return event_handler(event) if event_handler else True
+
+    env = {"ANSIBLE_CONFIG": str(REPO_ROOT / "ansible.cfg"), **(envvars or {})}
+    for name in ("VMREPL_LAB_DIR", "VMREPL_REPORT_DIR"):
+        if name in os.environ and name not in env:
+            env[name] = os.environ[name]
+    runner = ansible_runner.run(
+        private_data_dir=str(REPO_ROOT),
+        playbook=playbook,
+        inventory=inventory,
+        extravars=dict(extravars or {}),
+        envvars=env,
+        cmdline=" ".join(cmdline) or None,
+        limit=limit,
+        artifact_dir=str(artifacts),
+        quiet=quiet,
+        event_handler=on_event,
+        cancel_callback=cancel_callback,
+        suppress_env_files=True,
+    )
+    return RunResult(
+        status=str(runner.status),
+        rc=int(runner.rc or 0),
+        stats=dict(runner.stats or {}),
+        artifact_dir=artifacts,
+        events=events,
+    )
