@@ -178,7 +178,7 @@ class VSphereClient:
                 hint="Check the hostname and port and that the controller can reach them.",
             ) from exc
         except vmodl.MethodFault as exc:
-            raise VmreplError(f"{where} refused the login: {exc.msg}") from exc
+            raise VmreplError(f"{where} refused the login: {fault_message(exc)}") from exc
         return cls(si, params)
 
     def close(self) -> None:
@@ -404,6 +404,7 @@ class VSphereClient:
     def _nic_spec(self, network: Any) -> Any:
         if isinstance(network, vim.dvs.DistributedVirtualPortgroup):
             switch = network.config.distributedVirtualSwitch
+            assert switch is not None
             backing: Any = vim.vm.device.VirtualEthernetCard.DistributedVirtualPortBackingInfo(
                 port=vim.dvs.PortConnection(portgroupKey=network.key, switchUuid=switch.uuid)
             )
@@ -424,7 +425,7 @@ class VSphereClient:
 
     def power_on(self, vms: Sequence[Any]) -> list[Any]:
         """Start power-on tasks for every VM that is not on; returns the tasks."""
-        on = vim.VirtualMachinePowerState.poweredOn
+        on = vim.VirtualMachine.PowerState.poweredOn
         states = {
             o.moid: o["runtime.powerState"]
             for o in self.retrieve_objects(vms, ["runtime.powerState"])
@@ -435,7 +436,7 @@ class VSphereClient:
 
     def power_off(self, vms: Sequence[Any]) -> list[Any]:
         """Start power-off tasks for every VM that is not off; returns the tasks."""
-        off = vim.VirtualMachinePowerState.poweredOff
+        off = vim.VirtualMachine.PowerState.poweredOff
         states = {
             o.moid: o["runtime.powerState"]
             for o in self.retrieve_objects(vms, ["runtime.powerState"])
@@ -495,6 +496,79 @@ class VSphereClient:
         self.content.customFieldsManager.SetField(
             entity=entity, key=self.ensure_custom_field(name, type(entity)), value=value
         )
+
+    # -- several object types at once --------------------------------------------------------
+    def retrieve_many(
+        self,
+        specs: Sequence[tuple[Any, Sequence[str]]],
+        container: Any = None,
+        page_size: int = 1000,
+    ) -> dict[Any, list[ManagedObject]]:
+        """Objects of several types with their properties in one RetrievePropertiesEx (plus
+        continuation pages) over one container view: ``{obj_type: [objects]}``.
+
+        ``specs`` pairs each managed type with the properties to read; an object is filed under
+        the first listed type it is an instance of (a DistributedVirtualPortgroup under
+        ``vim.Network`` when that is listed).
+        """
+        specs = list(specs)
+        if not specs:
+            return {}
+        view = self.content.viewManager.CreateContainerView(
+            container or self.content.rootFolder, [obj_type for obj_type, _ in specs], True
+        )
+        self.calls += 1
+        try:
+            traversal = vmodl.query.PropertyCollector.TraversalSpec(
+                name="view", path="view", skip=False, type=vim.view.ContainerView
+            )
+            spec = vmodl.query.PropertyCollector.FilterSpec(
+                objectSet=[
+                    vmodl.query.PropertyCollector.ObjectSpec(
+                        obj=view, skip=True, selectSet=[traversal]
+                    )
+                ],
+                propSet=[
+                    vmodl.query.PropertyCollector.PropertySpec(
+                        type=obj_type, pathSet=list(properties), all=False
+                    )
+                    for obj_type, properties in specs
+                ],
+            )
+            objects = self._retrieve_spec(spec, page_size)
+        finally:
+            view.DestroyView()
+            self.calls += 1
+        result: dict[Any, list[ManagedObject]] = {obj_type: [] for obj_type, _ in specs}
+        for obj in objects:
+            for obj_type, _ in specs:
+                if isinstance(obj.ref, obj_type):
+                    result[obj_type].append(obj)
+                    break
+        return result
+
+    def reconfigure_vm(
+        self,
+        vm: Any,
+        *,
+        memory_mb: int | None = None,
+        cpus: int | None = None,
+        extra_config: dict[str, str] | None = None,
+    ) -> Any:
+        """Start a reconfiguration of a VM's memory, CPUs and/or extraConfig keys; returns the
+        task (an empty value removes an extraConfig key)."""
+        changes: dict[str, Any] = {}
+        if memory_mb is not None:
+            changes["memoryMB"] = memory_mb
+        if cpus is not None:
+            changes["numCPUs"] = cpus
+        if extra_config:
+            changes["extraConfig"] = [
+                vim.option.OptionValue(key=k, value=v) for k, v in extra_config.items()
+            ]
+        spec = vim.vm.ConfigSpec(**changes)
+        self.calls += 1
+        return vm.ReconfigVM_Task(spec=spec)
 
 
 def custom_values(obj: ManagedObject, field_keys: dict[str, int]) -> dict[str, str]:

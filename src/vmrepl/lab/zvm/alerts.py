@@ -1,0 +1,197 @@
+"""Alerts: turned on while a condition holds, gone when it clears.
+
+- ZVM0003 (Error): no connection to a paired site;
+- VPG0010 (Error): a VPG is not meeting its SLA (e.g. the link to the peer is cut);
+- VPG0009 (Warning): a VPG's actual RPO exceeds its target;
+- VPG0017 (Warning): a VPG's protection is paused;
+- VPG0014 (Warning): a failover or move waits for commit or rollback.
+
+They are evaluated with every heartbeat and every ``GET /v1/alerts``.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from vmrepl.lab.zvm import clock
+from vmrepl.lab.zvm.enums import (
+    ALERT_ENTITIES,
+    ALERT_LEVELS,
+    NOT_MEETING_SLA,
+    PAIRED,
+    RPO_NOT_MEETING_SLA,
+)
+from vmrepl.lab.zvm.errors import NotFound
+from vmrepl.lab.zvm.links import link
+from vmrepl.lab.zvm.routing import Request, Response, Router
+from vmrepl.lab.zvm.store import AlertRecord
+
+if TYPE_CHECKING:
+    from vmrepl.lab.zvm.app import Simulator
+
+HELP_IDENTIFIERS = ("ZVM0003", "VPG0009", "VPG0010", "VPG0014", "VPG0017")
+
+
+@dataclass
+class Condition:
+    key: str
+    level: str
+    entity: str
+    help_identifier: str
+    description: str
+    vpgs: list[str]
+
+
+class AlertService:
+    def __init__(self, sim: Simulator) -> None:
+        self.sim = sim
+
+    def conditions(self) -> list[Condition]:
+        found: list[Condition] = []
+        for peer in self.sim.peering.peers():
+            if peer.status == PAIRED and not self.sim.peering.link_up(peer.site_identifier):
+                found.append(
+                    Condition(
+                        f"link:{peer.site_identifier}",
+                        "Error",
+                        "Zvm",
+                        "ZVM0003",
+                        f"No connection to site {peer.site_name}.",
+                        [],
+                    )
+                )
+        for vpg in self.sim.store.live_vpgs():
+            state = self.sim.vpgs.state(vpg)
+            op = vpg.operation
+            if state.status == NOT_MEETING_SLA:
+                other = self.sim.peering.site_name(self.sim.vpgs.other_site(vpg))
+                found.append(
+                    Condition(
+                        f"sla:{vpg.identifier}",
+                        "Error",
+                        "Vpg",
+                        "VPG0010",
+                        f"VPG {vpg.name} is not meeting its SLA: no connection to site {other}.",
+                        [vpg.identifier],
+                    )
+                )
+            elif state.status == RPO_NOT_MEETING_SLA:
+                found.append(
+                    Condition(
+                        f"rpo:{vpg.identifier}",
+                        "Warning",
+                        "Vpg",
+                        "VPG0009",
+                        f"VPG {vpg.name} exceeds its target RPO ({state.actual_rpo} s).",
+                        [vpg.identifier],
+                    )
+                )
+            if vpg.paused:
+                found.append(
+                    Condition(
+                        f"paused:{vpg.identifier}",
+                        "Warning",
+                        "Vpg",
+                        "VPG0017",
+                        f"The protection of VPG {vpg.name} is paused.",
+                        [vpg.identifier],
+                    )
+                )
+            if op is not None and op.stage == "BeforeCommit":
+                found.append(
+                    Condition(
+                        f"commit:{vpg.identifier}",
+                        "Warning",
+                        "Vpg",
+                        "VPG0014",
+                        f"The {op.kind.lower()} of VPG {vpg.name} waits for commit or rollback.",
+                        [vpg.identifier],
+                    )
+                )
+        return found
+
+    def evaluate(self) -> list[AlertRecord]:
+        conditions = {c.key: c for c in self.conditions()}
+        with self.sim.store.lock:
+            alerts = self.sim.store.alerts
+            for key in [k for k in alerts if k not in conditions]:
+                del alerts[key]
+            for key, c in conditions.items():
+                if key not in alerts:
+                    alerts[key] = AlertRecord(
+                        identifier=str(uuid.uuid4()),
+                        key=key,
+                        level=c.level,
+                        entity=c.entity,
+                        help_identifier=c.help_identifier,
+                        description=c.description,
+                        turned_on=clock.now(),
+                        vpgs=c.vpgs,
+                    )
+                else:
+                    alerts[key].description = c.description
+            return sorted(alerts.values(), key=lambda a: a.turned_on)
+
+    def find(self, identifier: str) -> AlertRecord:
+        for alert in self.evaluate():
+            if alert.identifier == identifier:
+                return alert
+        raise NotFound(f"Alert {identifier} was not found.")
+
+    def to_json(self, alert: AlertRecord) -> dict[str, Any]:
+        base = self.sim.url
+        return {
+            "AlertIdentifier": alert.identifier,
+            "Link": link(base, "alerts", alert.identifier, "AlertApi"),
+            "Level": alert.level,
+            "Entity": alert.entity,
+            "IsDismissed": alert.dismissed,
+            "HelpIdentifier": alert.help_identifier,
+            "Site": link(base, "localsite", None, "LocalSiteApi")
+            | {"identifier": self.sim.site_identifier},
+            "Description": alert.description,
+            "TurnedOn": clock.iso(alert.turned_on),
+            "AffectedVpgs": [link(base, "vpgs", v, "VpgApi") for v in alert.vpgs],
+            "AffectedZorgs": [],
+            "Generation": int(alert.turned_on * 1000),
+        }
+
+
+def register(router: Router, sim: Simulator) -> None:
+    alerts = sim.alerts
+
+    def list_alerts(request: Request) -> Any:
+        q = request.query
+        result = alerts.evaluate()
+        if "level" in q:
+            result = [a for a in result if a.level.lower() == q["level"].lower()]
+        if "entity" in q:
+            result = [a for a in result if a.entity.lower() == q["entity"].lower()]
+        if "helpidentifier" in q:
+            result = [a for a in result if a.help_identifier.lower() == q["helpidentifier"].lower()]
+        if "vpgidentifier" in q:
+            result = [a for a in result if q["vpgidentifier"] in a.vpgs]
+        if "isdismissed" in q:
+            wanted = q["isdismissed"].lower() == "true"
+            result = [a for a in result if a.dismissed == wanted]
+        return [alerts.to_json(a) for a in result]
+
+    def dismiss(request: Request, value: bool) -> Response:
+        alert = alerts.find(request.param("alertIdentifier"))
+        with sim.store.lock:
+            alert.dismissed = value
+        return Response.empty()
+
+    router.add("GET", "/v1/alerts", list_alerts)
+    router.add("GET", "/v1/alerts/levels", lambda r: list(ALERT_LEVELS))
+    router.add("GET", "/v1/alerts/entities", lambda r: list(ALERT_ENTITIES))
+    router.add("GET", "/v1/alerts/helpidentifiers", lambda r: list(HELP_IDENTIFIERS))
+    router.add(
+        "GET",
+        "/v1/alerts/{alertIdentifier}",
+        lambda r: alerts.to_json(alerts.find(r.param("alertIdentifier"))),
+    )
+    router.add("POST", "/v1/alerts/{alertIdentifier}/dismiss", lambda r: dismiss(r, True))
+    router.add("POST", "/v1/alerts/{alertIdentifier}/undismiss", lambda r: dismiss(r, False))

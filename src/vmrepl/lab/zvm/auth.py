@@ -1,0 +1,217 @@
+"""Authentication, both kinds the ZVM has had.
+
+- ZVM Appliance (10.x): Keycloak's token endpoint
+  ``POST /auth/realms/zerto/protocol/openid-connect/token`` (form encoded; ``password`` grant
+  with ``client_id=zerto-client``, ``client_credentials`` grant, ``refresh_token`` grant).
+  Access tokens are JWT-shaped (HS256, with ``exp``) and expire after the configured lifetime;
+  they are sent as ``Authorization: Bearer <token>``.
+- Windows ZVM (9.x and older): ``POST /v1/session/add`` with HTTP Basic auth and
+  ``{"AuthenticationMethod": 1}``; the session id comes back in the ``x-zerto-session`` header
+  and is sent back in it; sessions end after an idle time or ``DELETE /v1/session``.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import json
+import secrets
+import threading
+import uuid
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from vmrepl.lab.zvm import clock
+from vmrepl.lab.zvm.config import USER_CLIENT_ID
+from vmrepl.lab.zvm.errors import ApiError, BadRequest, Unauthorized
+from vmrepl.lab.zvm.routing import Request, Response, Router
+
+if TYPE_CHECKING:
+    from vmrepl.lab.zvm.app import Simulator
+
+TOKEN_PATH = "/auth/realms/zerto/protocol/openid-connect/token"  # noqa: S105 - a URL path
+SESSION_HEADER = "x-zerto-session"
+
+
+@dataclass
+class Grant:
+    user: str
+    client: str
+    expires: float
+
+
+@dataclass
+class Session:
+    user: str
+    last_used: float
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+class AuthService:
+    def __init__(self, sim: Simulator) -> None:
+        self.sim = sim
+        self._lock = threading.Lock()
+        self._key = secrets.token_bytes(32)
+        self._access: dict[str, Grant] = {}
+        self._refresh: dict[str, Grant] = {}
+        self._sessions: dict[str, Session] = {}
+
+    # -- checks -----------------------------------------------------------------------------
+    def _user_ok(self, username: str | None, password: str | None) -> bool:
+        config = self.sim.config
+        return (
+            bool(username)
+            and hmac.compare_digest((username or "").lower(), config.username.lower())
+            and hmac.compare_digest(password or "", config.password)
+        )
+
+    def _client_ok(self, client_id: str | None, secret: str | None) -> bool:
+        config = self.sim.config
+        expected = config.client_secret or config.password
+        return client_id == config.client_id and hmac.compare_digest(secret or "", expected)
+
+    def authenticate(self, request: Request) -> str:
+        """The user behind the request's bearer token or session; 401 otherwise."""
+        now = clock.now()
+        header = request.header("Authorization") or ""
+        with self._lock:
+            if header.lower().startswith("bearer "):
+                grant = self._access.get(header[7:].strip())
+                if grant is not None and grant.expires > now:
+                    return grant.user
+            session_id = request.header(SESSION_HEADER)
+            if session_id:
+                session = self._sessions.get(session_id.strip())
+                idle = self.sim.config.session_idle_seconds
+                if session is not None and now - session.last_used < idle:
+                    session.last_used = now
+                    return session.user
+        raise Unauthorized()
+
+    def expire_all(self) -> None:
+        """Every token, refresh token and session stops working now."""
+        with self._lock:
+            self._access.clear()
+            self._refresh.clear()
+            self._sessions.clear()
+
+    # -- tokens -----------------------------------------------------------------------------
+    def _issue(self, user: str, client: str) -> dict[str, Any]:
+        now = clock.now()
+        lifetime = int(self.sim.config.token_lifetime)
+        refresh_lifetime = lifetime * 2
+        session_state = str(uuid.uuid4())
+        claims = {
+            "exp": int(now + lifetime),
+            "iat": int(now),
+            "jti": str(uuid.uuid4()),
+            "iss": f"{self.sim.url}/auth/realms/zerto",
+            "sub": user,
+            "typ": "Bearer",
+            "azp": client,
+            "session_state": session_state,
+            "preferred_username": user,
+        }
+        access = self._jwt(claims)
+        refresh = self._jwt({**claims, "typ": "Refresh", "exp": int(now + refresh_lifetime)})
+        with self._lock:
+            self._access[access] = Grant(user, client, now + lifetime)
+            self._refresh[refresh] = Grant(user, client, now + refresh_lifetime)
+        return {
+            "access_token": access,
+            "expires_in": lifetime,
+            "refresh_expires_in": refresh_lifetime,
+            "refresh_token": refresh,
+            "token_type": "Bearer",
+            "not-before-policy": 0,
+            "session_state": session_state,
+            "scope": "profile email",
+        }
+
+    def _jwt(self, claims: dict[str, Any]) -> str:
+        header = _b64(json.dumps({"alg": "HS256", "typ": "JWT"}).encode())
+        payload = _b64(json.dumps(claims, separators=(",", ":")).encode())
+        signature = hmac.new(self._key, f"{header}.{payload}".encode(), hashlib.sha256).digest()
+        return f"{header}.{payload}.{_b64(signature)}"
+
+    def token_endpoint(self, request: Request) -> Response:
+        if request.content_type != "application/x-www-form-urlencoded":
+            return _oauth_error(400, "invalid_request", "Content-Type must be form encoded")
+        form = request.form()
+        grant = form.get("grant_type", "")
+        client_id = form.get("client_id")
+        if grant == "password":
+            if client_id != USER_CLIENT_ID:
+                return _oauth_error(401, "unauthorized_client", "Invalid client credentials")
+            if not self._user_ok(form.get("username"), form.get("password")):
+                return _oauth_error(401, "invalid_grant", "Invalid user credentials")
+            user = self.sim.config.username
+            return Response.json(self._issue(user, USER_CLIENT_ID))
+        if grant == "client_credentials":
+            if not self._client_ok(client_id, form.get("client_secret")):
+                return _oauth_error(
+                    401, "unauthorized_client", "Invalid client or Invalid client credentials"
+                )
+            return Response.json(self._issue(f"service-account-{client_id}", str(client_id)))
+        if grant == "refresh_token":
+            token = form.get("refresh_token", "")
+            with self._lock:
+                old = self._refresh.pop(token, None)
+            if old is None or old.expires <= clock.now():
+                return _oauth_error(400, "invalid_grant", "Invalid refresh token")
+            if client_id and client_id != old.client:
+                return _oauth_error(
+                    400, "invalid_grant", "Token client and authorized client don't match"
+                )
+            return Response.json(self._issue(old.user, old.client))
+        if not grant:
+            return _oauth_error(400, "invalid_request", "Missing form parameter: grant_type")
+        return _oauth_error(400, "unsupported_grant_type", "Unsupported grant_type")
+
+    # -- Windows ZVM sessions ---------------------------------------------------------------
+    def session_add(self, request: Request) -> Response:
+        header = request.header("Authorization") or ""
+        if not header.lower().startswith("basic "):
+            raise Unauthorized("Basic authentication is required to create a session.")
+        try:
+            decoded = base64.b64decode(header[6:].strip(), validate=True).decode()
+        except (binascii.Error, UnicodeDecodeError) as exc:
+            raise Unauthorized("The Basic authorization header is malformed.") from exc
+        username, _, password = decoded.partition(":")
+        if "\\" in username:  # DOMAIN\user
+            username = username.split("\\", 1)[1]
+        if not self._user_ok(username, password):
+            raise Unauthorized("The user name or password is incorrect.")
+        body = request.fields()
+        method = body.integer("AuthenticationMethod", default=0)
+        if method not in (0, 1):
+            raise BadRequest("AuthenticationMethod must be 0 (Windows) or 1 (vCenter).")
+        session_id = str(uuid.uuid4())
+        with self._lock:
+            self._sessions[session_id] = Session(self.sim.config.username, clock.now())
+        return Response.empty(headers={SESSION_HEADER: session_id})
+
+    def session_delete(self, request: Request) -> Response:
+        session_id = (request.header(SESSION_HEADER) or "").strip()
+        with self._lock:
+            if self._sessions.pop(session_id, None) is None:
+                raise Unauthorized()
+        return Response.empty()
+
+
+def _oauth_error(status: int, error: str, description: str) -> Response:
+    return Response.json({"error": error, "error_description": description}, status)
+
+
+def register(router: Router, sim: Simulator) -> None:
+    router.add("POST", TOKEN_PATH, sim.auth.token_endpoint, kind="open")
+    router.add("POST", "/v1/session/add", sim.auth.session_add, kind="open")
+    router.add("DELETE", "/v1/session", sim.auth.session_delete, kind="open")
+
+
+__all__ = ["SESSION_HEADER", "TOKEN_PATH", "ApiError", "AuthService", "register"]

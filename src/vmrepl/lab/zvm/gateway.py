@@ -1,0 +1,145 @@
+"""Site gateways: what a simulator may do to a site's vCenter, here or at the peer.
+
+A recovery operation runs on the simulator that received the API call, but its steps touch
+two vCenters: the protected site's (power the source VMs off) and the recovery site's (create
+and power on the recovered VMs). :class:`LocalGateway` acts on this simulator's vCenter;
+:class:`RemoteGateway` asks the peer simulator to do the same through its private
+``POST /lab/peer/rpc/{method}`` endpoint, which calls the peer's :class:`LocalGateway`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import TYPE_CHECKING, Any, Protocol
+
+from vmrepl.lab.zvm.errors import OperationFailed
+from vmrepl.lab.zvm.inventory import ROLE, ROLE_TEST, Inventory
+from vmrepl.lab.zvm.vcenter import VmSpec
+
+if TYPE_CHECKING:
+    from vmrepl.lab.zvm.app import Simulator
+    from vmrepl.lab.zvm.peering import PeerClient
+
+
+class SiteGateway(Protocol):
+    site_identifier: str
+
+    def inventory(self) -> Inventory: ...
+
+    def installed_vra_hosts(self) -> list[str]: ...
+
+    def create_vms(self, specs: list[VmSpec]) -> list[str]: ...
+
+    def power_on(self, vms: list[str]) -> list[str]: ...
+
+    def power_off(self, vms: list[str]) -> None: ...
+
+    def destroy(self, vms: list[str]) -> None: ...
+
+    def mark(self, vms: list[str], marks: dict[str, str]) -> None: ...
+
+
+class LocalGateway:
+    """This simulator's own vCenter. VM arguments are ZVM identifiers (``<uuid>.<moref>``)."""
+
+    def __init__(self, sim: Simulator) -> None:
+        self.sim = sim
+        self.site_identifier = sim.site_identifier
+
+    def _moref(self, identifier: str) -> str:
+        server, sep, moref = identifier.partition(".")
+        if not sep or server != self.sim.server_id:
+            raise OperationFailed(f"{identifier} is not an object of this site's vCenter.")
+        return moref
+
+    def inventory(self) -> Inventory:
+        return self.sim.backend.inventory()
+
+    def installed_vra_hosts(self) -> list[str]:
+        return self.sim.vras.installed_hosts()
+
+    def create_vms(self, specs: list[VmSpec]) -> list[str]:
+        morefs = self.sim.backend.create_vms(specs)
+        return [f"{self.sim.server_id}.{m}" for m in morefs]
+
+    def power_on(self, vms: list[str]) -> list[str]:
+        """Power the VMs on; returns those that failed to boot (injected fault on test VMs)."""
+        inventory = self.sim.backend.inventory()
+        start, failed = [], []
+        for identifier in vms:
+            vm = inventory.vm(identifier)
+            if vm is None:
+                continue
+            source_name = vm.name.removesuffix(" - testing recovery")
+            if vm.marks.get(ROLE) == ROLE_TEST and (
+                self.sim.faults.boot_fails(vm.name) or self.sim.faults.boot_fails(source_name)
+            ):
+                failed.append(identifier)
+            else:
+                start.append(vm.moref)
+        self.sim.backend.power_on(start)
+        return failed
+
+    def power_off(self, vms: list[str]) -> None:
+        self.sim.backend.power_off([self._moref(v) for v in vms])
+
+    def destroy(self, vms: list[str]) -> None:
+        self.sim.backend.destroy([self._moref(v) for v in vms])
+
+    def mark(self, vms: list[str], marks: dict[str, str]) -> None:
+        for identifier in vms:
+            self.sim.backend.reconfigure(self._moref(identifier), marks=marks)
+
+    # -- the peer's calls -------------------------------------------------------------------
+    def call(self, method: str, args: dict[str, Any]) -> Any:
+        """Serve one ``/lab/peer/rpc/{method}`` call (JSON in, JSON out)."""
+        if method == "inventory":
+            return self.inventory().to_wire()
+        if method == "installed_vra_hosts":
+            return self.installed_vra_hosts()
+        if method == "create_vms":
+            return self.create_vms([VmSpec(**s) for s in args.get("specs", [])])
+        if method == "power_on":
+            return self.power_on(list(args.get("vms", [])))
+        if method == "power_off":
+            self.power_off(list(args.get("vms", [])))
+            return None
+        if method == "destroy":
+            self.destroy(list(args.get("vms", [])))
+            return None
+        if method == "mark":
+            self.mark(list(args.get("vms", [])), dict(args.get("marks", {})))
+            return None
+        raise KeyError(method)
+
+
+class RemoteGateway:
+    """The peer simulator's vCenter, through its private RPC endpoint."""
+
+    def __init__(self, site_identifier: str, client: PeerClient) -> None:
+        self.site_identifier = site_identifier
+        self.client = client
+
+    def _call(self, method: str, **args: Any) -> Any:
+        return self.client.rpc(method, args)
+
+    def inventory(self) -> Inventory:
+        return Inventory.from_wire(self._call("inventory"))
+
+    def installed_vra_hosts(self) -> list[str]:
+        return list(self._call("installed_vra_hosts"))
+
+    def create_vms(self, specs: list[VmSpec]) -> list[str]:
+        return list(self._call("create_vms", specs=[asdict(s) for s in specs]))
+
+    def power_on(self, vms: list[str]) -> list[str]:
+        return list(self._call("power_on", vms=vms))
+
+    def power_off(self, vms: list[str]) -> None:
+        self._call("power_off", vms=vms)
+
+    def destroy(self, vms: list[str]) -> None:
+        self._call("destroy", vms=vms)
+
+    def mark(self, vms: list[str], marks: dict[str, str]) -> None:
+        self._call("mark", vms=vms, marks=marks)

@@ -1,0 +1,353 @@
+"""The simulator's vCenter backend: reads the inventory and creates, powers and deletes VMs
+through the project's VSphereClient (pyVmomi). Calls are serialised on one session."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from pyVmomi import vim, vmodl
+
+from ansible_collections.vmrepl.core.plugins.module_utils.vsphere import (
+    ManagedObject,
+    VSphereClient,
+    VSphereConnectionParams,
+    fault_message,
+)
+from vmrepl.lab.zvm.config import VCenterConfig
+from vmrepl.lab.zvm.errors import OperationFailed
+from vmrepl.lab.zvm.inventory import (
+    MARK_PREFIX,
+    ClusterInfo,
+    DatastoreInfo,
+    DiskInfo,
+    FolderInfo,
+    HostInfo,
+    Inventory,
+    NetworkInfo,
+    NicInfo,
+    PoolInfo,
+    VmInfo,
+)
+
+T = TypeVar("T")
+
+_HOST_PROPS = (
+    "name",
+    "parent",
+    "runtime.connectionState",
+    "runtime.inMaintenanceMode",
+    "config.product.version",
+    "datastore",
+    "network",
+)
+_VM_PROPS = (
+    "name",
+    "parent",
+    "runtime.host",
+    "runtime.powerState",
+    "config.template",
+    "config.instanceUuid",
+    "config.hardware.numCPU",
+    "config.hardware.memoryMB",
+    "config.guestFullName",
+    "config.extraConfig",
+    "config.hardware.device",
+    "datastore",
+    "network",
+    "resourcePool",
+)
+_SPECS: Any = None
+
+
+def _specs() -> list[tuple[Any, Sequence[str]]]:
+    return [
+        (vim.HostSystem, _HOST_PROPS),
+        (vim.Datastore, ("name", "summary.capacity", "summary.freeSpace", "summary.accessible")),
+        (vim.Network, ("name",)),
+        (vim.ClusterComputeResource, ("name", "host", "resourcePool")),
+        (vim.ComputeResource, ("name", "host", "resourcePool")),
+        (vim.Folder, ("name", "parent", "childType")),
+        (vim.ResourcePool, ("name", "owner")),
+        (vim.VirtualMachine, _VM_PROPS),
+        (vim.Datacenter, ("name", "vmFolder")),
+    ]
+
+
+@dataclass
+class VmSpec:
+    """A VM to create: morefs of where it goes, and the marks (extraConfig) it carries."""
+
+    name: str
+    host: str
+    datastore: str
+    folder: str | None = None
+    pool: str | None = None
+    network: str | None = None
+    memory_mb: int = 1024
+    cpus: int = 1
+    marks: dict[str, str] = field(default_factory=dict)
+
+
+class VCenterBackend:
+    def __init__(self, config: VCenterConfig) -> None:
+        self.config = config
+        self._lock = threading.RLock()
+        self._client: VSphereClient | None = None
+
+    # -- session ----------------------------------------------------------------------------
+    def connect(self) -> None:
+        with self._lock:
+            if self._client is None:
+                self._client = VSphereClient.connect(
+                    VSphereConnectionParams(
+                        hostname=self.config.host,
+                        port=self.config.port,
+                        username=self.config.username,
+                        password=self.config.password,
+                        ca_file=str(self.config.ca_file) if self.config.ca_file else None,
+                        timeout=30.0,
+                    )
+                )
+
+    def close(self) -> None:
+        with self._lock:
+            if self._client is not None:
+                self._client.close()
+                self._client = None
+
+    @property
+    def server_id(self) -> str:
+        return self._run(lambda c: c.instance_uuid)
+
+    def _run(self, action: Callable[[VSphereClient], T]) -> T:
+        with self._lock:
+            self.connect()
+            assert self._client is not None
+            try:
+                return action(self._client)
+            except vim.fault.NotAuthenticated:
+                self._client = None
+                self.connect()
+                assert self._client is not None
+                return action(self._client)
+
+    # -- reading ----------------------------------------------------------------------------
+    def inventory(self) -> Inventory:
+        """The whole inventory in one PropertyCollector call."""
+        return self._run(self._inventory)
+
+    def _inventory(self, client: VSphereClient) -> Inventory:
+        found = client.retrieve_many(_specs())
+        datacenters = found[vim.Datacenter]
+        dc = datacenters[0] if datacenters else None
+        inv = Inventory(
+            server_id=client.instance_uuid,
+            datacenter=str(dc["name"]) if dc else "",
+            vm_folder=_ref_id(dc["vmFolder"]) if dc else None,
+        )
+        for obj in found[vim.ClusterComputeResource] + found[vim.ComputeResource]:
+            if isinstance(obj.ref, vim.ClusterComputeResource):
+                inv.clusters[obj.moid] = ClusterInfo(
+                    obj.moid, str(obj["name"]), _ids(obj["host"]), _ref_id(obj["resourcePool"])
+                )
+        pools_of = {
+            h: _ref_id(obj["resourcePool"])
+            for obj in found[vim.ClusterComputeResource] + found[vim.ComputeResource]
+            for h in _ids(obj["host"])
+        }
+        for obj in found[vim.HostSystem]:
+            parent = _ref_id(obj["parent"])
+            inv.hosts[obj.moid] = HostInfo(
+                moref=obj.moid,
+                name=str(obj["name"]),
+                version=str(obj["config.product.version"] or ""),
+                connection=str(obj["runtime.connectionState"] or "connected"),
+                maintenance=bool(obj["runtime.inMaintenanceMode"]),
+                cluster=parent if parent in inv.clusters else None,
+                datastores=_ids(obj["datastore"]),
+                networks=_ids(obj["network"]),
+                pool=pools_of.get(obj.moid),
+            )
+        for obj in found[vim.Datastore]:
+            inv.datastores[obj.moid] = DatastoreInfo(
+                obj.moid,
+                str(obj["name"]),
+                int(obj["summary.capacity"] or 0),
+                int(obj["summary.freeSpace"] or 0),
+                bool(obj["summary.accessible"]),
+            )
+        for obj in found[vim.Network]:
+            inv.networks[obj.moid] = NetworkInfo(obj.moid, str(obj["name"]))
+        for obj in found[vim.Folder]:
+            inv.folders[obj.moid] = FolderInfo(
+                obj.moid,
+                str(obj["name"]),
+                _ref_id(obj["parent"]),
+                "VirtualMachine" in list(obj["childType"] or []),
+            )
+        for obj in found[vim.ResourcePool]:
+            inv.pools[obj.moid] = PoolInfo(obj.moid, str(obj["name"]), _ref_id(obj["owner"]))
+        for obj in found[vim.VirtualMachine]:
+            inv.vms[obj.moid] = _vm_info(obj)
+        return inv
+
+    # -- changing ---------------------------------------------------------------------------
+    def create_vms(self, specs: Sequence[VmSpec]) -> list[str]:
+        """Create the VMs (powered off) and return their morefs, in order."""
+        return self._run(lambda c: self._create_vms(c, specs))
+
+    def _create_vms(self, client: VSphereClient, specs: Sequence[VmSpec]) -> list[str]:
+        if not specs:
+            return []
+        names = {
+            o.moid: str(o["name"])
+            for o in client.retrieve_objects(
+                [client.get(vim.Datastore, s.datastore) for s in specs], ["name"]
+            )
+        }
+        tasks = []
+        for spec in specs:
+            if spec.datastore not in names:
+                raise OperationFailed(f"Datastore {spec.datastore} does not exist.")
+            host = client.get(vim.HostSystem, spec.host)
+            tasks.append(
+                client.create_vm(
+                    spec.name,
+                    host,
+                    names[spec.datastore],
+                    folder=client.get(vim.Folder, spec.folder) if spec.folder else None,
+                    resource_pool=client.get(vim.ResourcePool, spec.pool) if spec.pool else None,
+                    memory_mb=spec.memory_mb,
+                    cpus=spec.cpus,
+                    network=client.get(vim.Network, spec.network) if spec.network else None,
+                    extra_config=spec.marks,
+                )
+            )
+        done = _wait(client, tasks)
+        return [str(done[_ref_id(t) or ""].result._moId) for t in tasks]
+
+    def power_on(self, morefs: Sequence[str]) -> None:
+        self._run(lambda c: _wait(c, c.power_on(self._existing(c, morefs))))
+
+    def power_off(self, morefs: Sequence[str]) -> None:
+        self._run(lambda c: _wait(c, c.power_off(self._existing(c, morefs))))
+
+    def destroy(self, morefs: Sequence[str]) -> None:
+        """Power off and delete the VMs that still exist."""
+
+        def run(client: VSphereClient) -> None:
+            vms = self._existing(client, morefs)
+            if vms:
+                try:
+                    client.destroy(vms, timeout=120)
+                except Exception as exc:
+                    raise OperationFailed(f"Deleting VMs failed: {exc}") from exc
+
+        self._run(run)
+
+    def reconfigure(
+        self,
+        moref: str,
+        *,
+        memory_mb: int | None = None,
+        cpus: int | None = None,
+        marks: dict[str, str] | None = None,
+    ) -> None:
+        def run(client: VSphereClient) -> None:
+            vm = client.get(vim.VirtualMachine, moref)
+            _wait(
+                client,
+                [client.reconfigure_vm(vm, memory_mb=memory_mb, cpus=cpus, extra_config=marks)],
+            )
+
+        self._run(run)
+
+    def _existing(self, client: VSphereClient, morefs: Sequence[str]) -> list[Any]:
+        if not morefs:
+            return []
+        present = {o.moid for o in client.retrieve(vim.VirtualMachine, ["name"])}
+        return [client.get(vim.VirtualMachine, m) for m in morefs if m in present]
+
+
+def _wait(client: VSphereClient, tasks: Sequence[Any]) -> dict[str, Any]:
+    if not tasks:
+        return {}
+    try:
+        return client.wait_for_tasks(tasks, timeout=120, interval=0.05)
+    except vmodl.MethodFault as exc:
+        raise OperationFailed(f"vCenter refused: {fault_message(exc)}") from exc
+    except Exception as exc:
+        if isinstance(exc, OperationFailed):
+            raise
+        raise OperationFailed(str(exc)) from exc
+
+
+def _ref_id(ref: Any) -> str | None:
+    return None if ref is None else str(ref._moId)
+
+
+def _ids(refs: Any) -> list[str]:
+    return [str(r._moId) for r in (refs or [])]
+
+
+def _vm_info(obj: ManagedObject) -> VmInfo:
+    marks = {
+        str(o.key): str(o.value)
+        for o in obj["config.extraConfig"] or []
+        if str(o.key).startswith(MARK_PREFIX) and o.value not in (None, "")
+    }
+    devices = list(obj["config.hardware.device"] or [])
+    buses = {
+        d.key: (_controller_kind(d), d.busNumber)
+        for d in devices
+        if isinstance(d, vim.vm.device.VirtualController)
+    }
+    nics: list[NicInfo] = []
+    disks: list[DiskInfo] = []
+    for device in devices:
+        if isinstance(device, vim.vm.device.VirtualEthernetCard):
+            backing = device.backing
+            network = None
+            if isinstance(backing, vim.vm.device.VirtualEthernetCard.NetworkBackingInfo):
+                network = _ref_id(backing.network)
+            elif isinstance(
+                backing, vim.vm.device.VirtualEthernetCard.DistributedVirtualPortBackingInfo
+            ):
+                network = backing.port.portgroupKey if backing.port else None
+            nics.append(NicInfo(f"Network adapter {len(nics) + 1}", network, device.macAddress))
+        elif isinstance(device, vim.vm.device.VirtualDisk):
+            kind, bus = buses.get(device.controllerKey or -1, ("scsi", 0))
+            disks.append(
+                DiskInfo(f"{kind}:{bus}:{device.unitNumber}", int(device.capacityInKB or 0))
+            )
+    return VmInfo(
+        moref=obj.moid,
+        name=str(obj["name"]),
+        host=_ref_id(obj["runtime.host"]),
+        power=str(obj["runtime.powerState"] or "poweredOff"),
+        template=bool(obj["config.template"]),
+        folder=_ref_id(obj["parent"]),
+        pool=_ref_id(obj["resourcePool"]),
+        datastores=_ids(obj["datastore"]),
+        networks=_ids(obj["network"]),
+        cpus=int(obj["config.hardware.numCPU"] or 1),
+        memory_mb=int(obj["config.hardware.memoryMB"] or 0),
+        guest_os=str(obj["config.guestFullName"] or "Other (64-bit)"),
+        instance_uuid=obj["config.instanceUuid"],
+        marks=marks,
+        nics=nics,
+        disks=disks,
+    )
+
+
+def _controller_kind(device: Any) -> str:
+    if isinstance(device, vim.vm.device.VirtualIDEController):
+        return "ide"
+    if isinstance(device, vim.vm.device.VirtualSATAController):
+        return "sata"
+    if isinstance(device, vim.vm.device.VirtualNVMEController):
+        return "nvme"
+    return "scsi"

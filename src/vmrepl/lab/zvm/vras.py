@@ -1,0 +1,428 @@
+"""VRAs: one Virtual Replication Appliance VM per host, ``Z-VRA-<host name>``.
+
+The VRA list is read from vCenter: a VRA is a VM marked ``zerto.vmrepl.role = vra`` in its
+extraConfig, which also holds its group, version and IP settings. Only what is happening right
+now (Installing, Removing, UpdatingIpSettings) is kept in memory, so a restarted simulator finds
+its VRAs again and never installs a second one on a host.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from vmrepl.lab.zvm.binding import Fields
+from vmrepl.lab.zvm.config import ZVM_DISPLAY_VERSION, ZVM_VERSION
+from vmrepl.lab.zvm.enums import (
+    VRA_INSTALLED,
+    VRA_INSTALLING,
+    VRA_IP_CONFIGURATION_TYPES,
+    VRA_REMOVING,
+    VRA_STATUSES,
+    VRA_UPDATING_IP,
+)
+from vmrepl.lab.zvm.errors import BadRequest, NotFound, OperationFailed
+from vmrepl.lab.zvm.inventory import MARK_PREFIX, ROLE, ROLE_VRA, HostInfo, Inventory, VmInfo
+from vmrepl.lab.zvm.links import link
+from vmrepl.lab.zvm.routing import Request, Router
+from vmrepl.lab.zvm.store import VraActivity
+from vmrepl.lab.zvm.tasks import TaskContext
+from vmrepl.lab.zvm.vcenter import VmSpec
+
+if TYPE_CHECKING:
+    from vmrepl.lab.zvm.app import Simulator
+
+GROUP = MARK_PREFIX + "vra.group"
+VERSION = MARK_PREFIX + "vra.version"
+IP_MODE = MARK_PREFIX + "vra.ipmode"
+IP_ADDRESS = MARK_PREFIX + "vra.ip"
+SUBNET_MASK = MARK_PREFIX + "vra.mask"
+GATEWAY = MARK_PREFIX + "vra.gateway"
+SITE = MARK_PREFIX + "site"
+
+
+def vra_identifier(host_identifier: str) -> int:
+    """A VRA's identifier: stable for its host (VraApi.vraIdentifier is an int64)."""
+    return int(hashlib.sha256(host_identifier.encode()).hexdigest()[:12], 16)
+
+
+@dataclass
+class NetworkData:
+    mode: str
+    ip: str | None = None
+    mask: str | None = None
+    gateway: str | None = None
+
+    def marks(self) -> dict[str, str]:
+        return {
+            IP_MODE: self.mode,
+            IP_ADDRESS: self.ip or "",
+            SUBNET_MASK: self.mask or "",
+            GATEWAY: self.gateway or "",
+        }
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "VraIPConfigurationTypeApi": self.mode,
+            "VraIPAddress": self.ip,
+            "VraIPAddressRangeEnd": None,
+            "SubnetMask": self.mask,
+            "DefaultGateway": self.gateway,
+        }
+
+
+def parse_network_data(body: Fields, required: bool) -> NetworkData | None:
+    """VraNetworkDataApi: Dhcp, or Static with a complete, consistent IPv4 configuration."""
+    if not body.has("VraNetworkDataApi"):
+        return NetworkData("Dhcp") if required else None
+    data = body.obj("VraNetworkDataApi")
+    mode = data.text("VraIPConfigurationTypeApi", default="Dhcp") or "Dhcp"
+    names = {n.lower(): n for n in VRA_IP_CONFIGURATION_TYPES}
+    if mode.lower() not in names:
+        raise BadRequest(
+            f"VraNetworkDataApi.VraIPConfigurationTypeApi must be Static or Dhcp, not {mode!r}."
+        )
+    mode = names[mode.lower()]
+    if mode == "Dhcp":
+        return NetworkData("Dhcp")
+    ip = _ipv4(data, "VraIPAddress")
+    mask = _ipv4(data, "SubnetMask")
+    gateway = _ipv4(data, "DefaultGateway")
+    try:
+        network = ipaddress.IPv4Network(f"{ip}/{mask}", strict=False)
+    except ValueError as exc:
+        raise BadRequest(
+            f"VraNetworkDataApi.SubnetMask {mask} is not a valid subnet mask."
+        ) from exc
+    if ipaddress.IPv4Address(gateway) not in network:
+        raise BadRequest(
+            f"VraNetworkDataApi.DefaultGateway {gateway} is not in the VRA's subnet {network}."
+        )
+    return NetworkData("Static", ip, mask, gateway)
+
+
+def _ipv4(data: Fields, name: str) -> str:
+    value = data.text(name)
+    if not value:
+        raise BadRequest(f"VraNetworkDataApi.{name} is required for a static IP configuration.")
+    try:
+        return str(ipaddress.IPv4Address(value.strip()))
+    except ValueError as exc:
+        raise BadRequest(f"VraNetworkDataApi.{name} {value!r} is not an IPv4 address.") from exc
+
+
+@dataclass
+class VraView:
+    """One VRA as listed: its host, its VM (None while the install has not created it yet)."""
+
+    identifier: int
+    host: HostInfo
+    vm: VmInfo | None
+    status: int
+    activity: VraActivity | None
+
+
+class VraService:
+    def __init__(self, sim: Simulator) -> None:
+        self.sim = sim
+
+    # -- reading ----------------------------------------------------------------------------
+    def views(self, inv: Inventory | None = None) -> tuple[Inventory, list[VraView]]:
+        inv = inv or self.sim.backend.inventory()
+        by_host: dict[str, VmInfo] = {}
+        for vm in inv.vms_with_role(ROLE_VRA):
+            if vm.host and vm.host not in by_host:
+                by_host[vm.host] = vm
+        with self.sim.store.lock:
+            activity = dict(self.sim.store.vra_activity)
+        views = []
+        for moref in sorted(set(by_host) | set(activity), key=_natural):
+            host = inv.hosts.get(moref)
+            if host is None:
+                continue
+            act = activity.get(moref)
+            status = act.status if act else VRA_INSTALLED
+            views.append(
+                VraView(
+                    vra_identifier(str(inv.ident(moref))), host, by_host.get(moref), status, act
+                )
+            )
+        return inv, views
+
+    def find(self, identifier: str) -> tuple[Inventory, VraView]:
+        inv, views = self.views()
+        for view in views:
+            if str(view.identifier) == identifier:
+                return inv, view
+        raise NotFound(f"VRA {identifier} was not found.")
+
+    def installed_hosts(self) -> list[str]:
+        inv, views = self.views()
+        return [
+            str(inv.ident(v.host.moref))
+            for v in views
+            if v.status == VRA_INSTALLED and v.vm is not None
+        ]
+
+    # -- changing ---------------------------------------------------------------------------
+    def install(self, request: Request) -> str:
+        body = request.fields()
+        inv = self.sim.backend.inventory()
+        host_id = body.require_text("HostIdentifier")
+        host = inv.host(host_id)
+        if host is None:
+            raise BadRequest(f"Host {host_id} was not found at site {self.sim.config.site_name}.")
+        datastore_id = body.require_text("DatastoreIdentifier")
+        datastore = inv.datastore(datastore_id)
+        if datastore is None:
+            raise BadRequest(f"Datastore {datastore_id} was not found.")
+        if datastore.moref not in host.datastores:
+            raise BadRequest(f"Datastore {datastore.name} is not accessible from host {host.name}.")
+        network_id = body.require_text("NetworkIdentifier")
+        network = inv.network(network_id)
+        if network is None:
+            raise BadRequest(f"Network {network_id} was not found.")
+        if network.moref not in host.networks:
+            raise BadRequest(f"Network {network.name} is not available on host {host.name}.")
+        memory = body.integer("MemoryInGb", default=3, low=1, high=16)
+        cpus = body.integer("NumOfCpus", default=1, low=1, high=4)
+        group = body.text("GroupName") or "default_group"
+        network_data = parse_network_data(body, required=True)
+        assert network_data is not None and memory is not None and cpus is not None
+        if not body.boolean("UsePublicKeyInsteadOfCredentials", default=False) and not body.text(
+            "HostRootPassword"
+        ):
+            raise BadRequest(
+                "HostRootPassword is required unless UsePublicKeyInsteadOfCredentials is true."
+            )
+        fails = self.sim.faults.vra_install_fails(host.name, host_id)
+        with self.sim.store.lock:
+            _, views = self.views(inv)
+            for view in views:
+                if view.host.moref == host.moref:
+                    raise BadRequest(f"A VRA is already installed on host {host.name}.")
+            spec = VmSpec(
+                name=f"Z-VRA-{host.name}",
+                host=host.moref,
+                datastore=datastore.moref,
+                pool=host.pool,
+                folder=inv.vm_folder,
+                network=network.moref,
+                memory_mb=memory * 1024,
+                cpus=cpus,
+                marks={
+                    ROLE: ROLE_VRA,
+                    GROUP: group,
+                    VERSION: ZVM_VERSION,
+                    SITE: self.sim.site_identifier,
+                    **network_data.marks(),
+                },
+            )
+            morefs = self.sim.backend.create_vms([spec])
+
+            def work(ctx: TaskContext) -> None:
+                ctx.wait(0.8)
+                if fails:
+                    self.sim.backend.destroy(morefs)
+                    raise OperationFailed(
+                        f"Failed to install the VRA on host {host.name}: the host refused the "
+                        "VRA deployment (injected fault)."
+                    )
+                self.sim.backend.power_on(morefs)
+
+            task = self.sim.tasks.start(
+                "InstallVra",
+                "vra_install",
+                self._finishing(host.moref, work),
+                initiated_by=request.principal,
+                hosts=[host_id],
+            )
+            self.sim.store.vra_activity[host.moref] = VraActivity(host.moref, VRA_INSTALLING, task)
+        return task
+
+    def _finishing(self, host_moref: str, work: Any) -> Any:
+        """Wrap a task's work so that the host's VRA activity ends with the task."""
+
+        def run(ctx: TaskContext) -> None:
+            try:
+                work(ctx)
+                ctx.wait(1.0)
+            finally:
+                with self.sim.store.lock:
+                    self.sim.store.vra_activity.pop(host_moref, None)
+
+        return run
+
+    def _start_activity(
+        self, request: Request, view: VraView, status: int, task_type: str, kind: str, work: Any
+    ) -> str:
+        moref = view.host.moref
+        with self.sim.store.lock:
+            current = self.sim.store.vra_activity.get(moref)
+            if current is not None or view.vm is None:
+                state = VRA_STATUSES[current.status] if current else "Installing"
+                raise BadRequest(f"The VRA on host {view.host.name} is busy ({state}).")
+            task = self.sim.tasks.start(
+                task_type,
+                kind,
+                self._finishing(moref, work),
+                initiated_by=request.principal,
+                hosts=[f"{self.sim.server_id}.{moref}"],
+            )
+            self.sim.store.vra_activity[moref] = VraActivity(moref, status, task)
+        return task
+
+    def edit(self, request: Request, identifier: str) -> str:
+        _, view = self.find(identifier)
+        body = request.fields()
+        memory = body.integer("MemoryInGb", low=1, high=16)
+        cpus = body.integer("NumOfCpus", low=1, high=4)
+        group = body.text("GroupName")
+        network_data = parse_network_data(body, required=False)
+        marks = network_data.marks() if network_data else {}
+        if group:
+            marks[GROUP] = group
+
+        def work(ctx: TaskContext) -> None:
+            ctx.wait(0.5)
+            if view.vm is not None:
+                self.sim.backend.reconfigure(
+                    view.vm.moref,
+                    memory_mb=memory * 1024 if memory else None,
+                    cpus=cpus,
+                    marks=marks or None,
+                )
+
+        return self._start_activity(request, view, VRA_UPDATING_IP, "EditVra", "vra_edit", work)
+
+    def upgrade(self, request: Request, identifier: str) -> str:
+        _, view = self.find(identifier)
+
+        def work(ctx: TaskContext) -> None:
+            ctx.wait(0.5)
+            if view.vm is not None:
+                self.sim.backend.reconfigure(view.vm.moref, marks={VERSION: ZVM_VERSION})
+
+        return self._start_activity(
+            request, view, VRA_INSTALLING, "UpgradeVra", "vra_upgrade", work
+        )
+
+    def uninstall(self, request: Request, identifier: str) -> str:
+        inv, view = self.find(identifier)
+        protected, recovery = self.counters(inv, view)
+        if protected["Vms"] or recovery["Vpgs"]:
+            raise BadRequest(
+                f"The VRA on host {view.host.name} cannot be removed: it serves "
+                f"{protected['Vms']} protected VM(s) and {recovery['Vpgs']} recovering VPG(s)."
+            )
+
+        def work(ctx: TaskContext) -> None:
+            ctx.wait(0.5)
+            if view.vm is not None:
+                self.sim.backend.destroy([view.vm.moref])
+
+        return self._start_activity(
+            request, view, VRA_REMOVING, "UninstallVra", "vra_uninstall", work
+        )
+
+    # -- JSON -------------------------------------------------------------------------------
+    def counters(self, inv: Inventory, view: VraView) -> tuple[dict[str, int], dict[str, int]]:
+        host_id = inv.ident(view.host.moref)
+        protected = {"Vpgs": 0, "Vms": 0, "Volumes": 0}
+        recovery = {"Vpgs": 0, "Vms": 0, "Volumes": 0}
+        me = self.sim.site_identifier
+        for vpg in self.sim.store.live_vpgs():
+            if vpg.protected_site == me:
+                vms = [vm for vm in vpg.vms if vm.host == host_id]
+                if vms:
+                    protected["Vpgs"] += 1
+                    protected["Vms"] += len(vms)
+                    protected["Volumes"] += sum(max(1, len(vm.volumes)) for vm in vms)
+            if vpg.recovery_site == me and self.sim.vpgs.recovery_hosts(vpg) & {host_id}:
+                recovery["Vpgs"] += 1
+                recovery["Vms"] += len(vpg.vms)
+                recovery["Volumes"] += sum(max(1, len(vm.volumes)) for vm in vpg.vms)
+        return protected, recovery
+
+    def to_json(self, inv: Inventory, view: VraView) -> dict[str, Any]:
+        vm = view.vm
+        marks = vm.marks if vm else {}
+        datastore = inv.datastores.get(vm.datastores[0]) if vm and vm.datastores else None
+        network = inv.networks.get(vm.networks[0]) if vm and vm.networks else None
+        mode = marks.get(IP_MODE) or "Dhcp"
+        network_data = NetworkData(
+            mode,
+            marks.get(IP_ADDRESS) or None,
+            marks.get(SUBNET_MASK) or None,
+            marks.get(GATEWAY) or None,
+        )
+        protected, recovery = self.counters(inv, view)
+        progress = 0
+        if view.activity is not None:
+            task = self.sim.store.tasks.get(view.activity.task)
+            progress = self.sim.tasks.to_json(task)["Status"]["Progress"] if task else 0
+        return {
+            "Link": link(self.sim.url, "vras", str(view.identifier), "VraApi"),
+            "VraIdentifier": view.identifier,
+            "VraName": vm.name if vm else f"Z-VRA-{view.host.name}",
+            "Status": view.status,
+            "UpgradeStatus": 0,
+            "Progress": progress,
+            "VraVersion": marks.get(VERSION, ZVM_VERSION),
+            "VraDisplayVersion": ZVM_DISPLAY_VERSION,
+            "HostVersion": view.host.version,
+            "VraNetworkDataApi": network_data.to_json(),
+            "VraGroup": marks.get(GROUP, "default_group"),
+            "MemoryInGB": (vm.memory_mb // 1024) if vm else 0,
+            "DatastoreName": datastore.name if datastore else None,
+            "DatastoreIdentifier": inv.ident(datastore.moref) if datastore else None,
+            "VmInstanceType": None,
+            "DatastoreClusterName": None,
+            "DatastoreClusterIdentifier": None,
+            "NetworkName": network.name if network else None,
+            "NetworkIdentifier": inv.ident(network.moref) if network else None,
+            "HostIdentifier": inv.ident(view.host.moref),
+            "HostDisplayName": view.host.name,
+            "ProtectedCounters": protected,
+            "RecoveryCounters": recovery,
+            "SelfProtectedVpgs": 0,
+            "VraAlerts": {"VraAlertsStatus": 0},
+            "NumOfCpus": vm.cpus if vm else 0,
+            "IsGhost": False,
+            "IsVaio": False,
+            "PlatformInformation": None,
+        }
+
+
+def _natural(moref: str) -> tuple[str, int]:
+    prefix, _, number = moref.rpartition("-")
+    return (prefix, int(number)) if number.isdigit() else (moref, 0)
+
+
+def register(router: Router, sim: Simulator) -> None:
+    vras = sim.vras
+
+    def list_vras(request: Request) -> Any:
+        inv, views = vras.views()
+        return [vras.to_json(inv, v) for v in views]
+
+    def get_vra(request: Request) -> Any:
+        inv, view = vras.find(request.param("vraIdentifier"))
+        return vras.to_json(inv, view)
+
+    router.add("GET", "/v1/vras", list_vras)
+    router.add("POST", "/v1/vras", vras.install)
+    router.add("GET", "/v1/vras/statuses", lambda r: list(VRA_STATUSES))
+    router.add("GET", "/v1/vras/ipconfigurationtypes", lambda r: list(VRA_IP_CONFIGURATION_TYPES))
+    router.add("GET", "/v1/vras/{vraIdentifier}", get_vra)
+    router.add("PUT", "/v1/vras/{vraIdentifier}", lambda r: vras.edit(r, r.param("vraIdentifier")))
+    router.add(
+        "DELETE", "/v1/vras/{vraIdentifier}", lambda r: vras.uninstall(r, r.param("vraIdentifier"))
+    )
+    router.add(
+        "POST",
+        "/v1/vras/{vraIdentifier}/upgrade",
+        lambda r: vras.upgrade(r, r.param("vraIdentifier")),
+    )
