@@ -41,6 +41,8 @@ edition: remote
 autostart: true
 """
 
+import sys
+
 from ansible.errors import AnsibleParserError
 from ansible.plugins.inventory import BaseInventoryPlugin
 
@@ -88,7 +90,8 @@ class InventoryModule(BaseInventoryPlugin):
             inventory.add_host(name, group=group)
             host_vars = {
                 "ansible_connection": "local",
-                "ansible_python_interpreter": "{{ ansible_playbook_python }}",
+                # The controller's own Python: the modules run here, next to pyVmomi.
+                "ansible_python_interpreter": sys.executable,
                 "vmrepl_site_role": name,
                 "vmrepl_vcenter_hostname": vc["host"],
                 "vmrepl_vcenter_port": vc["port"],
