@@ -263,7 +263,20 @@ def main():
                     f"VPG {p['name']}: no VMs chosen.",
                     hint="Give vms, vm_folder or vm_custom_attribute that match VMs.",
                 )
-            recovery_site = manager.recovery_site_id(p["recovery_site"], p["edition"])
+            try:
+                recovery_site = manager.recovery_site_id(p["recovery_site"], p["edition"])
+            except ConfigurationError:
+                if not (module.check_mode and manager.find(p["name"]) is None):
+                    raise
+                # Check mode of a first deployment: the pairing before this step only "would"
+                # happen, so the recovery site cannot be read yet.
+                return {
+                    "changed": True,
+                    "changes": {"vpg": {"before": None, "after": p["name"]}},
+                    "vms": [vm["name"] for vm in chosen],
+                    "vpg": None,
+                    "msg": f"VPG {p['name']}: would be created once the sites are paired",
+                }
             spec = VpgSpec(
                 name=p["name"],
                 vms=[vm["name"] for vm in chosen],

@@ -4,6 +4,7 @@ ansible-playbook): what the ``vmrepl`` command, the tests and the benchmarks sha
 from __future__ import annotations
 
 import os
+import sys
 import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -68,7 +69,12 @@ def run_playbook(
         events.append(event)
         return event_handler(event) if event_handler else True
 
-    env = {"ANSIBLE_CONFIG": str(REPO_ROOT / "ansible.cfg"), **(envvars or {})}
+    env = {
+        "ANSIBLE_CONFIG": str(REPO_ROOT / "ansible.cfg"),
+        # ansible-playbook of the same environment as this Python, whatever PATH says.
+        "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")]),
+        **(envvars or {}),
+    }
     for name in ("VMREPL_LAB_DIR", "VMREPL_REPORT_DIR"):
         if name in os.environ and name not in env:
             env[name] = os.environ[name]
