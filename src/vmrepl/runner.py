@@ -3,7 +3,9 @@ ansible-playbook): what the ``vmrepl`` command, the tests and the benchmarks sha
 
 from __future__ import annotations
 
+import json
 import os
+import shlex
 import sys
 import tempfile
 from collections.abc import Callable, Mapping
@@ -63,6 +65,14 @@ def run_playbook(
     if vault_password_file:
         cmdline += ["--vault-password-file", vault_password_file]
     artifacts = artifact_dir or Path(tempfile.mkdtemp(prefix="vmrepl-artifacts-"))
+    # Extra vars go in a private file, not on the command line: ansible-runner records its
+    # command line in the artifacts, and a process list shows it to every user.
+    private = tempfile.TemporaryDirectory(prefix="vmrepl-run-")
+    if extravars:
+        vars_file = Path(private.name) / "extravars.json"
+        vars_file.touch(mode=0o600)
+        vars_file.write_text(json.dumps(dict(extravars)))
+        cmdline += ["--extra-vars", f"@{vars_file}"]
     events: list[dict[str, Any]] = []
 
     def on_event(event: dict[str, Any]) -> bool:
@@ -78,20 +88,20 @@ def run_playbook(
     for name in ("VMREPL_LAB_DIR", "VMREPL_REPORT_DIR"):
         if name in os.environ and name not in env:
             env[name] = os.environ[name]
-    runner = ansible_runner.run(
-        private_data_dir=str(REPO_ROOT),
-        playbook=playbook,
-        inventory=inventory,
-        extravars=dict(extravars or {}),
-        envvars=env,
-        cmdline=" ".join(cmdline) or None,
-        limit=limit,
-        artifact_dir=str(artifacts),
-        quiet=quiet,
-        event_handler=on_event,
-        cancel_callback=cancel_callback,
-        suppress_env_files=True,
-    )
+    with private:
+        runner = ansible_runner.run(
+            private_data_dir=str(REPO_ROOT),
+            playbook=playbook,
+            inventory=inventory,
+            envvars=env,
+            cmdline=shlex.join(cmdline) or None,
+            limit=limit,
+            artifact_dir=str(artifacts),
+            quiet=quiet,
+            event_handler=on_event,
+            cancel_callback=cancel_callback,
+            suppress_env_files=True,
+        )
     return RunResult(
         status=str(runner.status),
         rc=int(runner.rc or 0),
