@@ -18,7 +18,9 @@
 - ``GET /lab/state`` — everything the simulator holds, for debugging;
 - ``POST /lab/reset`` — clear faults, tasks, settings objects, alerts, reports and the contract
   (VPGs, VRAs and pairings stay: they live in vCenter and at the peer too);
-- ``GET /lab/contract`` — the recorded schema violations; ``DELETE /lab/contract`` clears them.
+- ``GET /lab/contract`` — the recorded schema violations (``violations``: direction, operation,
+  path, status, location, message), the operations whose requests and responses were checked,
+  and the operations of the schema the simulator implements; ``DELETE /lab/contract`` clears.
 """
 
 from __future__ import annotations
@@ -99,5 +101,10 @@ def register(router: Router, sim: Simulator) -> None:
     router.add("POST", "/lab/faults", set_faults, kind="admin")
     router.add("GET", "/lab/state", state, kind="admin")
     router.add("POST", "/lab/reset", reset, kind="admin")
-    router.add("GET", "/lab/contract", lambda r: sim.contract.report(), kind="admin")
+    router.add(
+        "GET",
+        "/lab/contract",
+        lambda r: {**sim.contract.report(), "implemented": sim.implemented_operations()},
+        kind="admin",
+    )
     router.add("DELETE", "/lab/contract", clear_contract, kind="admin")

@@ -101,6 +101,20 @@ class Simulator:
         self.peering.stop()
         self.backend.close()
 
+    def implemented_operations(self) -> list[str]:
+        """The operations of the schema that the simulator serves (``METHOD template``)."""
+
+        def shape(template: str) -> tuple[str, ...]:
+            return tuple(
+                "{}" if part.startswith("{") else part.lower()
+                for part in template.strip("/").split("/")
+            )
+
+        routes = {(r.method, shape(r.template)) for r in self.router.routes}
+        return sorted(
+            op.key for op in self.document.operations if (op.method, shape(op.template)) in routes
+        )
+
     def gateway(self, site: str) -> SiteGateway:
         """The gateway to a site's vCenter: this one's, or a paired peer's."""
         if site == self.site_identifier:

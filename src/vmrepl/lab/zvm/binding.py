@@ -130,6 +130,20 @@ class Canonicalizer:
     def __init__(self, validator: Validator) -> None:
         self.validator = validator
 
+    def bind(self, instance: Any, schema: str) -> Any:
+        """:meth:`canonical` after checking the values' types and ranges against the schema
+        (400 when they do not fit, as the appliance's model binding answers; unknown
+        properties are dropped, not refused)."""
+        ref = {"$ref": "#/components/schemas/" + self._full(schema)}
+        problems = [
+            str(v)
+            for v in self.validator.validate(instance, ref)
+            if "unknown property" not in v.message
+        ]
+        if problems:
+            raise BadRequest("The request is invalid: " + "; ".join(problems[:5]))
+        return self.canonical(instance, ref)
+
     def canonical(self, instance: Any, schema: Mapping[str, Any] | str) -> Any:
         if isinstance(schema, str):
             schema = {"$ref": "#/components/schemas/" + self._full(schema)}

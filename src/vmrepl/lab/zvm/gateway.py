@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from vmrepl.lab.zvm.errors import OperationFailed
 from vmrepl.lab.zvm.inventory import ROLE, ROLE_TEST, Inventory
-from vmrepl.lab.zvm.vcenter import VmSpec
+from vmrepl.lab.zvm.vcenter import Detail, VmSpec
 
 if TYPE_CHECKING:
     from vmrepl.lab.zvm.app import Simulator
@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 class SiteGateway(Protocol):
     site_identifier: str
 
-    def inventory(self) -> Inventory: ...
+    def inventory(self, detail: Detail = "basic") -> Inventory: ...
 
     def installed_vra_hosts(self) -> list[str]: ...
 
@@ -52,8 +52,8 @@ class LocalGateway:
             raise OperationFailed(f"{identifier} is not an object of this site's vCenter.")
         return moref
 
-    def inventory(self) -> Inventory:
-        return self.sim.backend.inventory()
+    def inventory(self, detail: Detail = "basic") -> Inventory:
+        return self.sim.backend.inventory(detail)
 
     def installed_vra_hosts(self) -> list[str]:
         return self.sim.vras.installed_hosts()
@@ -94,7 +94,10 @@ class LocalGateway:
     def call(self, method: str, args: dict[str, Any]) -> Any:
         """Serve one ``/lab/peer/rpc/{method}`` call (JSON in, JSON out)."""
         if method == "inventory":
-            return self.inventory().to_wire()
+            detail = args.get("detail", "basic")
+            if detail not in ("none", "basic", "full"):
+                raise KeyError(f"inventory detail {detail}")
+            return self.inventory(detail).to_wire()
         if method == "installed_vra_hosts":
             return self.installed_vra_hosts()
         if method == "create_vms":
@@ -123,8 +126,8 @@ class RemoteGateway:
     def _call(self, method: str, **args: Any) -> Any:
         return self.client.rpc(method, args)
 
-    def inventory(self) -> Inventory:
-        return Inventory.from_wire(self._call("inventory"))
+    def inventory(self, detail: Detail = "basic") -> Inventory:
+        return Inventory.from_wire(self._call("inventory", detail=detail))
 
     def installed_vra_hosts(self) -> list[str]:
         return list(self._call("installed_vra_hosts"))

@@ -67,6 +67,9 @@ class ApiServer(ThreadingHTTPServer):
 
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    #: headers and body go out in separate writes: without TCP_NODELAY, Nagle's algorithm
+    #: and the client's delayed ACK would add ~40 ms to every response
+    disable_nagle_algorithm = True
     server_version = "ZVM-lab-simulator"
     sys_version = ""
     server: ApiServer

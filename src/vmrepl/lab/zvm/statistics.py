@@ -21,6 +21,7 @@ from vmrepl.lab.zvm.inventory import ROLE_VRA, Inventory, network_information
 from vmrepl.lab.zvm.links import link
 from vmrepl.lab.zvm.routing import Request, Router
 from vmrepl.lab.zvm.store import ProtectedVm, VpgRecord
+from vmrepl.lab.zvm.vcenter import Detail
 
 if TYPE_CHECKING:
     from vmrepl.lab.zvm.app import Simulator
@@ -130,8 +131,8 @@ class StatisticsService:
             "SampleTime": clock.iso(now),
         }
 
-    def local_inventory(self) -> Inventory:
-        return self.sim.backend.inventory()
+    def local_inventory(self, detail: Detail = "full") -> Inventory:
+        return self.sim.backend.inventory(detail)
 
     def datastore_json(self, inv: Inventory, moref: str) -> dict[str, Any]:
         ds = inv.datastores[moref]
@@ -213,11 +214,11 @@ def register(router: Router, sim: Simulator) -> None:
         raise NotFound(f"Protected VM {wanted} was not found.")
 
     def list_datastores(request: Request) -> Any:
-        local = stats.local_inventory()
+        local = stats.local_inventory("basic")
         return [stats.datastore_json(local, m) for m in sorted(local.datastores)]
 
     def get_datastore(request: Request) -> Any:
-        local = stats.local_inventory()
+        local = stats.local_inventory("basic")
         moref = local.moref(request.param("datastoreIdentifier"))
         if moref is None or moref not in local.datastores:
             raise NotFound(f"Datastore {request.param('datastoreIdentifier')} was not found.")

@@ -86,8 +86,8 @@ def validate(sim: Simulator, data: dict[str, Any], editing: VpgRecord | None) ->
     basic["Priority"] = priority[:1].upper() + priority[1:].lower()
     settings["Basic"] = basic
 
-    source_inv = sim.gateway(protected).inventory()
-    target_inv = source_inv if recovery == protected else sim.gateway(recovery).inventory()
+    source_inv = sim.gateway(protected).inventory("full")
+    target_inv = source_inv if recovery == protected else sim.gateway(recovery).inventory("none")
     source_vras = set(sim.gateway(protected).installed_vra_hosts())
     target_vras = (
         source_vras if recovery == protected else set(sim.gateway(recovery).installed_vra_hosts())

@@ -6,7 +6,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 from pyVmomi import vim, vmodl
 
@@ -43,27 +43,29 @@ _HOST_PROPS = (
     "datastore",
     "network",
 )
-_VM_PROPS = (
+#: "basic": where a VM is and what the simulator marked it as
+_VM_BASIC = (
     "name",
     "parent",
     "runtime.host",
     "runtime.powerState",
     "config.template",
+    "config.extraConfig",
     "config.instanceUuid",
     "config.hardware.numCPU",
     "config.hardware.memoryMB",
-    "config.guestFullName",
-    "config.extraConfig",
-    "config.hardware.device",
     "datastore",
     "network",
     "resourcePool",
 )
-_SPECS: Any = None
+#: "full": also its devices (the bulk of a VM's properties: NICs and disks)
+_VM_FULL = (*_VM_BASIC, "config.guestFullName", "config.hardware.device")
+#: how much of the VMs an inventory reads: "none", "basic" or "full"
+Detail = Literal["none", "basic", "full"]
 
 
-def _specs() -> list[tuple[Any, Sequence[str]]]:
-    return [
+def _specs(detail: Detail) -> list[tuple[Any, Sequence[str]]]:
+    specs: list[tuple[Any, Sequence[str]]] = [
         (vim.HostSystem, _HOST_PROPS),
         (vim.Datastore, ("name", "summary.capacity", "summary.freeSpace", "summary.accessible")),
         (vim.Network, ("name",)),
@@ -71,9 +73,11 @@ def _specs() -> list[tuple[Any, Sequence[str]]]:
         (vim.ComputeResource, ("name", "host", "resourcePool")),
         (vim.Folder, ("name", "parent", "childType")),
         (vim.ResourcePool, ("name", "owner")),
-        (vim.VirtualMachine, _VM_PROPS),
         (vim.Datacenter, ("name", "vmFolder")),
     ]
+    if detail != "none":
+        specs.append((vim.VirtualMachine, _VM_FULL if detail == "full" else _VM_BASIC))
+    return specs
 
 
 @dataclass
@@ -135,12 +139,13 @@ class VCenterBackend:
                 return action(self._client)
 
     # -- reading ----------------------------------------------------------------------------
-    def inventory(self) -> Inventory:
-        """The whole inventory in one PropertyCollector call."""
-        return self._run(self._inventory)
+    def inventory(self, detail: Detail = "basic") -> Inventory:
+        """The inventory in one PropertyCollector call; ``detail`` says how much of the VMs
+        (their devices, read for "full", are most of the bytes)."""
+        return self._run(lambda client: self._inventory(client, detail))
 
-    def _inventory(self, client: VSphereClient) -> Inventory:
-        found = client.retrieve_many(_specs())
+    def _inventory(self, client: VSphereClient, detail: Detail) -> Inventory:
+        found = client.retrieve_many(_specs(detail))
         datacenters = found[vim.Datacenter]
         dc = datacenters[0] if datacenters else None
         inv = Inventory(
@@ -190,7 +195,7 @@ class VCenterBackend:
             )
         for obj in found[vim.ResourcePool]:
             inv.pools[obj.moid] = PoolInfo(obj.moid, str(obj["name"]), _ref_id(obj["owner"]))
-        for obj in found[vim.VirtualMachine]:
+        for obj in found.get(vim.VirtualMachine, []):
             inv.vms[obj.moid] = _vm_info(obj)
         return inv
 
@@ -208,6 +213,8 @@ class VCenterBackend:
                 [client.get(vim.Datastore, s.datastore) for s in specs], ["name"]
             )
         }
+        # typed references (a DistributedVirtualPortgroup needs its own NIC backing)
+        networks = {o.moid: o.ref for o in client.retrieve(vim.Network, ["name"])}
         tasks = []
         for spec in specs:
             if spec.datastore not in names:
@@ -222,7 +229,7 @@ class VCenterBackend:
                     resource_pool=client.get(vim.ResourcePool, spec.pool) if spec.pool else None,
                     memory_mb=spec.memory_mb,
                     cpus=spec.cpus,
-                    network=client.get(vim.Network, spec.network) if spec.network else None,
+                    network=networks.get(spec.network) if spec.network else None,
                     extra_config=spec.marks,
                 )
             )

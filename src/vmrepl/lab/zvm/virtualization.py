@@ -20,6 +20,7 @@ from vmrepl.lab.zvm.inventory import (
     vm_native,
 )
 from vmrepl.lab.zvm.routing import Request, Router
+from vmrepl.lab.zvm.vcenter import Detail
 
 if TYPE_CHECKING:
     from vmrepl.lab.zvm.app import Simulator
@@ -34,14 +35,14 @@ def register(router: Router, sim: Simulator) -> None:
             raise NotFound(f"Site {site} was not found.")
         return site
 
-    def inventory(request: Request) -> Inventory:
+    def inventory(request: Request, detail: Detail = "none") -> Inventory:
         site = known(request.param("siteIdentifier"))
         if site != sim.site_identifier and not sim.peering.link_up(site):
             raise BadRequest(
                 f"The connection to site {sim.peering.site_name(site)} is down; "
                 "its inventory cannot be read now."
             )
-        return sim.gateway(site).inventory()
+        return sim.gateway(site).inventory(detail)
 
     def sites(request: Request) -> Any:
         ids = [sim.site_identifier] + [
@@ -50,7 +51,7 @@ def register(router: Router, sim: Simulator) -> None:
         return [site_json(s) for s in ids]
 
     def vms(request: Request) -> Any:
-        inv = inventory(request)
+        inv = inventory(request, "full")
         protected = sim.vpgs.protected_vm_ids(request.param("siteIdentifier"))
         return [
             vm_native(inv, vm)

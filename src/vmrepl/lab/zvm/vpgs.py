@@ -225,8 +225,7 @@ class VpgService:
         points: list[Checkpoint] = []
         for start, end in self._intervals(record, now):
             first = max(start, oldest)
-            k = math.ceil((first - start) / step - 1e-9)
-            k = max(k, 1)
+            k = max(0, math.ceil((first - start) / step - 1e-9))
             while start + k * step <= end:
                 ts = start + k * step
                 points.append(Checkpoint(_checkpoint_id(ts), ts))
@@ -251,6 +250,17 @@ class VpgService:
         points = self.checkpoints(record)
         return points[-1] if points else None
 
+    def _last_replicated(self, record: VpgRecord, now: float) -> float:
+        """When the latest checkpoint was taken (or replication began), whatever the journal
+        still holds: the base of the actual RPO."""
+        step = max(self.sim.config.checkpoint_seconds, 0.01)
+        last = record.sync_done
+        for start, end in self._intervals(record, now):
+            last = max(last, start + math.floor((end - start) / step + 1e-9) * step)
+        for tagged in record.tagged:
+            last = max(last, tagged.timestamp)
+        return last
+
     def state(self, record: VpgRecord) -> VpgState:
         now = clock.now()
         basic = record.settings.get("Basic") or {}
@@ -258,10 +268,9 @@ class VpgService:
         rpo_target = int(basic.get("RpoInSeconds") or 300)
         link_up = record.is_local or self.sim.peering.link_up(self.other_site(record))
         syncing = now < record.sync_done
-        latest = None if syncing else self.latest_checkpoint(record)
         replicated = max(0.0, now - record.sync_done)
         history = min(configured_minutes, int(replicated * self.sim.config.history_time_scale / 60))
-        rpo = 0 if syncing or latest is None else max(1, math.ceil(now - latest.timestamp))
+        rpo = 0 if syncing else max(1, math.ceil(now - self._last_replicated(record, now)))
         progress = 0.0
         if syncing:
             total = max(record.sync_done - record.sync_started, 1e-6)

@@ -213,6 +213,63 @@ def vm_entry(inv: Inventory, vm: VmInfo, settings: dict[str, Any]) -> dict[str, 
     }
 
 
+#: VPG default (recovery section) → the VM-level setting that follows it
+_RECOVERY_DEFAULTS = {
+    "DefaultHostIdentifier": "HostIdentifier",
+    "DefaultHostClusterIdentifier": "HostClusterIdentifier",
+    "DefaultDatastoreIdentifier": "DatastoreIdentifier",
+    "DefaultDatastoreClusterIdentifier": "DatastoreClusterIdentifier",
+    "DefaultFolderIdentifier": "FolderIdentifier",
+    "ResourcePoolIdentifier": "ResourcePoolIdentifier",
+}
+
+
+def propagate_defaults(data: dict[str, Any], key: str, old: Any, new: Any) -> None:
+    """A VPG-level default changed: VMs that used the old default follow the new one (a VM
+    setting that differs from the default is the VM's own and stays)."""
+    old = old if isinstance(old, dict) else {}
+    new = new if isinstance(new, dict) else {}
+
+    def follow(target: dict[str, Any], field: str, before: Any, after: Any) -> None:
+        if isinstance(target, dict) and target.get(field) == before and before != after:
+            target[field] = after
+
+    for vm in data.get("Vms") or []:
+        if key == "Recovery":
+            for default, field in _RECOVERY_DEFAULTS.items():
+                follow(vm.get("Recovery") or {}, field, old.get(default), new.get(default))
+            before, after = (
+                old.get("DefaultDatastoreIdentifier"),
+                new.get("DefaultDatastoreIdentifier"),
+            )
+            for volume in vm.get("Volumes") or []:
+                follow(volume.get("Datastore") or {}, "DatastoreIdentifier", before, after)
+        elif key == "Networks":
+            for kind in ("Failover", "FailoverTest"):
+                before = ((old.get(kind) or {}).get("Hypervisor") or {}).get(
+                    "DefaultNetworkIdentifier"
+                )
+                after = ((new.get(kind) or {}).get("Hypervisor") or {}).get(
+                    "DefaultNetworkIdentifier"
+                )
+                for nic in vm.get("Nics") or []:
+                    follow(
+                        (nic.get(kind) or {}).get("Hypervisor") or {},
+                        "NetworkIdentifier",
+                        before,
+                        after,
+                    )
+        elif key in ("Journal", "Scratch"):
+            target = vm.get(key) or {}
+            follow(
+                target,
+                "DatastoreIdentifier",
+                old.get("DatastoreIdentifier"),
+                new.get("DatastoreIdentifier"),
+            )
+            follow(target, "Limitation", old.get("Limitation"), new.get("Limitation"))
+
+
 def check_basic_ranges(basic: dict[str, Any]) -> None:
     """The ranges the appliance enforces on the basic section."""
     hours = basic.get("JournalHistoryInHours")
@@ -264,7 +321,7 @@ class SettingsService:
             return {}
         if not isinstance(body, dict):
             raise BadRequest("The request body must be a JSON object.")
-        result = self.canon.canonical(body, schema)
+        result = self.canon.bind(body, schema)
         assert isinstance(result, dict)
         return result
 
@@ -297,6 +354,9 @@ class SettingsService:
         body.pop("VpgSettingsIdentifier", None)
         check_basic_ranges(body.get("Basic") or {})
         with self.sim.store.lock:
+            for key, value in body.items():
+                if key != "Vms":
+                    propagate_defaults(record.data, key, record.data.get(key), value)
             record.data.update(body)
         return Response.empty()
 
@@ -318,6 +378,7 @@ class SettingsService:
         if key == "Basic":
             check_basic_ranges(body)
         with self.sim.store.lock:
+            propagate_defaults(record.data, key, record.data.get(key), body)
             record.data[key] = body
         return Response.empty()
 
@@ -325,7 +386,9 @@ class SettingsService:
         key, _ = SECTIONS[name]
         record = self.get(identifier)
         with self.sim.store.lock:
-            record.data[key] = default_section(key, self.sim.site_identifier)
+            default = default_section(key, self.sim.site_identifier)
+            propagate_defaults(record.data, key, record.data.get(key), default)
+            record.data[key] = default
         return Response.empty()
 
     # -- VMs --------------------------------------------------------------------------------
@@ -349,7 +412,7 @@ class SettingsService:
             raise BadRequest("VmIdentifier is required.")
         basic = record.data.get("Basic") or {}
         site = basic.get("ProtectedSiteIdentifier") or self.sim.site_identifier
-        inv = self.sim.gateway(site).inventory()
+        inv = self.sim.gateway(site).inventory("full")
         vm = inv.vm(vm_id)
         if vm is None or vm.template or vm.role in APPLIANCE_ROLES:
             raise BadRequest(f"VM {vm_id} was not found at the protected site.")
