@@ -71,7 +71,9 @@ class Lab:
                     "host": hosts.get(v["runtime.host"]._moId) if v["runtime.host"] else None,
                     "power": str(v["runtime.powerState"]),
                 }
-                for v in vc.retrieve(vim.VirtualMachine, ["name", "runtime.host", "runtime.powerState"])
+                for v in vc.retrieve(
+                    vim.VirtualMachine, ["name", "runtime.host", "runtime.powerState"]
+                )
             ]
 
     def admin(self, name: str, path: str, body: dict[str, Any] | None = None) -> Any:

@@ -52,7 +52,10 @@ def test_deploy_builds_the_pair_and_a_second_run_changes_nothing(lab: Lab) -> No
 
 def test_the_port_matrix_is_written_for_the_network_team(lab: Lab) -> None:
     matrix = (lab.directory / "reports" / "network-requirements-source-target.csv").read_text()
-    assert "source VRAs,10.10.1.11-10.10.1.42,target VRAs,10.20.1.11-10.20.1.42,tcp,4007 4008" in matrix
+    assert (
+        "source VRAs,10.10.1.11-10.10.1.42,target VRAs,10.20.1.11-10.20.1.42,tcp,4007 4008"
+        in matrix
+    )
 
 
 def test_no_secret_in_output_or_artifacts(lab: Lab) -> None:
