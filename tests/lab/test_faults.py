@@ -73,7 +73,7 @@ def test_test_vm_that_fails_to_boot(vras: Lab) -> None:
     vms = [a.vcsim.make_vm(good), a.vcsim.make_vm(bad)]
     vpg_id = create_vpg(a.zvm, b.zvm, _name("boot"), vms)
     wait_status(a.zvm, vpg_id, MEETING_SLA)
-    b.zvm.faults(fail_boot_vms=[bad])
+    a.zvm.faults(fail_boot_vms=[bad])  # set where the operation runs (or at the recovery site)
     task = a.zvm.run("POST", f"/v1/vpgs/{vpg_id}/FailoverTest", {})
     assert bad in task["CompleteReason"]
     assert b.vcsim.vm_named(f"{good} - testing recovery")["runtime.powerState"] == "poweredOn"

@@ -61,9 +61,14 @@ class Faults:
         with self._lock:
             return any(n and n.lower() in self.fail_vra_install for n in names)
 
-    def boot_fails(self, vm_name: str) -> bool:
+    def boot_fails(self, vm_name: str, also: list[str] | None = None) -> bool:
         with self._lock:
-            return vm_name.lower() in self.fail_boot_vms
+            names = self.fail_boot_vms | {n.lower() for n in also or []}
+        return vm_name.lower() in names
+
+    def fail_boot_names(self) -> list[str]:
+        with self._lock:
+            return sorted(self.fail_boot_vms)
 
     def apply(self, body: dict[str, Any]) -> None:
         """Apply the knobs of a ``POST /lab/faults`` body (see :mod:`vmrepl.lab.zvm.admin`)."""

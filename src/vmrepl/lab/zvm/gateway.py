@@ -30,7 +30,7 @@ class SiteGateway(Protocol):
 
     def create_vms(self, specs: list[VmSpec]) -> list[str]: ...
 
-    def power_on(self, vms: list[str]) -> list[str]: ...
+    def power_on(self, vms: list[str], fail_boot: list[str] | None = None) -> list[str]: ...
 
     def power_off(self, vms: list[str]) -> None: ...
 
@@ -62,8 +62,10 @@ class LocalGateway:
         morefs = self.sim.backend.create_vms(specs)
         return [f"{self.sim.server_id}.{m}" for m in morefs]
 
-    def power_on(self, vms: list[str]) -> list[str]:
-        """Power the VMs on; returns those that failed to boot (injected fault on test VMs)."""
+    def power_on(self, vms: list[str], fail_boot: list[str] | None = None) -> list[str]:
+        """Power the VMs on; returns those that failed to boot: test VMs named (by their own
+        or their source VM's name) in this site's ``fail_boot_vms`` fault or in
+        ``fail_boot`` (the fault of the simulator that runs the operation)."""
         inventory = self.sim.backend.inventory()
         start, failed = [], []
         for identifier in vms:
@@ -71,8 +73,9 @@ class LocalGateway:
             if vm is None:
                 continue
             source_name = vm.name.removesuffix(" - testing recovery")
+            faults = self.sim.faults
             if vm.marks.get(ROLE) == ROLE_TEST and (
-                self.sim.faults.boot_fails(vm.name) or self.sim.faults.boot_fails(source_name)
+                faults.boot_fails(vm.name, fail_boot) or faults.boot_fails(source_name, fail_boot)
             ):
                 failed.append(identifier)
             else:
@@ -103,7 +106,7 @@ class LocalGateway:
         if method == "create_vms":
             return self.create_vms([VmSpec(**s) for s in args.get("specs", [])])
         if method == "power_on":
-            return self.power_on(list(args.get("vms", [])))
+            return self.power_on(list(args.get("vms", [])), list(args.get("fail_boot", [])))
         if method == "power_off":
             self.power_off(list(args.get("vms", [])))
             return None
@@ -135,8 +138,8 @@ class RemoteGateway:
     def create_vms(self, specs: list[VmSpec]) -> list[str]:
         return list(self._call("create_vms", specs=[asdict(s) for s in specs]))
 
-    def power_on(self, vms: list[str]) -> list[str]:
-        return list(self._call("power_on", vms=vms))
+    def power_on(self, vms: list[str], fail_boot: list[str] | None = None) -> list[str]:
+        return list(self._call("power_on", vms=vms, fail_boot=fail_boot or []))
 
     def power_off(self, vms: list[str]) -> None:
         self._call("power_off", vms=vms)

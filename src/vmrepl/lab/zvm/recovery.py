@@ -299,7 +299,7 @@ class RecoveryService:
         reused = [r.vm for r in placed if r.reused]
         if reused:
             gateway.mark(reused, {ROLE: ROLE_RECOVERED, VPG_MARK: record.identifier})
-        failed = set(gateway.power_on([r.vm for r in placed]))
+        failed = set(gateway.power_on([r.vm for r in placed], self.sim.faults.fail_boot_names()))
         for recovered in placed:
             recovered.powered_on = recovered.vm not in failed
         return placed

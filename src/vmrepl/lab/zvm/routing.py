@@ -55,15 +55,12 @@ class Request:
     def json(self) -> Any:
         """The JSON body (None when there is none); 400 when it is not JSON."""
         if not self._parsed_done:
-            self._parsed_done = True
             text = self.body.decode("utf-8", errors="replace").strip()
-            if not text:
-                self._parsed = None
-            else:
-                try:
-                    self._parsed = json.loads(text)
-                except ValueError as exc:
-                    raise BadRequest(f"The request body is not valid JSON: {exc}.") from exc
+            try:
+                self._parsed = json.loads(text) if text else None
+            except ValueError as exc:
+                raise BadRequest(f"The request body is not valid JSON: {exc}.") from exc
+            self._parsed_done = True
         return self._parsed
 
     def fields(self) -> Fields:
