@@ -192,6 +192,15 @@ class Vcsim:
         moref = identifier.partition(".")[2]
         return next((vm for vm in self.vms() if vm.moid == moref), None)
 
+    def power(self, identifier: str) -> str | None:
+        """The power state of a VM by ZVM identifier (None: no such VM)."""
+        vm = self.vm(identifier)
+        return None if vm is None else str(vm["runtime.powerState"])
+
+    def power_named(self, name: str) -> str | None:
+        vm = self.vm_named(name)
+        return None if vm is None else str(vm["runtime.powerState"])
+
     def host_names(self) -> dict[str, str]:
         return {h.moid: str(h["name"]) for h in self.client.retrieve(vim.HostSystem, ["name"])}
 

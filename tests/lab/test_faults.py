@@ -58,9 +58,9 @@ def test_cut_link_breaks_the_sla_and_raises_an_alert(vras: Lab) -> None:
     assert "connection to site" in a.zvm.error("POST", f"/v1/vpgs/{vpg_id}/Move", {})
     assert "connection to site" in b.zvm.error("POST", f"/v1/vpgs/{vpg_id}/FailoverTest", {})
     b.zvm.run("POST", f"/v1/vpgs/{vpg_id}/Failover", {"CommitPolicy": 1, "ShutdownPolicy": 0})
-    assert b.vcsim.vm_named(vm_name)["runtime.powerState"] == "poweredOn"
+    assert b.vcsim.power_named(vm_name) == "poweredOn"
     assert b.zvm.vpg(vpg_id)["Status"] == RECOVERED
-    assert a.vcsim.vm(vm)["runtime.powerState"] == "poweredOn"  # the protected site was cut off
+    assert a.vcsim.power(vm) == "poweredOn"  # the protected site was cut off
 
     a.zvm.faults(peer_link="up")
     wait_for(lambda: a.zvm.vpg(vpg_id)["Status"] == RECOVERED)  # the sites caught up
@@ -76,8 +76,8 @@ def test_test_vm_that_fails_to_boot(vras: Lab) -> None:
     a.zvm.faults(fail_boot_vms=[bad])  # set where the operation runs (or at the recovery site)
     task = a.zvm.run("POST", f"/v1/vpgs/{vpg_id}/FailoverTest", {})
     assert bad in task["CompleteReason"]
-    assert b.vcsim.vm_named(f"{good} - testing recovery")["runtime.powerState"] == "poweredOn"
-    assert b.vcsim.vm_named(f"{bad} - testing recovery")["runtime.powerState"] == "poweredOff"
+    assert b.vcsim.power_named(f"{good} - testing recovery") == "poweredOn"
+    assert b.vcsim.power_named(f"{bad} - testing recovery") == "poweredOff"
     a.zvm.run("POST", f"/v1/vpgs/{vpg_id}/FailoverTestStop", {"FailoverTestSuccess": False})
     assert b.vcsim.vm_named(f"{bad} - testing recovery") is None
 

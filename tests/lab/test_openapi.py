@@ -8,7 +8,13 @@ from typing import Any
 
 import pytest
 
-from vmrepl.lab.zvm.openapi import SCHEMA_FILE, OpenApiDocument, Validator, default_document
+from vmrepl.lab.zvm.openapi import (
+    SCHEMA_FILE,
+    OpenApiDocument,
+    Operation,
+    Validator,
+    default_document,
+)
 
 EXAMPLE = SCHEMA_FILE.parent / "vpg-settings-example.json"
 
@@ -16,6 +22,12 @@ EXAMPLE = SCHEMA_FILE.parent / "vpg-settings-example.json"
 @pytest.fixture(scope="module")
 def doc() -> OpenApiDocument:
     return default_document()
+
+
+def op(doc: OpenApiDocument, method: str, path: str) -> Operation:
+    found = doc.find(method, path)
+    assert found is not None, f"no operation for {method} {path}"
+    return found
 
 
 def messages(errors: list[Any]) -> str:
@@ -133,30 +145,30 @@ def test_required_properties() -> None:
 
 
 def test_operations_are_found_by_path(doc: OpenApiDocument) -> None:
-    assert doc.find("GET", "/v1/vpgs/statuses").template == "/v1/vpgs/statuses"
-    assert doc.find("GET", "/v1/vpgs/abc").template == "/v1/vpgs/{vpgIdentifier}"
-    assert doc.find("POST", "/v1/vpgs/abc/moverollback").template.endswith("/moveRollback")
+    assert op(doc, "GET", "/v1/vpgs/statuses").template == "/v1/vpgs/statuses"
+    assert op(doc, "GET", "/v1/vpgs/abc").template == "/v1/vpgs/{vpgIdentifier}"
+    assert op(doc, "POST", "/v1/vpgs/abc/moverollback").template.endswith("/moveRollback")
     assert doc.find("PATCH", "/v1/vpgs") is None
     assert doc.methods_for("/v1/vras/1") == ["DELETE", "GET", "PUT"]
     encoded = "/v1/virtualizationsites/s/hosts/u.%2Ftmp%2Fds"
-    assert doc.find("GET", encoded).template.endswith("/hosts/{hostIdentifier}")
+    assert op(doc, "GET", encoded).template.endswith("/hosts/{hostIdentifier}")
 
 
 def test_request_and_response_checks(doc: OpenApiDocument) -> None:
-    failover = doc.find("POST", "/v1/vpgs/v/Failover")
+    failover = op(doc, "POST", "/v1/vpgs/v/Failover")
     assert doc.validate_request(failover, {"CommitPolicy": 1, "IsReverseProtection": True}) == []
     assert "enum values" in messages(doc.validate_request(failover, {"CommitPolicy": 3}))
-    pause = doc.find("POST", "/v1/vpgs/v/pause")
+    pause = op(doc, "POST", "/v1/vpgs/v/pause")
     assert doc.validate_request(pause, None) == []
     assert "takes no request body" in messages(doc.validate_request(pause, {"Now": True}))
     assert doc.validate_response(pause, 200, "task-id") == []
     assert "expected a string" in messages(doc.validate_response(pause, 200, {"Task": 1}))
     assert "does not declare status 201" in messages(doc.validate_response(pause, 201, "t"))
     assert doc.validate_response(pause, 400, {"Message": "no"}) == []  # errors are not described
-    put = doc.find("PUT", "/v1/vpgSettings/s/basic")
+    put = op(doc, "PUT", "/v1/vpgSettings/s/basic")
     assert doc.validate_response(put, 200, None) == []
     assert "with no body" in messages(doc.validate_response(put, 200, {"x": 1}))
-    token = doc.find("POST", "/auth/realms/zerto/protocol/openid-connect/token")
+    token = op(doc, "POST", "/auth/realms/zerto/protocol/openid-connect/token")
     assert token.request_media == "application/x-www-form-urlencoded"
     assert (
         doc.validate_request(token, {"grant_type": "password", "client_id": "zerto-client"}) == []

@@ -57,7 +57,7 @@ def test_failover_test_creates_and_removes_test_vms(vras: Lab) -> None:
     assert test_vm["runtime.powerState"] == "poweredOn"
     assert b.vcsim.host_names()[test_vm["runtime.host"]._moId] == "DC0_C0_H0"
     assert _network_names(b, test_vm) == {"VM Network"}  # the FailoverTest network
-    assert a.vcsim.vm(vm)["runtime.powerState"] == "poweredOn"  # the source keeps running
+    assert a.vcsim.power(vm) == "poweredOn"  # the source keeps running
     vpg = a.zvm.vpg(vpg_id)
     assert vpg["ActiveProcessesApi"]["RunningFailOverTestApi"]["Stage"] == "Running"
     assert vpg["Status"] == MEETING_SLA
@@ -95,7 +95,7 @@ def test_failover_with_reverse_protection_and_failback(vras: Lab) -> None:
     )
     vpg = a.zvm.vpg(vpg_id)
     assert (vpg["Status"], vpg["SubStatus"]) == (FAILING_OVER, 15)  # FailingOverBeforeCommit
-    assert a.vcsim.vm(vm)["runtime.powerState"] == "poweredOff"
+    assert a.vcsim.power(vm) == "poweredOff"
     recovered = b.vcsim.vm_named(vm_name)
     assert recovered is not None and recovered["runtime.powerState"] == "poweredOn"
     assert b.vcsim.host_names()[recovered["runtime.host"]._moId] == "DC0_C0_H0"
@@ -123,9 +123,8 @@ def test_failover_with_reverse_protection_and_failback(vras: Lab) -> None:
     b.zvm.run("POST", f"/v1/vpgs/{vpg_id}/Move", {"CommitPolicy": 1, "ReverseProtection": True})
     home = wait_status(b.zvm, vpg_id, MEETING_SLA)
     assert home["ProtectedSite"]["identifier"] == a.zvm.site
-    back = a.vcsim.vm(vm)  # the original VM itself runs again
-    assert back["runtime.powerState"] == "poweredOn"
-    assert b.vcsim.vm(recovered_id)["runtime.powerState"] == "poweredOff"
+    assert a.vcsim.power(vm) == "poweredOn"  # the original VM itself runs again
+    assert b.vcsim.power(recovered_id) == "poweredOff"
     assert len([v for v in a.vcsim.vms() if v["name"] == vm_name]) == 1
     assert _reports(b.zvm, vpg_name, "Move")[0]["General"]["Status"] == "Committed"
 
@@ -143,10 +142,10 @@ def test_move_without_reverse_protection_removes_the_source(vras: Lab) -> None:
     a.zvm.run("POST", f"/v1/vpgs/{vpg_id}/Move", {"CommitPolicy": 2, "ForceShutdown": True})
     vpg = a.zvm.vpg(vpg_id)
     assert (vpg["Status"], vpg["SubStatus"]) == (MOVING, 19)  # MovingBeforeCommit
-    assert a.vcsim.vm(vm)["runtime.powerState"] == "poweredOff"
+    assert a.vcsim.power(vm) == "poweredOff"
     a.zvm.run("POST", f"/v1/vpgs/{vpg_id}/MoveCommit", {"ReverseProtection": False})
     assert a.vcsim.vm(vm) is None
-    assert b.vcsim.vm_named(vm_name)["runtime.powerState"] == "poweredOn"
+    assert b.vcsim.power_named(vm_name) == "poweredOn"
     assert a.zvm.vpg(vpg_id)["Status"] == RECOVERED
     assert "recovered without reverse protection" in a.zvm.error(
         "POST", f"/v1/vpgs/{vpg_id}/FailoverTest", {}
@@ -164,12 +163,12 @@ def test_rollbacks_undo_the_recovery(vras: Lab) -> None:
     assert b.vcsim.vm_named(vm_name) is not None
     a.zvm.run("POST", f"/v1/vpgs/{vpg_id}/FailoverRollback")
     assert b.vcsim.vm_named(vm_name) is None
-    assert a.vcsim.vm(vm)["runtime.powerState"] == "poweredOn"
+    assert a.vcsim.power(vm) == "poweredOn"
     assert a.zvm.vpg(vpg_id)["Status"] == MEETING_SLA
     assert _reports(a.zvm, vpg_name, "Failover")[0]["General"]["Status"] == "RolledBack"
 
     a.zvm.run("POST", f"/v1/vpgs/{vpg_id}/Move", {"CommitPolicy": 2})
     a.zvm.run("POST", f"/v1/vpgs/{vpg_id}/moveRollback")
     assert b.vcsim.vm_named(vm_name) is None
-    assert a.vcsim.vm(vm)["runtime.powerState"] == "poweredOn"
+    assert a.vcsim.power(vm) == "poweredOn"
     assert "not in a Move" in a.zvm.error("POST", f"/v1/vpgs/{vpg_id}/MoveCommit", {})

@@ -44,8 +44,9 @@ def test_routing_errors(site_a: Site) -> None:
     response = zvm.raw("PUT", "/v1/localsite", json={})
     assert response.status_code == 405
     assert response.headers["Allow"] == "GET"
-    response = zvm.raw("GET", "/v1/events")  # in the schema, not simulated
-    assert response.status_code == 501 and "not implemented" in response.json()["Message"]
+    for method, path in (("GET", "/v1/events"), ("GET", "/v1/vpgSettings/exportedSettings")):
+        response = zvm.raw(method, path)  # in the schema, not simulated
+        assert response.status_code == 501 and "not implemented" in response.json()["Message"]
     response = zvm.raw(
         "POST", "/v1/vras", data="{not json", headers={"Content-Type": "application/json"}
     )

@@ -66,7 +66,8 @@ def test_install_creates_the_vra_vm_on_its_host_and_uninstall_removes_it(site_a:
 
     # edit: memory
     zvm.run("PUT", f"/v1/vras/{vra['VraIdentifier']}", {"MemoryInGb": 5})
-    assert _vra_on(site_a, host_id)["MemoryInGB"] == 5
+    edited = _vra_on(site_a, host_id)
+    assert edited is not None and edited["MemoryInGB"] == 5
     zvm.run("POST", f"/v1/vras/{vra['VraIdentifier']}/upgrade")
 
     zvm.run("DELETE", f"/v1/vras/{vra['VraIdentifier']}")

@@ -11,7 +11,8 @@
       "expire_tokens": true,                       # every token and session expires now
       "expire_pairing_tokens": true,               # every pairing token expires now
       "peer_link": "cut",                          # or "up": the link to the peer site(s)
-      "fail_boot_vms": ["DC0_C0_RP0_VM0"],        # their test copies stay powered off
+      "fail_boot_vms": ["DC0_C0_RP0_VM0"],        # their test copies stay powered off (set
+                                                   # where the test runs or at the recovery site)
       "clear": true                                # first reset every fault
     }
 

@@ -103,16 +103,9 @@ class Simulator:
 
     def implemented_operations(self) -> list[str]:
         """The operations of the schema that the simulator serves (``METHOD template``)."""
-
-        def shape(template: str) -> tuple[str, ...]:
-            return tuple(
-                "{}" if part.startswith("{") else part.lower()
-                for part in template.strip("/").split("/")
-            )
-
-        routes = {(r.method, shape(r.template)) for r in self.router.routes}
+        routes = {(r.method, _shape(r.template)) for r in self.router.routes}
         return sorted(
-            op.key for op in self.document.operations if (op.method, shape(op.template)) in routes
+            op.key for op in self.document.operations if (op.method, _shape(op.template)) in routes
         )
 
     def gateway(self, site: str) -> SiteGateway:
@@ -158,16 +151,24 @@ class Simulator:
         return response
 
     def _resolve(self, request: Request) -> Any:
+        """The route; 501 for an operation of the schema that no route serves (including one
+        whose literal path a route's parameter would otherwise swallow, e.g.
+        ``GET /v1/vpgSettings/exportedSettings``)."""
+        operation = self.document.find(request.method, request.path)
+        not_implemented = ApiError(
+            501,
+            f"{request.method} {request.path.split('?')[0]} is part of the ZVM API but is not "
+            "implemented by the lab simulator.",
+        )
         try:
-            return self.router.resolve(request.method, request.path)
+            route, params = self.router.resolve(request.method, request.path)
         except ApiError as exc:
-            if exc.status in (404, 405) and self.document.find(request.method, request.path):
-                raise ApiError(
-                    501,
-                    f"{request.method} {request.path.split('?')[0]} is part of the ZVM API but "
-                    "is not implemented by the lab simulator.",
-                ) from exc
+            if exc.status in (404, 405) and operation is not None:
+                raise not_implemented from exc
             raise
+        if operation is not None and _shape(operation.template) != _shape(route.template):
+            raise not_implemented
+        return route, params
 
     def _check_request(self, operation: Any, request: Request) -> None:
         if not request.body.strip():
@@ -181,3 +182,10 @@ class Simulator:
         except ApiError:
             return  # the handler answers 400 for it
         self.contract.check_request(operation, request.path, body)
+
+
+def _shape(template: str) -> tuple[str, ...]:
+    """A path template with its parameter names erased and literals lower-cased."""
+    return tuple(
+        "{}" if part.startswith("{") else part.lower() for part in template.strip("/").split("/")
+    )

@@ -394,6 +394,11 @@ class RecoveryService:
         if record.operation is not None and record.operation.kind == "FailoverTest":
             raise BadRequest(f"A failover test of VPG {record.name} is running; stop it first.")
         vms = self._vm_subset(record, body.texts("VmIdentifiers"))
+        if reverse and len(vms) < len(record.vms):
+            raise BadRequest(
+                "Reverse protection needs every VM of the VPG; fail over all of them or "
+                "without reverse protection."
+            )
         options = {"CommitPolicy": commit, "ShutdownPolicy": shutdown, "ReverseProtection": reverse}
         self._begin(
             record, "Failover", request.principal, vms, body.text("CheckpointIdentifier"), options
@@ -535,6 +540,11 @@ class RecoveryService:
         keep = bool(options.get("KeepSourceVms")) if keep is None else keep
         if keep and reverse:
             raise BadRequest("KeepSourceVms requires reverse protection to be off.")
+        if reverse and len(record.operation.vms) < len(record.vms):
+            raise BadRequest(
+                "Reverse protection needs every VM of the VPG; this failover recovered "
+                f"{len(record.operation.vms)} of {len(record.vms)}."
+            )
         if reverse and not self._site_reachable(record.protected_site):
             raise BadRequest(
                 f"Reverse protection needs the protected site {record.protected_site_name}, "

@@ -19,6 +19,9 @@ from vmrepl.lab.zvm.routing import Request
 
 LOG = logging.getLogger(__name__)
 MAX_BODY = 16 * 1024 * 1024
+HANDSHAKE_TIMEOUT = 30.0
+#: a kept-alive connection is closed after this many idle seconds
+IDLE_TIMEOUT = 300.0
 
 
 class ApiServer(ThreadingHTTPServer):
@@ -56,12 +59,13 @@ class ApiServer(ThreadingHTTPServer):
 
     def finish_request(self, request: Any, client_address: Any) -> None:
         if isinstance(request, ssl.SSLSocket):
-            request.settimeout(30)
+            request.settimeout(HANDSHAKE_TIMEOUT)
             try:
                 request.do_handshake()
             except (ssl.SSLError, OSError) as exc:
                 LOG.debug("TLS handshake with %s failed: %s", client_address, exc)
                 return
+        request.settimeout(IDLE_TIMEOUT)
         super().finish_request(request, client_address)
 
 
