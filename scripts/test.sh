@@ -18,3 +18,7 @@ step "ansible-lint (production profile)"
 ansible-lint --offline --profile production
 step "pytest"
 pytest -q -p no:cacheprovider tests
+step "molecule (remote and local on the lab)"
+for scenario in remote local; do
+  molecule test -s "$scenario"
+done

@@ -82,6 +82,10 @@ class InventoryModule(BaseInventoryPlugin):
         edition = state["edition"]
         inventory.add_group("vmrepl_sites")
         inventory.set_variable("vmrepl_sites", "vmrepl_edition", edition)
+        # The stand-in ZVM appliance the lab deploys in place of the vendor's OVA.
+        inventory.set_variable(
+            "vmrepl_sites", "vmrepl_lab_appliance_ovf", str(manager.APPLIANCE_OVF)
+        )
         for site in state["sites"]:
             name, vc, zvm = site["name"], site["vcenter"], site["zvm"]
             group = ROLE_GROUPS[name]

@@ -26,6 +26,8 @@ from vmrepl.lab.vcsim import REPO_ROOT, VcsimTopology, start_vcsim
 EDITION_SITES = {"remote": ("source", "target"), "local": ("local",)}
 VCENTER_USER = "administrator@vsphere.local"
 ZVM_USER = "admin"
+#: The stand-in ZVM appliance (a small OVF) that deployments on the lab upload.
+APPLIANCE_OVF = REPO_ROOT / "lab" / "appliance" / "zvm-appliance.ovf"
 
 
 def lab_dir() -> Path:
