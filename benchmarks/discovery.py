@@ -95,6 +95,7 @@ def measure_ours(host: str, port: int, ca_file: Path) -> dict[str, Any]:
     seconds = time.perf_counter() - started
     counted = calls(host, port, ca_file)
     return {
+        "host_names": [h["name"] for h in site.hosts],
         "hosts": len(site.hosts),
         "vms": len(vms),
         "calls": sum(counted.values()),
@@ -109,14 +110,45 @@ def ensure_ansible12() -> Path:
         print(f"Installing ansible 12.3 into {ANSIBLE12} (once)...", file=sys.stderr)
         subprocess.run([sys.executable, "-m", "venv", str(ANSIBLE12)], check=True)
         subprocess.run(
-            [str(python), "-m", "pip", "install", "-q", "ansible==12.3.0", "pyvmomi>=9.1,<10"],
+            [
+                str(python),
+                "-m",
+                "pip",
+                "install",
+                "-q",
+                "ansible==12.3.0",
+                "pyvmomi>=9.1,<10",
+                "requests",
+            ],
             check=True,
         )
     return ANSIBLE12 / "bin"
 
 
-def measure_community(host: str, port: int, ca_file: Path) -> dict[str, Any]:
+COMMUNITY_PLAYBOOK = """
+- name: What community.vmware reads for the same picture
+  hosts: localhost
+  connection: local
+  gather_facts: false
+  tasks:
+    - name: Facts of every host (community.vmware 5.10 has no vmware_host_info)
+      community.vmware.vmware_host_facts:
+        esxi_hostname: "{{ item }}"
+        schema: vsphere  # the summary schema asks vSAN, which vcsim lacks
+        properties: [name, runtime.connectionState, runtime.inMaintenanceMode,
+                     config.product.version, datastore, network]
+      loop: "{{ bench_hosts }}"
+    - name: Every VM
+      community.vmware.vmware_vm_info:
+"""
+
+
+def measure_community(host: str, port: int, ca_file: Path, host_names: list[str]) -> dict[str, Any]:
     bin_dir = ensure_ansible12()
+    workdir = Path(tempfile.mkdtemp(prefix="vmrepl-bench-community-"))
+    (workdir / "ansible.cfg").write_text("[defaults]\n")  # none of this repository's settings
+    (workdir / "bench.yml").write_text(COMMUNITY_PLAYBOOK)
+    (workdir / "vars.json").write_text(json.dumps({"bench_hosts": host_names}))
     calls(host, port, ca_file, reset=True)
     env = {
         **os.environ,
@@ -124,40 +156,33 @@ def measure_community(host: str, port: int, ca_file: Path) -> dict[str, Any]:
         "VMWARE_PORT": str(port),
         "VMWARE_USER": USER,
         "VMWARE_PASSWORD": PASSWORD,
-        # community.vmware takes no CA file: it verifies against the system store, which does not
-        # hold the lab CA; REQUESTS_CA_BUNDLE/SSL_CERT_FILE are honoured by Python's ssl module.
+        # community.vmware takes no CA file; Python's ssl module honours SSL_CERT_FILE.
         "SSL_CERT_FILE": str(ca_file),
         "VMWARE_VALIDATE_CERTS": "true",
-        "ANSIBLE_CONFIG": os.devnull,
+        "ANSIBLE_CONFIG": str(workdir / "ansible.cfg"),
         "PATH": f"{bin_dir}:{os.environ['PATH']}",
     }
     started = time.perf_counter()
-    # host_info needs a cluster or a host: ask for each cluster, as a playbook would.
-    runs = [("community.vmware.vmware_host_info", f"cluster_name=DC0_C{i}") for i in range(2)]
-    runs.append(("community.vmware.vmware_vm_info", ""))
-    for module, args in runs:
-        run = subprocess.run(
-            [
-                str(bin_dir / "ansible"),
-                "localhost",
-                "-c",
-                "local",
-                "-m",
-                module,
-                "-a",
-                args,
-                "-e",
-                f"ansible_python_interpreter={bin_dir / 'python'}",
-                "-o",
-            ],
-            env=env,
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        if run.returncode != 0:
-            raise RuntimeError(f"{module} failed:\n{run.stdout[-2000:]}\n{run.stderr[-2000:]}")
+    run = subprocess.run(
+        [
+            str(bin_dir / "ansible-playbook"),
+            str(workdir / "bench.yml"),
+            "-e",
+            f"@{workdir / 'vars.json'}",
+            "-e",
+            f"ansible_python_interpreter={bin_dir / 'python'}",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=workdir,
+    )
     seconds = time.perf_counter() - started
+    if run.returncode != 0:
+        raise RuntimeError(
+            f"community.vmware run failed:\n{run.stdout[-3000:]}\n{run.stderr[-2000:]}"
+        )
     counted = calls(host, port, ca_file)
     return {"calls": sum(counted.values()), "by_method": counted, "seconds": round(seconds, 2)}
 
@@ -191,7 +216,7 @@ def main() -> None:
             )
             print(f"  by method: {ours['by_method']}")
             if args.compare:
-                theirs = measure_community(host, port, ca_file)
+                theirs = measure_community(host, port, ca_file, ours["host_names"])
                 result["community_vmware"] = theirs
                 result["ratio_calls"] = round(theirs["calls"] / max(ours["calls"], 1), 1)
                 result["ratio_seconds"] = round(theirs["seconds"] / max(ours["seconds"], 0.01), 1)
@@ -203,6 +228,7 @@ def main() -> None:
                     f"ratio (theirs / ours): calls {result['ratio_calls']}x, "
                     f"seconds {result['ratio_seconds']}x"
                 )
+            ours.pop("host_names", None)
             print(json.dumps(result))
         finally:
             process.stop(started.pid)
