@@ -125,9 +125,10 @@ def _disk_facts(devices: list[Any]) -> list[dict[str, Any]]:
 
 
 def discover_vms(client: VSphereClient) -> list[dict[str, Any]]:
-    """Every VM (templates left out) with its folder, power state, disks and custom attributes:
-    three PropertyCollector reads (folders, VMs, custom attribute names)."""
+    """Every VM (templates left out) with its folder, host, power state, disks and custom
+    attributes: four PropertyCollector reads (folders, hosts, VMs, custom attribute names)."""
     folders = {f.moid: f["name"] for f in client.retrieve(vim.Folder, ["name"])}
+    hosts = {h.moid: h["name"] for h in client.retrieve(vim.HostSystem, ["name"])}
     field_keys = client.custom_field_keys()
     vms = []
     for vm in client.retrieve(
@@ -136,6 +137,7 @@ def discover_vms(client: VSphereClient) -> list[dict[str, Any]]:
             "name",
             "parent",
             "runtime.powerState",
+            "runtime.host",
             "config.template",
             "config.hardware.device",
             "customValue",
@@ -150,6 +152,7 @@ def discover_vms(client: VSphereClient) -> list[dict[str, Any]]:
                 "moid": vm.moid,
                 "folder": folders.get(moid(parent)) if parent is not None else None,
                 "power_state": str(vm["runtime.powerState"]),
+                "host": hosts.get(moid(vm["runtime.host"])) if vm["runtime.host"] else None,
                 "disks": _disk_facts(vm["config.hardware.device"]),
                 "custom_attributes": custom_values(vm, field_keys),
             }

@@ -197,6 +197,10 @@ class VpgManager:
             counts[ident] += 1
         return table, counts
 
+    def vra_hosts(self) -> set[str]:
+        """The hosts of this site that have an installed VRA (protection needs one)."""
+        return {str(zf(v, "HostDisplayName")) for v in self.zvm.vras() if zf(v, "Status") == 0}
+
     def find(self, name: str) -> dict[str, Any] | None:
         return next((v for v in self.zvm.vpgs() if zf(v, "VpgName") == name), None)
 

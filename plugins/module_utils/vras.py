@@ -225,7 +225,26 @@ class VraRollout:
         skipped: dict[str, str] | None = None,
     ) -> Plan:
         zvm_hosts, vras = self.read()
-        return plan(hosts, zvm_hosts, vras, settings, state, skipped)
+        result = plan(hosts, zvm_hosts, vras, settings, state, skipped)
+        if state == "present":
+            self.placement(settings)  # refuses unknown names now, not halfway through
+        return result
+
+    def placement(self, settings: VraSettings) -> tuple[str, str]:
+        """The ZVM identifiers of the VRAs' datastore and network (refused when unknown)."""
+        datastores = self._names("datastores", "DatastoreName", "DatastoreIdentifier")
+        networks = self._names("networks", "VirtualizationNetworkName", "NetworkIdentifier")
+        if settings.datastore not in datastores:
+            raise ConfigurationError(
+                f"vra datastore {settings.datastore!r} is not known to the ZVM.",
+                hint=f"Choose one of: {', '.join(sorted(datastores))}.",
+            )
+        if settings.network not in networks:
+            raise ConfigurationError(
+                f"vra network {settings.network!r} is not known to the ZVM.",
+                hint=f"Choose one of: {', '.join(sorted(networks))}.",
+            )
+        return datastores[settings.datastore], networks[settings.network]
 
     def apply(
         self,
@@ -238,22 +257,9 @@ class VraRollout:
         outcome = Outcome()
         started: dict[str, tuple[str, list[str]]] = {}  # task id → (host, outcome list)
         if the_plan.installs:
-            datastores = self._names("datastores", "DatastoreName", "DatastoreIdentifier")
-            networks = self._names("networks", "VirtualizationNetworkName", "NetworkIdentifier")
-            if settings.datastore not in datastores:
-                raise ConfigurationError(
-                    f"vra datastore {settings.datastore!r} is not known to the ZVM.",
-                    hint=f"Choose one of: {', '.join(sorted(datastores))}.",
-                )
-            if settings.network not in networks:
-                raise ConfigurationError(
-                    f"vra network {settings.network!r} is not known to the ZVM.",
-                    hint=f"Choose one of: {', '.join(sorted(networks))}.",
-                )
+            datastore_id, network_id = self.placement(settings)
             for item in the_plan.installs:
-                body = install_body(
-                    item, settings, datastores[settings.datastore], networks[settings.network]
-                )
+                body = install_body(item, settings, datastore_id, network_id)
                 try:
                     started[self.zvm.install_vra(body)] = (item.host, outcome.installed)
                 except VmreplError as exc:

@@ -1190,7 +1190,11 @@ def _ensure_ovf_vm(
             client.destroy([existing.ref])
         msg = f"{'Would remove' if check_mode else 'Removed'} VM {spec.name}."
         return OvfVmResult(
-            True, msg, ["remove"], facts, _current_view(facts, spec),
+            True,
+            msg,
+            ["remove"],
+            facts,
+            _current_view(facts, spec),
             {"name": spec.name, "state": "absent"},
         )
     if existing is not None:
@@ -1255,8 +1259,12 @@ def _deploy(
         actions = ["import"] + (["power on"] if spec.power_on else [])
         if check_mode:
             return OvfVmResult(
-                True, f"Would deploy VM {spec.name} from {package.path.name}.", actions,
-                None, before, after,
+                True,
+                f"Would deploy VM {spec.name} from {package.path.name}.",
+                actions,
+                None,
+                before,
+                after,
             )
         vm = import_ovf(
             client, package, spec.name, target, spec.properties, on_progress=on_progress
@@ -1274,7 +1282,8 @@ def _deploy(
 
 def _find_vm(client: VSphereClient, datacenter: Any, name: str) -> ManagedObject | None:
     found = [
-        vm for vm in client.retrieve(vim.VirtualMachine, OVF_VM_PROPERTIES, datacenter)
+        vm
+        for vm in client.retrieve(vim.VirtualMachine, OVF_VM_PROPERTIES, datacenter)
         if vm["name"] == name
     ]
     if len(found) > 1:

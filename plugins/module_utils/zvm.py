@@ -340,16 +340,26 @@ class ZvmClient:
         p = self.params
         form: dict[str, str]
         if refresh and self._refresh_token:
-            form = {"grant_type": "refresh_token", "client_id": p.client_id,
-                    "refresh_token": self._refresh_token}
+            form = {
+                "grant_type": "refresh_token",
+                "client_id": p.client_id,
+                "refresh_token": self._refresh_token,
+            }
             if p.client_secret:
                 form["client_secret"] = p.client_secret
         elif p.client_secret:
-            form = {"grant_type": "client_credentials", "client_id": p.client_id,
-                    "client_secret": p.client_secret}
+            form = {
+                "grant_type": "client_credentials",
+                "client_id": p.client_id,
+                "client_secret": p.client_secret,
+            }
         else:
-            form = {"grant_type": "password", "client_id": p.client_id,
-                    "username": p.username, "password": p.password}
+            form = {
+                "grant_type": "password",
+                "client_id": p.client_id,
+                "username": p.username,
+                "password": p.password,
+            }
         response = self._send("POST", TOKEN_PATH, data=form, idempotent=True)
         if response.status_code == 404:
             raise NotFound(f"{self.where} has no {TOKEN_PATH}.")
@@ -406,7 +416,8 @@ class ZvmClient:
     def _login_refused(self, response: requests.Response) -> AuthenticationFailed:
         p = self.params
         who = (
-            f"client {p.client_id!r}" if p.client_secret and self.kind != "windows"
+            f"client {p.client_id!r}"
+            if p.client_secret and self.kind != "windows"
             else f"user {p.username!r}"
         )
         detail = self._error_message(response)
@@ -416,8 +427,7 @@ class ZvmClient:
             hint = "Check the ZVM username/password (vault or ZVM_USERNAME/ZVM_PASSWORD)."
         return AuthenticationFailed(
             self._scrub(
-                f"{self.where} refused the login of {who} "
-                f"(HTTP {response.status_code}: {detail})."
+                f"{self.where} refused the login of {who} (HTTP {response.status_code}: {detail})."
             ),
             hint=hint,
         )
@@ -518,8 +528,14 @@ class ZvmClient:
             try:
                 headers = dict(self._auth_header) if auth is None and data is None else {}
                 response = self._attempt(
-                    method, path, json=json, data=data, params=params, auth=auth,
-                    headers=headers, idempotent=idempotent,
+                    method,
+                    path,
+                    json=json,
+                    data=data,
+                    params=params,
+                    auth=auth,
+                    headers=headers,
+                    idempotent=idempotent,
                 )
                 self._check_retryable_status(response, method, idempotent)
                 return response
@@ -529,7 +545,13 @@ class ZvmClient:
                 delay = self._backoff(attempt, exc.delay)
                 log.debug(
                     "%s: %s %s failed (%s), retry %d/%d in %.2f s",
-                    self.where, method, path, _reason(exc.error), attempt + 1, attempts - 1, delay,
+                    self.where,
+                    method,
+                    path,
+                    _reason(exc.error),
+                    attempt + 1,
+                    attempts - 1,
+                    delay,
                 )
                 self._sleep(delay)
         raise AssertionError("unreachable")  # pragma: no cover
@@ -579,9 +601,11 @@ class ZvmClient:
         self, response: requests.Response, method: str, idempotent: bool
     ) -> None:
         status = response.status_code
-        if status in _RETRY_ANY_STATUS or (
-            status in _RETRY_IDEMPOTENT_STATUS and idempotent
-        ) or (status in _RETRY_READ_STATUS and method in _READ_METHODS):
+        if (
+            status in _RETRY_ANY_STATUS
+            or (status in _RETRY_IDEMPOTENT_STATUS and idempotent)
+            or (status in _RETRY_READ_STATUS and method in _READ_METHODS)
+        ):
             raise _Retryable(_HttpStatus(response), _retry_after(response))
 
     def _backoff(self, attempt: int, retry_after: float | None) -> float:
@@ -629,9 +653,7 @@ class ZvmClient:
             hint="Check the ZVM's task list before a re-run.",
         ) from None
 
-    def _result(
-        self, response: requests.Response, method: str, path: str, body: Any = None
-    ) -> Any:
+    def _result(self, response: requests.Response, method: str, path: str, body: Any = None) -> Any:
         status = response.status_code
         if 200 <= status < 300:
             text = response.text

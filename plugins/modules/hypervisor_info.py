@@ -10,8 +10,8 @@ description:
   - Reads every host, datastore, network and cluster of a vCenter with a handful of
     PropertyCollector calls (not one call per object), and chooses the customer-dedicated
     hosts by cluster, by a vSphere custom attribute, or by name.
-  - Chosen hosts that are disconnected or in maintenance mode are returned in RV(skipped) with
-    the reason, so that a deployment leaves them out and a later run picks them up.
+  - Chosen hosts that are disconnected or in maintenance mode are returned in RV(skipped_hosts)
+    with the reason, so that a deployment leaves them out and a later run picks them up.
 version_added: 0.1.0
 author:
   - vmrepl maintainers
@@ -65,7 +65,7 @@ chosen:
   returned: always
   type: list
   elements: str
-skipped:
+skipped_hosts:
   description: Chosen hosts that cannot be used now, with the reason.
   returned: always
   type: dict
@@ -143,7 +143,7 @@ def main():
             return {
                 "changed": False,
                 "chosen": chosen,
-                "skipped": skipped,
+                "skipped_hosts": skipped,
                 "hosts": site.hosts,
                 "datastores": site.datastores,
                 "networks": site.networks,

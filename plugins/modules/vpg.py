@@ -286,6 +286,7 @@ def main():
             names = manager.names(recovery_site)
             desired = desired_values(spec, names)
             vm_ids, vpg_counts = manager.vm_identifiers()
+            vra_hosts = manager.vra_hosts()
             state = manager.read(p["name"])
             try:
                 refused = {}
@@ -298,6 +299,13 @@ def main():
                     )
                     if reason is None and vm["name"] not in vm_ids:
                         reason = "is not known to the ZVM of the protected site"
+                    if reason is None and vm["host"] not in vra_hosts and not module.check_mode:
+                        # In check mode the VRAs may be planned by the same run, not there yet.
+                        reason = (
+                            f"runs on host {vm['host']}, which has no installed VRA (a host in "
+                            "maintenance mode or disconnected is skipped; run again when it is "
+                            "back)"
+                        )
                     if reason:
                         refused[vm["name"]] = reason
                 if refused:

@@ -94,7 +94,7 @@ EXAMPLES = r"""
     zvm_username: "{{ vmrepl_zvm_username }}"
     zvm_password: "{{ vault_zvm_password }}"
     hosts: "{{ vmrepl_hosts.chosen }}"
-    skipped_hosts: "{{ vmrepl_hosts.skipped }}"
+    skipped_hosts: "{{ vmrepl_hosts.skipped_hosts }}"
     datastore: vsanDatastore
     network: replication
     ip_pool:
@@ -125,11 +125,11 @@ present:
   returned: always
   type: list
   elements: str
-skipped:
+skipped_hosts:
   description: Hosts left out, with the reason.
   returned: always
   type: dict
-failed:
+failed_hosts:
   description: Hosts whose change failed, with the ZVM's reason.
   returned: always
   type: dict
@@ -209,8 +209,8 @@ def main():
                 "installed": [],
                 "removed": [],
                 "present": plan.present,
-                "skipped": plan.skipped,
-                "failed": {},
+                "skipped_hosts": plan.skipped,
+                "failed_hosts": {},
                 "planned": [{"host": i.host, "address": i.address or "dhcp"} for i in plan.installs]
                 + [{"host": h, "action": "uninstall"} for h in removing],
             }
@@ -227,7 +227,7 @@ def main():
             result.update(
                 installed=outcome.installed,
                 removed=outcome.removed,
-                failed=outcome.failed,
+                failed_hosts=outcome.failed,
                 changed=bool(outcome.installed or outcome.removed),
             )
             raise_for_failures(outcome, result)

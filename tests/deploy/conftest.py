@@ -117,8 +117,14 @@ def text_of(result: RunResult) -> str:
 
 
 def failure_messages(result: RunResult) -> list[str]:
-    return [
-        str(e["event_data"].get("res", {}).get("msg", ""))
-        for e in result.events
-        if e.get("event") == "runner_on_failed"
-    ]
+    """The messages of failed tasks, and of the failed items of failed loops."""
+    messages = []
+    for event in result.events:
+        if event.get("event") != "runner_on_failed":
+            continue
+        res = event["event_data"].get("res", {})
+        messages.append(str(res.get("msg", "")))
+        messages += [
+            str(item.get("msg", "")) for item in res.get("results", []) if item.get("failed")
+        ]
+    return messages

@@ -51,7 +51,10 @@ class Site:
     def client(self) -> VSphereClient:
         return VSphereClient.connect(
             VSphereConnectionParams(
-                hostname=self.host, port=self.port, username=USER, password=self.password,
+                hostname=self.host,
+                port=self.port,
+                username=USER,
+                password=self.password,
                 ca_file=str(self.ca_file),
             )
         )
@@ -72,7 +75,12 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
         url = urlsplit(started.ready["url"])
         assert url.hostname and url.port
         yield Site(
-            url.hostname, url.port, password, certificate.ca_file, log, tmp,
+            url.hostname,
+            url.port,
+            password,
+            certificate.ca_file,
+            log,
+            tmp,
             admin_password="Zvma-" + secrets.token_urlsafe(12),
         )
     finally:
@@ -102,12 +110,20 @@ def run_module(
         **args,
     }
     argv = [
-        str(REPO / ".venv" / "bin" / "ansible"), "localhost",
-        "-i", "localhost,", "-c", "local",
-        "-e", f"ansible_python_interpreter={REPO / '.venv' / 'bin' / 'python'}",
-        "-e", f"@{secrets_file}",
-        "-m", "vmrepl.core.zvm_appliance",
-        "-a", json.dumps(module_args),
+        str(REPO / ".venv" / "bin" / "ansible"),
+        "localhost",
+        "-i",
+        "localhost,",
+        "-c",
+        "local",
+        "-e",
+        f"ansible_python_interpreter={REPO / '.venv' / 'bin' / 'python'}",
+        "-e",
+        f"@{secrets_file}",
+        "-m",
+        "vmrepl.core.zvm_appliance",
+        "-a",
+        json.dumps(module_args),
     ]
     argv += ["--check"] if check else []
     argv += ["--diff"] if diff else []
@@ -128,7 +144,7 @@ def run_module(
     output = done.stdout + done.stderr
     match = re.search(r"^localhost \| ([A-Z!]+) => ", done.stdout, re.MULTILINE)
     assert match, output
-    result, _ = json.JSONDecoder().raw_decode(done.stdout[match.end():])
+    result, _ = json.JSONDecoder().raw_decode(done.stdout[match.end() :])
     return match.group(1) in ("SUCCESS", "CHANGED") and done.returncode == 0, result, output
 
 
@@ -137,8 +153,15 @@ def vms(site: Site) -> dict[str, dict[str, Any]]:
     with site.client() as client:
         found = client.retrieve(
             vim.VirtualMachine,
-            ["name", "parent", "runtime.host", "runtime.powerState", "datastore",
-             "config.extraConfig", "config.hardware.device"],
+            [
+                "name",
+                "parent",
+                "runtime.host",
+                "runtime.powerState",
+                "datastore",
+                "config.extraConfig",
+                "config.hardware.device",
+            ],
         )
         names = {o.moid: o["name"] for o in client.retrieve(vim.HostSystem, ["name"])}
         names |= {o.moid: o["name"] for o in client.retrieve(vim.Datastore, ["name"])}
@@ -152,7 +175,8 @@ def vms(site: Site) -> dict[str, dict[str, Any]]:
                 "power": str(vm["runtime.powerState"]),
                 "extra": {o.key: o.value for o in vm["config.extraConfig"] or []},
                 "disks": [
-                    d.capacityInKB for d in vm["config.hardware.device"]
+                    d.capacityInKB
+                    for d in vm["config.hardware.device"]
                     if isinstance(d, vim.vm.device.VirtualDisk)
                 ],
             }
@@ -163,8 +187,7 @@ def vms(site: Site) -> dict[str, dict[str, Any]]:
 def uploads(site: Site, name: str) -> list[str]:
     """vcsim's log lines of NFC uploads into the VM's folder."""
     return [
-        line for line in site.log.read_text().splitlines()
-        if "nfc " in line and f"/{name}/" in line
+        line for line in site.log.read_text().splitlines() if "nfc " in line and f"/{name}/" in line
     ]
 
 
@@ -175,8 +198,12 @@ def test_deploy_lifecycle_on_a_host(site: Site) -> None:
         "host": "DC0_C0_H1",
         "datastore": "LocalDS_1",
         "network": "VM Network",
-        "properties": {"ip_address": "192.0.2.10", "netmask": "255.255.255.0",
-                       "gateway": "192.0.2.1", "hostname": "zvma-site1.lab"},
+        "properties": {
+            "ip_address": "192.0.2.10",
+            "netmask": "255.255.255.0",
+            "gateway": "192.0.2.1",
+            "hostname": "zvma-site1.lab",
+        },
         "admin_password": "{{ zvma_admin_password }}",
         "wait_for_ip": False,
     }
@@ -291,9 +318,17 @@ def test_ova_on_a_cluster_waits_for_the_address_and_the_api(
     site: Site, zvm_api: str, tmp_path: Path
 ) -> None:
     build = subprocess.run(
-        [str(REPO / ".venv" / "bin" / "python"), str(APPLIANCE / "build.py"),
-         "--out", str(tmp_path / "pkg"), "--ova", str(tmp_path / "zvma.ova")],
-        capture_output=True, text=True, check=False,
+        [
+            str(REPO / ".venv" / "bin" / "python"),
+            str(APPLIANCE / "build.py"),
+            "--out",
+            str(tmp_path / "pkg"),
+            "--ova",
+            str(tmp_path / "zvma.ova"),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert build.returncode == 0, build.stderr
     with site.client() as client:

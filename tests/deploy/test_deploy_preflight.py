@@ -1,0 +1,101 @@
+"""Preflight refuses bad input before anything changes, names the field, and skips hosts that
+cannot take a VRA now (picked up by a later run)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator
+
+import pytest
+from pyVmomi import vim
+
+from tests.deploy.conftest import Lab, failure_messages, start_lab
+from vmrepl.lab import manager
+
+pytestmark = pytest.mark.lab
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
+    directory = tmp_path_factory.mktemp("preflight-lab")
+    started = start_lab(directory)
+    try:
+        yield started
+    finally:
+        manager.down(directory)
+
+
+def nothing_changed(lab: Lab) -> bool:
+    vms = {site: [vm["name"] for vm in lab.vms(site)] for site in ("source", "target")}
+    return all(not any(n.startswith(("Z-VRA-", "zvm-")) for n in names) for names in vms.values())
+
+
+def test_a_missing_required_input_is_named(lab: Lab) -> None:
+    result = lab.run("deploy_remote.yml", extravars={"vra_datastore": None})
+    assert result.status == "failed"
+    assert result.count("changed") == 0
+    messages = " ".join(failure_messages(result))
+    assert "vra_datastore" in messages, messages
+    assert nothing_changed(lab)
+
+
+def test_a_bad_address_pool_is_refused_before_any_change(lab: Lab) -> None:
+    pool = {
+        "start": "10.10.1.50",
+        "end": "10.10.1.20",
+        "subnet_mask": "255.255.255.0",
+        "gateway": "10.10.1.1",
+    }
+    result = lab.run("deploy_remote.yml", extravars={"vra_ip_pool": pool})
+    assert result.status == "failed"
+    messages = " ".join(failure_messages(result))
+    assert "ip_pool" in messages and "is after end" in messages, messages
+    assert nothing_changed(lab)
+
+
+def test_a_datastore_short_of_space_is_refused_with_the_figures(lab: Lab) -> None:
+    result = lab.run("deploy_remote.yml", extravars={"preflight_min_free_percent": 100})
+    assert result.status == "failed"
+    messages = " ".join(failure_messages(result))
+    assert "LocalDS_0 has" in messages and "% free" in messages and "at least 100%" in messages
+    assert nothing_changed(lab)
+
+
+def test_the_wrong_edition_is_refused(lab: Lab) -> None:
+    result = lab.run("deploy_local.yml")
+    assert result.status == "failed"
+    messages = " ".join(failure_messages(result))
+    assert "remote edition" in messages and "local edition" in messages, messages
+    assert nothing_changed(lab)
+
+
+def test_a_host_in_maintenance_mode_is_skipped_then_picked_up(lab: Lab) -> None:
+    with lab.vcenter("source") as vc:
+        host = vc.find_by_name(vim.HostSystem, "DC0_C0_H1").ref
+        vc.wait_for_task(host.EnterMaintenanceMode_Task(timeout=0))
+    vms_on_h1 = [vm["name"] for vm in lab.vms("source") if vm["host"] == "DC0_C0_H1"]
+    assert vms_on_h1  # vcsim does not move VMs off a host entering maintenance mode
+
+    result = lab.run("deploy_remote.yml")
+    # The last result per site is the real run (the first is preflight's plan).
+    vra = {e["host"]: e["res"] for e in result.results("Install a VRA") if "res" in e}
+    assert vra["source"]["skipped_hosts"] == {"DC0_C0_H1": "in maintenance mode"}
+    assert Counter(v["host"] for v in lab.vms("source") if v["name"].startswith("Z-VRA-")) == {
+        "DC0_C0_H0": 1
+    }
+    # Its VMs cannot be protected without a VRA: the VPG step says so, and creates nothing.
+    assert result.status == "failed"
+    messages = " ".join(failure_messages(result))
+    assert f"{vms_on_h1[0]} runs on host DC0_C0_H1, which has no installed VRA" in messages
+    with lab.zvm("source") as zvm:
+        assert zvm.vpgs() == []
+
+    with lab.vcenter("source") as vc:
+        host = vc.find_by_name(vim.HostSystem, "DC0_C0_H1").ref
+        vc.wait_for_task(host.ExitMaintenanceMode_Task(timeout=0))
+    again = lab.run("deploy_remote.yml")
+    assert again.status == "successful", failure_messages(again)
+    assert Counter(v["host"] for v in lab.vms("source") if v["name"].startswith("Z-VRA-")) == {
+        "DC0_C0_H0": 1,
+        "DC0_C0_H1": 1,
+    }
