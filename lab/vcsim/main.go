@@ -26,8 +26,10 @@ import (
 	"sync"
 	"syscall"
 
+	"github.com/google/uuid"
 	"github.com/vmware/govmomi/simulator"
 	_ "github.com/vmware/govmomi/vapi/simulator" // /rest endpoints (tagging)
+	"github.com/vmware/govmomi/vim25"
 )
 
 func parseMethodDelay(spec string) (map[string]int, error) {
@@ -129,6 +131,11 @@ func main() {
 		log.Fatalf("creating the inventory: %v", err)
 	}
 	defer model.Remove()
+	// govmomi 0.24 means to give each vCenter its own instance UUID but assigns it to a copy:
+	// every simulator would report the same one. The ZVM prefixes identifiers with it, so two
+	// lab sites must differ, as two real vCenters do.
+	instance := simulator.Map.Get(vim25.ServiceInstance).(*simulator.ServiceInstance)
+	instance.Content.About.InstanceUuid = uuid.New().String()
 
 	model.Service.RegisterEndpoints = true
 	if *countCalls {
