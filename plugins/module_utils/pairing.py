@@ -91,10 +91,11 @@ class SitePairing:
 
     def pair(self, state: PairingState, host: str, port: int) -> PairingState:
         """Pair from the source with a fresh token of the target; repair a half pairing first."""
+        notes = list(state.notes)
         if state.source_view is not None or state.target_view is not None:
             # Half-done: one side lists the other, not Paired on both. Start clean.
             self._unpair_sides(state, keep_target_disks=True)
-            state.notes.append("repaired a half-done pairing: " + str(state.describe()))
+            notes.append("repaired a half-done pairing: " + str(state.describe()))
         token = zf(self.target.generate_peer_token(), "Token")
         try:
             task = self.source.pair_site(host, port, str(token))
@@ -103,7 +104,7 @@ class SitePairing:
             # Another run may have paired the sites in the meantime: then that is success.
             after = self.settle(self.read())
             if after.paired:
-                after.notes.append("paired by another run at the same time")
+                after.notes = [*notes, "paired by another run at the same time"]
                 return after
             raise TaskFailed(
                 f"Pairing {state.source_name} with {state.target_name} at {host}:{port} failed: "
@@ -117,6 +118,7 @@ class SitePairing:
                 f"After pairing, the sites are not Paired on both sides: {after.describe()}.",
                 hint="Look at the ZVM alerts of both sites; a re-run repairs a half pairing.",
             )
+        after.notes = notes
         return after
 
     def unpair(self, state: PairingState, keep_target_disks: bool) -> PairingState:
