@@ -32,13 +32,19 @@ class Site:
 
 
 def discover(client: VSphereClient) -> Site:
-    """Read every host, datastore, network and cluster of the vCenter in five calls."""
+    """Read every host, datastore, network and cluster of the vCenter: one PropertyCollector
+    read for all of them, and one for the names of the custom attributes."""
     site = Site()
-    site.clusters = {
-        c.moid: c["name"]
-        for c in client.retrieve(vim.ClusterComputeResource, CLUSTER_PROPERTIES[:1])
-    }
-    for ds in client.retrieve(vim.Datastore, DATASTORE_PROPERTIES):
+    found = client.retrieve_many(
+        [
+            (vim.ClusterComputeResource, CLUSTER_PROPERTIES[:1]),
+            (vim.Datastore, DATASTORE_PROPERTIES),
+            (vim.Network, ["name"]),
+            (vim.HostSystem, HOST_PROPERTIES),
+        ]
+    )
+    site.clusters = {c.moid: c["name"] for c in found[vim.ClusterComputeResource]}
+    for ds in found[vim.Datastore]:
         capacity = int(ds["summary.capacity"] or 0)
         free = int(ds["summary.freeSpace"] or 0)
         site.datastores[ds.moid] = {
@@ -49,9 +55,9 @@ def discover(client: VSphereClient) -> Site:
             "type": ds["summary.type"],
             "accessible": bool(ds["summary.accessible"]),
         }
-    site.networks = {n.moid: n["name"] for n in client.retrieve(vim.Network, ["name"])}
+    site.networks = {n.moid: n["name"] for n in found[vim.Network]}
     field_keys = client.custom_field_keys()
-    for host in client.retrieve(vim.HostSystem, HOST_PROPERTIES):
+    for host in found[vim.HostSystem]:
         parent = host["parent"]
         cluster = site.clusters.get(moid(parent)) if parent is not None else None
         site.hosts.append(
@@ -126,23 +132,31 @@ def _disk_facts(devices: list[Any]) -> list[dict[str, Any]]:
 
 def discover_vms(client: VSphereClient) -> list[dict[str, Any]]:
     """Every VM (templates left out) with its folder, host, power state, disks and custom
-    attributes: four PropertyCollector reads (folders, hosts, VMs, custom attribute names)."""
-    folders = {f.moid: f["name"] for f in client.retrieve(vim.Folder, ["name"])}
-    hosts = {h.moid: h["name"] for h in client.retrieve(vim.HostSystem, ["name"])}
+    attributes: one PropertyCollector read (folders, hosts, VMs) and one for the names of the
+    custom attributes."""
+    found = client.retrieve_many(
+        [
+            (vim.Folder, ["name"]),
+            (vim.HostSystem, ["name"]),
+            (
+                vim.VirtualMachine,
+                [
+                    "name",
+                    "parent",
+                    "runtime.powerState",
+                    "runtime.host",
+                    "config.template",
+                    "config.hardware.device",
+                    "customValue",
+                ],
+            ),
+        ]
+    )
+    folders = {f.moid: f["name"] for f in found[vim.Folder]}
+    hosts = {h.moid: h["name"] for h in found[vim.HostSystem]}
     field_keys = client.custom_field_keys()
     vms = []
-    for vm in client.retrieve(
-        vim.VirtualMachine,
-        [
-            "name",
-            "parent",
-            "runtime.powerState",
-            "runtime.host",
-            "config.template",
-            "config.hardware.device",
-            "customValue",
-        ],
-    ):
+    for vm in found[vim.VirtualMachine]:
         if vm["config.template"]:
             continue
         parent = vm["parent"]

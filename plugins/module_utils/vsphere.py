@@ -206,32 +206,8 @@ class VSphereClient:
     ) -> list[ManagedObject]:
         """Every object of ``obj_type`` under ``container`` (default: the root folder) with the
         named properties: one container view and one RetrievePropertiesEx per page of
-        ``page_size`` objects."""
-        view_manager = self.content.viewManager
-        view = view_manager.CreateContainerView(
-            container or self.content.rootFolder, [obj_type], True
-        )
-        self.calls += 1
-        try:
-            traversal = vmodl.query.PropertyCollector.TraversalSpec(
-                name="view", path="view", skip=False, type=vim.view.ContainerView
-            )
-            spec = vmodl.query.PropertyCollector.FilterSpec(
-                objectSet=[
-                    vmodl.query.PropertyCollector.ObjectSpec(
-                        obj=view, skip=True, selectSet=[traversal]
-                    )
-                ],
-                propSet=[
-                    vmodl.query.PropertyCollector.PropertySpec(
-                        type=obj_type, pathSet=list(properties), all=False
-                    )
-                ],
-            )
-            return self._retrieve_spec(spec, page_size)
-        finally:
-            view.DestroyView()
-            self.calls += 1
+        ``page_size`` objects (see :meth:`retrieve_many`)."""
+        return self.retrieve_many([(obj_type, properties)], container, page_size)[obj_type]
 
     def retrieve_objects(
         self, refs: Iterable[Any], properties: Sequence[str]
