@@ -135,9 +135,24 @@ def zvm_client(module: AnsibleModule, prefix: str = "zvm") -> Any:
 
 def run(module: AnsibleModule, body: Callable[[], dict[str, Any]]) -> None:
     """The exception boundary: ``body`` returns the result (with ``changed`` and ``msg``);
-    a typed error becomes ``fail_json`` naming its kind and what to do."""
+    a typed error becomes ``fail_json`` naming its kind and what to do, and a vSphere fault
+    that no client call turned into one is reported with vCenter's own message."""
+    from ansible_collections.vmrepl.core.plugins.module_utils.vsphere import (
+        HAS_PYVMOMI,
+        fault_message,
+    )
+
+    faults: tuple[type[BaseException], ...] = ()
+    if HAS_PYVMOMI:
+        from pyVmomi import vmodl
+
+        faults = (vmodl.MethodFault,)
     try:
         result = body()
     except VmreplError as exc:
-        module.fail_json(msg=str(exc), error=type(exc).__name__, **getattr(exc, "details", {}))
+        module.fail_json(msg=str(exc), error=type(exc).__name__, **exc.details)
+    except faults as exc:
+        module.fail_json(
+            msg=f"vCenter refused the operation: {fault_message(exc)}", error=type(exc).__name__
+        )
     module.exit_json(**result)
