@@ -50,6 +50,16 @@ class TaskTimeout(VmreplError):
     """A task did not finish in the time allowed."""
 
 
+class Refused(VmreplError):
+    """An operation was refused before anything changed: not applicable, unconfirmed, or
+    unsafe in the state found (the message says why and what would allow it)."""
+
+
+class OperationFailed(VmreplError):
+    """An operation was carried out but did not succeed (for example a recovered VM failed its
+    validation); ``details`` say what was done."""
+
+
 class ApiError(VmreplError):
     """The ZVM answered with an error status."""
 

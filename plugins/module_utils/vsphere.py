@@ -449,6 +449,26 @@ class VSphereClient:
         network_system.AddPortGroup(portgrp=spec)
         return True
 
+    def host_networking(self, hosts: Sequence[Any]) -> dict[str, Any]:
+        """``{host moid: vim.host.NetworkInfo}`` (vSwitches with their uplinks, port groups) of
+        the given hosts, in two PropertyCollector calls."""
+        systems = {
+            o.moid: o["configManager.networkSystem"]
+            for o in self.retrieve_objects(hosts, ["configManager.networkSystem"])
+        }
+        refs = [ref for ref in systems.values() if ref is not None]
+        infos = {o.moid: o["networkInfo"] for o in self.retrieve_objects(refs, ["networkInfo"])}
+        return {host: infos.get(moid(ref)) for host, ref in systems.items() if ref is not None}
+
+    def add_host_vswitch(self, host: Any, name: str, num_ports: int = 128) -> None:
+        """Add a standard vSwitch without uplinks to a host: no physical NIC is bridged, so its
+        port groups reach nothing outside the host."""
+        network_system = host.configManager.networkSystem
+        self.calls += 2
+        network_system.AddVirtualSwitch(
+            vswitchName=name, spec=vim.host.VirtualSwitch.Specification(numPorts=num_ports)
+        )
+
     # -- custom attributes ------------------------------------------------------------------
     def custom_field_keys(self) -> dict[str, int]:
         """``{custom attribute name: key}`` for every custom attribute defined in vCenter."""
