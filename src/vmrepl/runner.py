@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shlex
 import sys
 import tempfile
@@ -15,6 +16,13 @@ from typing import Any
 
 from vmrepl.lab.vcsim import REPO_ROOT
 
+#: Names of environment variables whose values are secrets (redacted from the artifacts).
+SECRET_NAME = re.compile(
+    r"pass(word|wd|phrase)?|secret|token|credential|private_?key|api_?key", re.IGNORECASE
+)
+#: The variable a vault password may come in (it reaches ansible-playbook through its prompt).
+VAULT_PASSWORD_ENV = "VMREPL_VAULT_PASSWORD"  # noqa: S105 - a variable name
+
 
 @dataclass
 class RunResult:
@@ -23,6 +31,7 @@ class RunResult:
     stats: dict[str, dict[str, int]]
     artifact_dir: Path
     events: list[dict[str, Any]] = field(default_factory=list)
+    run_dir: Path | None = None  # this run's folder in artifact_dir (job_events, stdout, ...)
 
     def count(self, kind: str) -> int:
         """Sum of one stats kind (ok, changed, failures, dark, skipped) over all hosts."""
@@ -50,11 +59,17 @@ def run_playbook(
     limit: str | None = None,
     artifact_dir: Path | None = None,
     vault_password_file: str | None = None,
+    vault_password: str | None = None,
     event_handler: Callable[[dict[str, Any]], bool] | None = None,
     cancel_callback: Callable[[], bool] | None = None,
     quiet: bool = True,
+    rotate_artifacts: int = 0,
 ) -> RunResult:
-    """Run ``playbook`` (a file of the repository root, e.g. ``deploy_remote.yml``)."""
+    """Run ``playbook`` (a file of the repository root, e.g. ``deploy_remote.yml``).
+
+    ``vault_password`` is answered to ansible-playbook's prompt (never written to a file);
+    secret values of the environment are redacted from the artifacts' ``command`` file.
+    ``rotate_artifacts``: keep that many runs in ``artifact_dir`` (0: all)."""
     import ansible_runner
 
     cmdline = []
@@ -64,6 +79,10 @@ def run_playbook(
         cmdline.append("--diff")
     if vault_password_file:
         cmdline += ["--vault-password-file", vault_password_file]
+    passwords: dict[str, str] = {}
+    if vault_password is not None:
+        cmdline.append("--ask-vault-password")
+        passwords[r"Vault password[^:\n]*:\s*$"] = vault_password
     artifacts = artifact_dir or Path(tempfile.mkdtemp(prefix="vmrepl-artifacts-"))
     # Extra vars go in a private file, not on the command line: ansible-runner records its
     # command line in the artifacts, and a process list shows it to every user.
@@ -88,6 +107,8 @@ def run_playbook(
     for name in ("VMREPL_LAB_DIR", "VMREPL_REPORT_DIR"):
         if name in os.environ and name not in env:
             env[name] = os.environ[name]
+    if VAULT_PASSWORD_ENV in os.environ:
+        env[VAULT_PASSWORD_ENV] = ""  # the prompt carries it; the playbook has no use for it
     with private:
         runner = ansible_runner.run(
             private_data_dir=str(REPO_ROOT),
@@ -100,12 +121,33 @@ def run_playbook(
             quiet=quiet,
             event_handler=on_event,
             cancel_callback=cancel_callback,
+            rotate_artifacts=rotate_artifacts,
             suppress_env_files=True,
+            passwords=passwords or None,
+            # How often the cancel callback is asked while the playbook prints nothing.
+            settings={"pexpect_timeout": 0.5},
         )
+    redact_command_file(Path(runner.config.artifact_dir))
     return RunResult(
         status=str(runner.status),
         rc=int(runner.rc or 0),
         stats=dict(runner.stats or {}),
         artifact_dir=artifacts,
         events=events,
+        run_dir=Path(runner.config.artifact_dir),
     )
+
+
+def redact_command_file(artifact_dir: Path) -> None:
+    """ansible-runner records the whole environment of the run in ``<artifacts>/command``:
+    replace the values of secret-looking variables (``ZVM_PASSWORD``, ...) with ``********``."""
+    path = artifact_dir / "command"
+    try:
+        doc = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return
+    env = doc.get("env") or {}
+    for name, value in env.items():
+        if value and SECRET_NAME.search(name):
+            env[name] = "********"
+    path.write_text(json.dumps(doc))

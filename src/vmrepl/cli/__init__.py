@@ -6,22 +6,42 @@ from __future__ import annotations
 import click
 
 from vmrepl import __version__
+from vmrepl.cli.commands import PLAYBOOK_COMMANDS
 from vmrepl.cli.lab import lab
+from vmrepl.cli.size import size
 
 EXIT_CODES = """\b
 Exit codes:
-  0  success
-  1  failed (a task or an operation failed)
-  2  refused: bad input, preflight or edition rules (nothing was changed)
-  130 interrupted"""
+  0    success
+  1    failed (a task or an operation failed, a site unreachable)
+  2    refused: bad input, preflight or edition rules (nothing was changed)
+  130  interrupted (Ctrl-C or SIGTERM; the run was cancelled)
+
+\b
+Secrets come from the environment (VMWARE_PASSWORD, ZVM_PASSWORD, VMREPL_VAULT_PASSWORD),
+a vault password file (--vault-password-file, VMREPL_VAULT_PASSWORD_FILE) or a prompt
+(--ask-vault-password), never from the command line. Artifacts of each run:
+$VMREPL_ARTIFACT_DIR, else ~/.local/state/vmrepl/artifacts."""
 
 
-@click.group(epilog=EXIT_CODES, context_settings={"help_option_names": ["-h", "--help"]})
+class _Group(click.Group):
+    """Commands in the order they were added (the order of the service's tasks)."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return list(self.commands)
+
+
+@click.group(
+    cls=_Group, epilog=EXIT_CODES, context_settings={"help_option_names": ["-h", "--help"]}
+)
 @click.version_option(__version__, prog_name="vmrepl")
 def cli() -> None:
     """Automation for a Zerto-powered VM replication service on VMware vSphere."""
 
 
+for _command in PLAYBOOK_COMMANDS:
+    cli.add_command(_command)
+cli.add_command(size)
 cli.add_command(lab)
 
 

@@ -1,0 +1,118 @@
+"""The vmrepl command without a lab: help, exit codes, input checks, lazy imports, size."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import click
+import pytest
+from click.testing import CliRunner
+
+from vmrepl.cli import cli
+from vmrepl.cli.options import parse_extra_var
+
+COMMANDS = [
+    "deploy",
+    "pair",
+    "vpg",
+    "test-failover",
+    "recover",
+    "failover",
+    "move",
+    "failback",
+    "health",
+    "size",
+    "lab",
+]
+
+
+def test_help_lists_the_commands_and_the_exit_codes() -> None:
+    result = CliRunner().invoke(cli, ["--help"])
+    assert result.exit_code == 0
+    listed = [
+        line.split()[0]
+        for line in result.output.split("Commands:")[1].split("Exit codes:")[0].splitlines()
+        if line.strip()
+    ]
+    assert listed == COMMANDS
+    for line in ("0    success", "1    failed", "2    refused", "130  interrupted"):
+        assert line in result.output
+
+
+def test_help_imports_neither_rich_nor_ansible() -> None:
+    code = (
+        "import sys\n"
+        "from vmrepl.cli import cli\n"
+        "try:\n    cli(['--help'])\nexcept SystemExit:\n    pass\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in "
+        "('rich', 'ansible', 'ansible_runner', 'yaml', 'pyVmomi', 'requests')))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+    assert out.strip().splitlines()[-1] == "[]"
+
+
+def test_extra_vars_are_yaml_values() -> None:
+    assert parse_extra_var("preflight_min_free_percent=20") == ("preflight_min_free_percent", 20)
+    assert parse_extra_var("default_vpg_vms=[a, b]") == ("default_vpg_vms", ["a", "b"])
+    assert parse_extra_var("pairing_host=zvm.example") == ("pairing_host", "zvm.example")
+    assert parse_extra_var("note=") == ("note", "")
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["vmrepl_zvm_password=x", "vault_vcenter_password=x", "client_secret=x", "api_token=x"],
+)
+def test_secret_looking_variables_are_refused(text: str) -> None:
+    with pytest.raises(click.BadParameter, match="looks like a secret"):
+        parse_extra_var(text)
+
+
+@pytest.mark.parametrize("text", ["@vars.yml", "novalue", "1bad=x"])
+def test_malformed_extra_vars_are_refused(text: str) -> None:
+    with pytest.raises(click.BadParameter, match="key=value"):
+        parse_extra_var(text)
+
+
+def test_a_secret_on_the_command_line_exits_2_before_anything_runs() -> None:
+    result = CliRunner().invoke(cli, ["deploy", "-e", "vmrepl_zvm_password=hunter2"])
+    assert result.exit_code == 2
+    assert "looks like a secret" in result.output
+
+
+def test_a_vault_prompt_without_a_terminal_is_refused(tmp_path: Path) -> None:
+    result = CliRunner().invoke(
+        cli, ["pair", "--ask-vault-password", "--artifact-dir", str(tmp_path)]
+    )
+    assert result.exit_code == 2
+    assert "needs a terminal" in result.output
+
+
+def test_a_missing_inventory_is_refused(tmp_path: Path) -> None:
+    result = CliRunner().invoke(cli, ["deploy", "-i", str(tmp_path / "nowhere")])
+    assert result.exit_code == 2
+    assert "does not exist" in result.output
+
+
+def test_size_prints_journals_and_wan(tmp_path: Path) -> None:
+    rates = tmp_path / "rates.csv"
+    rates.write_text("vm,write_kbps\napp01,1024\ndb01,512\n")
+    text = CliRunner().invoke(cli, ["size", str(rates)])
+    assert text.exit_code == 0, text.output
+    assert "app01" in text.output and "WAN: 12.0 Mb/s" in text.output
+    result = CliRunner().invoke(cli, ["size", str(rates), "-o", "json", "--history-hours", "24"])
+    doc = json.loads(result.output)
+    assert doc["wan_mbps"] == 12.0 and doc["history_hours"] == 24
+    assert [vm["vm"] for vm in doc["vms"]] == ["app01", "db01"]
+
+
+def test_size_refuses_bad_rates(tmp_path: Path) -> None:
+    rates = tmp_path / "rates.csv"
+    rates.write_text("vm,write_kbps\napp01,lots\n")
+    result = CliRunner().invoke(cli, ["size", str(rates)])
+    assert result.exit_code == 2
+    assert "not a number" in result.output
