@@ -104,8 +104,16 @@ class Install:
 
 
 @dataclass
+class Edit:
+    host: str
+    vra_id: str
+    changes: dict[str, tuple[Any, Any]]  # VRA field → (current, desired)
+
+
+@dataclass
 class Plan:
     installs: list[Install] = field(default_factory=list)
+    edits: list[Edit] = field(default_factory=list)
     removals: list[dict[str, Any]] = field(default_factory=list)  # VRA objects
     present: list[str] = field(default_factory=list)  # hosts that already have a VRA
     busy: list[str] = field(default_factory=list)  # present, but still installing (a re-run)
@@ -113,7 +121,7 @@ class Plan:
 
     @property
     def changes(self) -> bool:
-        return bool(self.installs or self.removals)
+        return bool(self.installs or self.edits or self.removals)
 
 
 def vra_host_name(vra: dict[str, Any]) -> str:
@@ -156,6 +164,12 @@ def plan(
 
     result.present = [h for h in wanted if h in by_host]
     result.busy = [h for h in result.present if zf(by_host[h], "Status") in BUSY_STATES]
+    for host in result.present:
+        if host in result.busy:
+            continue
+        changes = settings_drift(by_host[host], settings)
+        if changes:
+            result.edits.append(Edit(host, str(zf(by_host[host], "VraIdentifier")), changes))
     new_hosts = [h for h in wanted if h not in by_host]
     if settings.ip_pool is None:
         result.installs = [Install(h, zvm_hosts[h], None) for h in new_hosts]
@@ -171,6 +185,25 @@ def plan(
         )
     result.installs = [Install(h, zvm_hosts[h], a) for h, a in zip(new_hosts, free, strict=False)]
     return result
+
+
+def settings_drift(vra: dict[str, Any], settings: VraSettings) -> dict[str, tuple[Any, Any]]:
+    """The VRA's memory, CPUs and group where they differ from the settings. Pure."""
+    current = {
+        "MemoryInGb": zf(vra, "MemoryInGB"),
+        "NumOfCpus": zf(vra, "NumOfCpus"),
+        "GroupName": zf(vra, "VraGroup"),
+    }
+    desired = {
+        "MemoryInGb": settings.memory_gb,
+        "NumOfCpus": settings.cpus,
+        "GroupName": settings.group,
+    }
+    return {
+        key: (current[key], desired[key])
+        for key in desired
+        if current[key] is not None and current[key] != desired[key]
+    }
 
 
 def install_body(
@@ -194,6 +227,7 @@ def install_body(
 @dataclass
 class Outcome:
     installed: list[str] = field(default_factory=list)
+    edited: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
     failed: dict[str, str] = field(default_factory=dict)
 
@@ -264,6 +298,13 @@ class VraRollout:
                     started[self.zvm.install_vra(body)] = (item.host, outcome.installed)
                 except VmreplError as exc:
                     outcome.failed[item.host] = str(exc)
+        for edit in the_plan.edits:
+            body = {key: new for key, (_, new) in edit.changes.items()}
+            body["UsePublicKeyInsteadOfCredentials"] = True
+            try:
+                started[self.zvm.edit_vra(edit.vra_id, body)] = (edit.host, outcome.edited)
+            except VmreplError as exc:
+                outcome.failed[edit.host] = str(exc)
         for vra in the_plan.removals:
             host = vra_host_name(vra)
             try:

@@ -13,6 +13,8 @@ description:
     install names the host and the ZVM's reason; the other hosts still finish, and a later run
     picks the failed ones up.
   - Static addresses come from O(ip_pool); a host keeps the address its VRA already has.
+  - An existing VRA whose memory, CPUs or bandwidth group differ from the options is edited in
+    place, and C(--diff) shows the fields per host.
   - A VRA an interrupted run left installing is waited for, never installed twice.
 version_added: 0.1.0
 author:
@@ -115,6 +117,11 @@ installed:
   returned: always
   type: list
   elements: str
+edited:
+  description: Hosts whose VRA this run changed (memory, CPUs, bandwidth group).
+  returned: always
+  type: list
+  elements: str
 removed:
   description: Hosts whose VRA this run uninstalled.
   returned: always
@@ -207,32 +214,59 @@ def main():
             result = {
                 "changed": plan.changes,
                 "installed": [],
+                "edited": [],
                 "removed": [],
                 "present": plan.present,
                 "skipped_hosts": plan.skipped,
                 "failed_hosts": {},
                 "planned": [{"host": i.host, "address": i.address or "dhcp"} for i in plan.installs]
+                + [
+                    {
+                        "host": e.host,
+                        "action": "edit",
+                        "changes": {k: v for k, (_, v) in e.changes.items()},
+                    }
+                    for e in plan.edits
+                ]
                 + [{"host": h, "action": "uninstall"} for h in removing],
             }
             if module._diff:
-                result["diff"] = {"before": {"vra_hosts": before}, "after": {"vra_hosts": after}}
+                result["diff"] = {
+                    "before": {
+                        "vra_hosts": before,
+                        "settings": {
+                            e.host: {k: old for k, (old, _) in e.changes.items()}
+                            for e in plan.edits
+                        },
+                    },
+                    "after": {
+                        "vra_hosts": after,
+                        "settings": {
+                            e.host: {k: new for k, (_, new) in e.changes.items()}
+                            for e in plan.edits
+                        },
+                    },
+                }
             if module.check_mode or not (plan.changes or plan.busy):
                 verb = "would install" if module.check_mode else "installed"
                 result["msg"] = (
-                    f"VRAs: {verb} {len(plan.installs)}, uninstall {len(removing)}; "
+                    f"VRAs: {verb} {len(plan.installs)}, edit {len(plan.edits)}, "
+                    f"uninstall {len(removing)}; "
                     f"{len(plan.present)} present, {len(plan.skipped)} skipped."
                 )
                 return result
             outcome = rollout.apply(plan, settings)
             result.update(
                 installed=outcome.installed,
+                edited=outcome.edited,
                 removed=outcome.removed,
                 failed_hosts=outcome.failed,
-                changed=bool(outcome.installed or outcome.removed),
+                changed=bool(outcome.installed or outcome.edited or outcome.removed),
             )
             raise_for_failures(outcome, result)
             result["msg"] = (
-                f"VRAs: {len(outcome.installed)} installed, {len(outcome.removed)} removed, "
+                f"VRAs: {len(outcome.installed)} installed, {len(outcome.edited)} edited, "
+                f"{len(outcome.removed)} removed, "
                 f"{len(plan.present)} already present, {len(plan.skipped)} skipped."
             )
             return result

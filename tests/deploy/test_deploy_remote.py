@@ -74,3 +74,21 @@ def test_a_wrong_password_is_refused_before_any_change(lab: Lab) -> None:
     messages = " ".join(failure_messages(result))
     assert "refused" in messages.lower() and "password" in messages.lower(), messages
     assert "not-the-password" not in text_of(result)
+
+
+def test_a_changed_vra_setting_is_edited_in_place_and_shown_in_the_diff(lab: Lab) -> None:
+    check = lab.run("deploy_remote.yml", check=True, diff=True, extravars={"vra_memory_gb": 4})
+    assert check.status == "successful", failure_messages(check)
+    assert "MemoryInGb" in text_of(check)
+    with lab.zvm("source") as zvm:
+        assert {field(v, "MemoryInGB") for v in zvm.vras()} == {3}  # check mode changed nothing
+
+    edited = lab.run("deploy_remote.yml", extravars={"vra_memory_gb": 4})
+    assert edited.status == "successful", failure_messages(edited)
+    for site in ("source", "target"):
+        with lab.zvm(site) as zvm:
+            vras = zvm.vras()
+        assert {field(v, "MemoryInGB") for v in vras} == {4}
+        assert len(vras) == 2  # edited, not reinstalled
+    again = lab.run("deploy_remote.yml", extravars={"vra_memory_gb": 4})
+    assert again.count("changed") == 0, again.stats

@@ -119,3 +119,27 @@ def test_bad_pools_are_refused_with_the_reason(pool: IpPool, message: str) -> No
 def test_the_gateway_is_never_handed_out() -> None:
     pool = IpPool("10.0.0.1", "10.0.0.3", "255.255.255.0", "10.0.0.2")
     assert pool.addresses() == ["10.0.0.1", "10.0.0.3"]
+
+
+def test_drifted_settings_are_edited_in_place() -> None:
+    current = {
+        **vra("esx1", "10.0.0.10"),
+        "MemoryInGB": 3,
+        "NumOfCpus": 1,
+        "VraGroup": "default_group",
+    }
+    wanted = VraSettings(datastore="ds", network="net", memory_gb=4, cpus=1, ip_pool=POOL)
+    result = plan(["esx1"], HOSTS, [current], wanted)
+    assert result.installs == []
+    assert [(e.host, e.changes) for e in result.edits] == [("esx1", {"MemoryInGb": (3, 4)})]
+    assert result.changes
+
+
+def test_matching_settings_plan_no_edit() -> None:
+    current = {
+        **vra("esx1", "10.0.0.10"),
+        "MemoryInGB": 3,
+        "NumOfCpus": 1,
+        "VraGroup": "default_group",
+    }
+    assert plan(["esx1"], HOSTS, [current], settings()).edits == []
