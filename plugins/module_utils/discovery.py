@@ -57,6 +57,7 @@ def discover(client: VSphereClient) -> Site:
         }
     site.networks = {n.moid: n["name"] for n in found[vim.Network]}
     field_keys = client.custom_field_keys()
+    server_id = client.instance_uuid
     for host in found[vim.HostSystem]:
         parent = host["parent"]
         cluster = site.clusters.get(moid(parent)) if parent is not None else None
@@ -64,6 +65,8 @@ def discover(client: VSphereClient) -> Site:
             {
                 "name": host["name"],
                 "moid": host.moid,
+                # How the ZVM names the host: <vCenter instance UUID>.<moref>.
+                "zvm_identifier": f"{server_id}.{host.moid}",
                 "cluster": cluster,
                 "connection_state": str(host["runtime.connectionState"]),
                 "maintenance_mode": bool(host["runtime.inMaintenanceMode"]),

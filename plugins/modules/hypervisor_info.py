@@ -10,6 +10,8 @@ description:
   - Reads every host, datastore, network and cluster of a vCenter with a handful of
     PropertyCollector calls (not one call per object), and chooses the customer-dedicated
     hosts by cluster, by a vSphere custom attribute, or by name.
+  - Each host carries its ZVM identifier (C(<vCenter instance UUID>.<moref>)), as the site's
+    ZVM names it.
   - Chosen hosts that are disconnected or in maintenance mode are returned in RV(skipped_hosts)
     with the reason, so that a deployment leaves them out and a later run picks them up.
 version_added: 0.1.0
@@ -78,6 +80,7 @@ hosts:
   sample:
     - name: esx01
       moid: host-21
+      zvm_identifier: 4f0a0c52-4f4e-4d4e-9d4e-2b0c5e8d1a10.host-21
       cluster: customer-a
       connection_state: connected
       maintenance_mode: false
