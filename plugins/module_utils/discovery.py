@@ -2,10 +2,13 @@
 # Apache License 2.0
 """Discovery of a site's hypervisors, datastores and networks: a handful of PropertyCollector
 calls per site (one per object type), however many objects it holds; and the choice of the
-customer-dedicated hosts among them (a pure function)."""
+customer-dedicated hosts among them (a pure function). Hosts and VMs can also be chosen by vSphere
+tag: :func:`tagged_objects` reads the moref ids that carry a tag (one tag lookup and one association
+call), and the choice functions take them as ``tagged``."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,6 +22,7 @@ from ansible_collections.vmrepl.core.plugins.module_utils.vsphere import (
     moid,
     vim,
 )
+from ansible_collections.vmrepl.core.plugins.module_utils.vsphere_tags import TagClient
 
 
 @dataclass
@@ -89,22 +93,43 @@ def discover(client: VSphereClient) -> Site:
     return site
 
 
+def tagged_objects(
+    client: VSphereClient, tag: Mapping[str, str] | None, obj_type: str
+) -> set[str] | None:
+    """The moref ids of the objects of ``obj_type`` (``HostSystem``, ``VirtualMachine``) that
+    carry the vSphere tag ``{category, name}``; None without a tag. Resolves the tag once and
+    lists its objects in one call, whatever their number; the REST calls count in
+    ``client.calls``. Raises :class:`NotFound` naming the tag (and the known ones)."""
+    if not tag:
+        return None
+    tags = TagClient(client.params)
+    try:
+        tags.login()
+        return tags.tagged(tag["category"], tag["name"], obj_type)
+    finally:
+        tags.close()
+        client.calls += tags.calls
+
+
 def choose_hosts(
     hosts: list[dict[str, Any]],
     clusters: list[str] | None = None,
     attribute: dict[str, str] | None = None,
     names: list[str] | None = None,
+    tagged: set[str] | None = None,
 ) -> tuple[list[str], dict[str, str]]:
     """The customer-dedicated hosts: in one of ``clusters`` (when given), carrying the custom
     attribute ``attribute["name"] == attribute["value"]`` (when given), among ``names`` (when
-    given). Returns (usable host names, {host: reason} for chosen hosts that cannot be used now:
-    disconnected or in maintenance mode). Pure."""
+    given), whose moref id is in ``tagged`` (when not None: the hosts carrying a tag). Returns
+    (usable host names, {host: reason} for chosen hosts that cannot be used now: disconnected or
+    in maintenance mode). Pure."""
     chosen = [
         h
         for h in hosts
         if (not clusters or h["cluster"] in clusters)
         and (not names or h["name"] in names)
         and (not attribute or h["custom_attributes"].get(attribute["name"]) == attribute["value"])
+        and (tagged is None or h["moid"] in tagged)
     ]
     usable, skipped = [], {}
     for host in chosen:
@@ -182,9 +207,11 @@ def choose_vms(
     names: list[str] | None = None,
     folder: str | None = None,
     attribute: dict[str, str] | None = None,
+    tagged: set[str] | None = None,
 ) -> list[dict[str, Any]]:
-    """The VMs named, plus those in ``folder``, plus those carrying the custom attribute. Pure.
-    Raises for a named VM that does not exist."""
+    """The VMs named, plus those in ``folder``, plus those carrying the custom attribute, plus
+    those whose moref id is in ``tagged`` (the VMs carrying a tag). Pure. Raises for a named VM
+    that does not exist."""
     by_name = {vm["name"]: vm for vm in vms}
     missing = [n for n in names or [] if n not in by_name]
     if missing:
@@ -194,5 +221,7 @@ def choose_vms(
         if folder and vm["folder"] == folder:
             chosen[vm["name"]] = vm
         if attribute and vm["custom_attributes"].get(attribute["name"]) == attribute["value"]:
+            chosen[vm["name"]] = vm
+        if tagged is not None and vm["moid"] in tagged:
             chosen[vm["name"]] = vm
     return sorted(chosen.values(), key=lambda v: v["name"])
