@@ -9,7 +9,8 @@ short_description: The customer-dedicated hypervisors of a site, with their data
 description:
   - Reads every host, datastore, network and cluster of a vCenter with a handful of
     PropertyCollector calls (not one call per object), and chooses the customer-dedicated
-    hosts by cluster, by a vSphere custom attribute, or by name.
+    hosts by cluster, by a vSphere custom attribute, by vSphere tag, or by name (a host must
+    match every selection given).
   - Each host carries its ZVM identifier (C(<vCenter instance UUID>.<moref>)), as the site's
     ZVM names it.
   - Chosen hosts that are disconnected or in maintenance mode are returned in RV(skipped_hosts)
@@ -44,6 +45,21 @@ options:
     type: list
     elements: str
     default: []
+  tag:
+    description:
+      - Choose the hosts that carry the vSphere tag O(tag.name) of category O(tag.category).
+      - Tags are read through the vCenter's Automation API (C(/rest)) with the same connection
+        options - one lookup of the tag and one call for the objects carrying it.
+    type: dict
+    suboptions:
+      category:
+        description: The tag's category.
+        type: str
+        required: true
+      name:
+        description: The tag.
+        type: str
+        required: true
 notes:
   - Read-only; supports check mode.
 """
@@ -58,6 +74,16 @@ EXAMPLES = r"""
     custom_attribute:
       name: vmrepl.dedicated
       value: customer-a
+  register: vmrepl_hosts
+
+- name: Find the hosts tagged for the customer
+  vmrepl.core.hypervisor_info:
+    hostname: "{{ vmrepl_vcenter_hostname }}"
+    username: "{{ vmrepl_vcenter_username }}"
+    password: "{{ vault_vcenter_password }}"
+    tag:
+      category: vmrepl
+      name: customer-a
   register: vmrepl_hosts
 """
 
@@ -97,14 +123,18 @@ networks:
   returned: always
   type: dict
 calls:
-  description: The number of vSphere API round trips the discovery made.
+  description: The number of vSphere API round trips the discovery made (tag calls included).
   returned: always
   type: int
 """
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.vmrepl.core.plugins.module_utils.discovery import choose_hosts, discover
+from ansible_collections.vmrepl.core.plugins.module_utils.discovery import (
+    choose_hosts,
+    discover,
+    tagged_objects,
+)
 from ansible_collections.vmrepl.core.plugins.module_utils.module import (
     argument_spec,
     run,
@@ -125,6 +155,13 @@ def main():
                 },
             },
             names={"type": "list", "elements": "str", "default": []},
+            tag={
+                "type": "dict",
+                "options": {
+                    "category": {"type": "str", "required": True},
+                    "name": {"type": "str", "required": True},
+                },
+            },
         ),
         supports_check_mode=True,
     )
@@ -141,7 +178,11 @@ def main():
                     f"it has {', '.join(sorted(c for c in known if c)) or 'no clusters'}."
                 )
             chosen, skipped = choose_hosts(
-                site.hosts, p["clusters"], p["custom_attribute"], p["names"]
+                site.hosts,
+                p["clusters"],
+                p["custom_attribute"],
+                p["names"],
+                tagged_objects(client, p["tag"], "HostSystem"),
             )
             return {
                 "changed": False,

@@ -10,7 +10,8 @@ description:
   - Reads every VM of the vCenter (templates left out) with three PropertyCollector calls,
     however many VMs there are - name, folder, power state, disks (RDM, multi-writer) and
     custom attributes.
-  - Optionally narrows them to the VMs named, of a folder, or carrying a custom attribute.
+  - Optionally narrows them to the VMs named, of a folder, carrying a custom attribute, or
+    carrying a vSphere tag (the VMs matching any of them).
 version_added: 0.1.0
 author:
   - vmrepl maintainers
@@ -36,6 +37,21 @@ options:
         required: true
       value:
         description: Its value.
+        type: str
+        required: true
+  tag:
+    description:
+      - Only the VMs that carry the vSphere tag O(tag.name) of category O(tag.category).
+      - Tags are read through the vCenter's Automation API (C(/rest)) with the same connection
+        options - one lookup of the tag and one call for the objects carrying it.
+    type: dict
+    suboptions:
+      category:
+        description: The tag's category.
+        type: str
+        required: true
+      name:
+        description: The tag.
         type: str
         required: true
 notes:
@@ -66,14 +82,18 @@ vms:
       disks: [{"label": "Hard disk 1", "rdm": false, "multi_writer": false}]
       custom_attributes: {}
 calls:
-  description: The vSphere API round trips the read made.
+  description: The vSphere API round trips the read made (tag calls included).
   returned: always
   type: int
 """
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.vmrepl.core.plugins.module_utils.discovery import choose_vms, discover_vms
+from ansible_collections.vmrepl.core.plugins.module_utils.discovery import (
+    choose_vms,
+    discover_vms,
+    tagged_objects,
+)
 from ansible_collections.vmrepl.core.plugins.module_utils.module import (
     argument_spec,
     run,
@@ -94,6 +114,13 @@ def main():
                     "value": {"type": "str", "required": True},
                 },
             },
+            tag={
+                "type": "dict",
+                "options": {
+                    "category": {"type": "str", "required": True},
+                    "name": {"type": "str", "required": True},
+                },
+            },
         ),
         supports_check_mode=True,
     )
@@ -102,8 +129,14 @@ def main():
     def body():
         with vsphere_client(module) as client:
             vms = discover_vms(client)
-            if p["names"] or p["folder"] or p["custom_attribute"]:
-                vms = choose_vms(vms, p["names"], p["folder"], p["custom_attribute"])
+            if p["names"] or p["folder"] or p["custom_attribute"] or p["tag"]:
+                vms = choose_vms(
+                    vms,
+                    p["names"],
+                    p["folder"],
+                    p["custom_attribute"],
+                    tagged_objects(client, p["tag"], "VirtualMachine"),
+                )
             return {
                 "changed": False,
                 "vms": vms,

@@ -10,8 +10,9 @@ description:
   - Creates a VPG, or edits an existing one in place, so that its VMs and the fields given here
     are as desired, through the ZVM's vpgSettings workflow (open, PUT, add VMs, commit). Fields
     not given are left as the ZVM has them. O(state=absent) deletes the VPG.
-  - VMs are chosen by name (O(vms)), by folder (O(vm_folder)) or by custom attribute
-    (O(vm_custom_attribute)) in the protected site's vCenter (O(hostname)).
+  - VMs are chosen by name (O(vms)), by folder (O(vm_folder)), by custom attribute
+    (O(vm_custom_attribute)) or by vSphere tag (O(vm_tag)) in the protected site's vCenter
+    (O(hostname)).
   - VMs that cannot be protected are refused, with the reason, before anything changes - RDM or
     multi-writer disks, more than 60 disks, already in 3 VPGs, or marked as a domain controller
     (O(domain_controller_attribute)).
@@ -56,6 +57,20 @@ options:
         required: true
       value:
         description: Its value.
+        type: str
+        required: true
+  vm_tag:
+    description:
+      - Protect every VM that carries the vSphere tag O(vm_tag.name) of category
+        O(vm_tag.category) as well (read through the vCenter's Automation API).
+    type: dict
+    suboptions:
+      category:
+        description: The tag's category.
+        type: str
+        required: true
+      name:
+        description: The tag.
         type: str
         required: true
   domain_controller_attribute:
@@ -170,6 +185,7 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.vmrepl.core.plugins.module_utils.discovery import (
     choose_vms,
     discover_vms,
+    tagged_objects,
 )
 from ansible_collections.vmrepl.core.plugins.module_utils.errors import ConfigurationError
 from ansible_collections.vmrepl.core.plugins.module_utils.module import (
@@ -235,6 +251,13 @@ def main():
                     "value": {"type": "str", "required": True},
                 },
             },
+            vm_tag={
+                "type": "dict",
+                "options": {
+                    "category": {"type": "str", "required": True},
+                    "name": {"type": "str", "required": True},
+                },
+            },
             domain_controller_attribute={"type": "str", "default": "vmrepl.domain_controller"},
             state={"type": "str", "default": "present", "choices": ["present", "absent"]},
             keep_recovery_volumes={"type": "bool", "default": False},
@@ -256,12 +279,16 @@ def main():
                 return absent(module, manager)
             with vsphere_client(module) as vc:
                 chosen = choose_vms(
-                    discover_vms(vc), p["vms"], p["vm_folder"], p["vm_custom_attribute"]
+                    discover_vms(vc),
+                    p["vms"],
+                    p["vm_folder"],
+                    p["vm_custom_attribute"],
+                    tagged_objects(vc, p["vm_tag"], "VirtualMachine"),
                 )
             if not chosen:
                 raise ConfigurationError(
                     f"VPG {p['name']}: no VMs chosen.",
-                    hint="Give vms, vm_folder or vm_custom_attribute that match VMs.",
+                    hint="Give vms, vm_folder, vm_custom_attribute or vm_tag that match VMs.",
                 )
             try:
                 recovery_site = manager.recovery_site_id(p["recovery_site"], p["edition"])
