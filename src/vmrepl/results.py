@@ -158,9 +158,14 @@ class PhaseTracker:
             self.preflight = False
 
 
+#: Failures that mean the input was incomplete: a vault password missing or wrong.
+_BAD_INPUT = re.compile(r"no vault secrets found|Decryption failed", re.IGNORECASE)
+
+
 def _is_refusal(result: TaskResult) -> bool:
     return (
         result.preflight
+        or bool(_BAD_INPUT.search(result.msg))
         or result.action.endswith("validate_argument_spec")
         or (result.action.endswith(("assert", "fail")) and result.task.startswith("Refuse"))
     )
