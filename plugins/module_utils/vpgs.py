@@ -157,12 +157,44 @@ def protectability(vm: dict[str, Any], vpg_count: int, dc_marked: bool) -> str |
     return None
 
 
+def readable(
+    diff: dict[str, tuple[Any, Any]], names: Names, vm_ids: dict[str, str]
+) -> dict[str, dict[str, Any]]:
+    """The differences with names instead of identifiers, for people. Pure."""
+    vm_names = {ident: name for name, ident in vm_ids.items()}
+    changes: dict[str, dict[str, Any]] = {}
+    for option, (old, new) in diff.items():
+        if option == "vms":
+            changes[option] = {
+                "before": sorted(vm_names.get(i, i) for i in old),
+                "after": sorted(vm_names.get(i, i) for i in new),
+            }
+        elif option in NAMED_FIELDS:
+            kind = NAMED_FIELDS[option]
+            changes[option] = {"before": names.name(kind, old), "after": names.name(kind, new)}
+        else:
+            changes[option] = {"before": old, "after": new}
+    return changes
+
+
 @dataclass
 class VpgState:
     vpg: dict[str, Any] | None
     settings_id: str | None
     settings: dict[str, Any] | None
     vms: dict[str, str]  # VM name → identifier, in the VPG now
+
+
+@dataclass
+class VpgPlan:
+    """What a run does to one VPG: ``changes`` (option → before/after, in names) is empty when
+    the VPG is as desired. ``state`` holds the settings object opened to read it."""
+
+    spec: VpgSpec
+    state: VpgState
+    desired: dict[str, Any]
+    vm_ids: dict[str, str]
+    changes: dict[str, dict[str, Any]]
 
 
 class VpgManager:
@@ -221,14 +253,9 @@ class VpgManager:
         if state.settings_id:
             self.zvm.vpg_settings_delete(state.settings_id)
 
-    def apply(
-        self,
-        spec: VpgSpec,
-        state: VpgState,
-        desired: dict[str, Any],
-        vm_ids: dict[str, str],
-    ) -> str:
-        """Create the VPG or edit it in place; returns the commit task's result identifier."""
+    def apply(self, plan: VpgPlan) -> str:
+        """Create the VPG or edit it in place, as planned; returns the commit task."""
+        spec, state, desired, vm_ids = plan.spec, plan.state, plan.desired, plan.vm_ids
         if state.settings_id is None:
             settings_id = self.zvm.vpg_settings_create()
             settings = self.zvm.vpg_settings_get(settings_id)
@@ -263,6 +290,58 @@ class VpgManager:
         )
         if task:
             self.zvm.wait_for_task(str(task), timeout=self.timeout)
+
+    def plan(
+        self,
+        spec: VpgSpec,
+        chosen: list[dict[str, Any]],
+        dc_attribute: str,
+        vras_required: bool = True,
+    ) -> VpgPlan:
+        """Read the VPG and compare it with ``spec``; refuse, before any change, VMs that
+        cannot be protected (``chosen`` are the VMs as discovery reports them). With
+        ``vras_required`` false (check mode: the same run may install them) a VM's host is not
+        required to have a VRA yet."""
+        names = self.names(spec.recovery_site or self.local_site)
+        desired = desired_values(spec, names)
+        vm_ids, vpg_counts = self.vm_identifiers()
+        vra_hosts = self.vra_hosts()
+        state = self.read(spec.name)
+        try:
+            refused = {}
+            for vm in chosen:
+                if vm["name"] in state.vms:
+                    continue
+                dc = vm["custom_attributes"].get(dc_attribute, "")
+                reason = protectability(
+                    vm, vpg_counts[vm_ids.get(vm["name"], "")], dc.lower() == "true"
+                )
+                if reason is None and vm["name"] not in vm_ids:
+                    reason = "is not known to the ZVM of the protected site"
+                if reason is None and vras_required and vm["host"] not in vra_hosts:
+                    reason = (
+                        f"runs on host {vm['host']}, which has no installed VRA (a host in "
+                        "maintenance mode or disconnected is skipped; run again when it is back)"
+                    )
+                if reason:
+                    refused[vm["name"]] = reason
+            if refused:
+                raise ConfigurationError(
+                    f"VPG {spec.name}: {len(refused)} VM(s) cannot be protected: "
+                    + "; ".join(f"{n} {r}" for n, r in sorted(refused.items())),
+                    hint="Leave them out of the VPG; nothing was changed.",
+                    details={"refused": refused},
+                )
+            diff = differences(
+                state.settings, desired, set(state.vms.values()), {vm_ids[n] for n in spec.vms}
+            )
+        except Exception:
+            self.discard(state)
+            raise
+        changes = readable(diff, names, vm_ids)
+        if state.vpg is None:
+            changes = {"vpg": {"before": None, "after": spec.name}, **changes}
+        return VpgPlan(spec, state, desired, vm_ids, changes)
 
     def recovery_site_id(self, wanted: str | None, edition: str) -> str:
         """The recovery site: the local site (local edition), or the named / only paired peer."""

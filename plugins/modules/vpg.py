@@ -200,9 +200,6 @@ from ansible_collections.vmrepl.core.plugins.module_utils.vpgs import (
     VpgManager,
     VpgSpec,
     VpgState,
-    desired_values,
-    differences,
-    protectability,
 )
 
 FIELD_OPTIONS: dict[str, Any] = {
@@ -310,93 +307,35 @@ def main():
                 fields={option: p[option] for option in MANAGED_FIELDS},
                 recovery_site=recovery_site,
             )
-            names = manager.names(recovery_site)
-            desired = desired_values(spec, names)
-            vm_ids, vpg_counts = manager.vm_identifiers()
-            vra_hosts = manager.vra_hosts()
-            state = manager.read(p["name"])
-            try:
-                refused = {}
-                for vm in chosen:
-                    if vm["name"] in state.vms:
-                        continue
-                    dc = vm["custom_attributes"].get(p["domain_controller_attribute"], "")
-                    reason = protectability(
-                        vm, vpg_counts[vm_ids.get(vm["name"], "")], dc.lower() == "true"
-                    )
-                    if reason is None and vm["name"] not in vm_ids:
-                        reason = "is not known to the ZVM of the protected site"
-                    if reason is None and vm["host"] not in vra_hosts and not module.check_mode:
-                        # In check mode the VRAs may be planned by the same run, not there yet.
-                        reason = (
-                            f"runs on host {vm['host']}, which has no installed VRA (a host in "
-                            "maintenance mode or disconnected is skipped; run again when it is "
-                            "back)"
-                        )
-                    if reason:
-                        refused[vm["name"]] = reason
-                if refused:
-                    raise ConfigurationError(
-                        f"VPG {p['name']}: {len(refused)} VM(s) cannot be protected: "
-                        + "; ".join(f"{n} {r}" for n, r in sorted(refused.items())),
-                        hint="Leave them out of the VPG; nothing was changed.",
-                        details={"refused": refused},
-                    )
-                diff = differences(
-                    state.settings,
-                    desired,
-                    set(state.vms.values()),
-                    {vm_ids[n] for n in spec.vms},
-                )
-                changes = readable(diff, names, vm_ids)
-                if state.vpg is None:
-                    changes = {"vpg": {"before": None, "after": p["name"]}, **changes}
-                result = {
-                    "changed": bool(changes),
-                    "changes": changes,
-                    "vms": spec.vms,
-                    "vpg": state.vpg,
+            plan = manager.plan(
+                spec, chosen, p["domain_controller_attribute"], vras_required=not module.check_mode
+            )
+            changes = plan.changes
+            result = {
+                "changed": bool(changes),
+                "changes": changes,
+                "vms": spec.vms,
+                "vpg": plan.state.vpg,
+            }
+            if module._diff:
+                result["diff"] = {
+                    "before": {k: v["before"] for k, v in changes.items()},
+                    "after": {k: v["after"] for k, v in changes.items()},
                 }
-                if module._diff:
-                    result["diff"] = {
-                        "before": {k: v["before"] for k, v in changes.items()},
-                        "after": {k: v["after"] for k, v in changes.items()},
-                    }
-                if not changes or module.check_mode:
-                    manager.discard(state)
-                    verb = "would change" if module.check_mode else "unchanged"
-                    result["msg"] = f"VPG {p['name']}: {verb}" + (
-                        f" ({', '.join(changes)})" if changes and module.check_mode else ""
-                    )
-                    return result
-            except Exception:
-                manager.discard(state)
-                raise
-            manager.apply(spec, state, desired, vm_ids)
+            if not changes or module.check_mode:
+                manager.discard(plan.state)
+                verb = "would change" if module.check_mode else "unchanged"
+                result["msg"] = f"VPG {p['name']}: {verb}" + (
+                    f" ({', '.join(changes)})" if changes and module.check_mode else ""
+                )
+                return result
+            manager.apply(plan)
             result["vpg"] = manager.find(p["name"])
-            verb = "created" if state.vpg is None else "updated"
+            verb = "created" if plan.state.vpg is None else "updated"
             result["msg"] = f"VPG {p['name']}: {verb} ({', '.join(changes)})"
             return result
 
     run(module, body)
-
-
-def readable(diff, names, vm_ids):
-    """The differences with names instead of identifiers, for people."""
-    vm_names = {ident: name for name, ident in vm_ids.items()}
-    changes = {}
-    for option, (old, new) in diff.items():
-        if option == "vms":
-            changes[option] = {
-                "before": sorted(vm_names.get(i, i) for i in old),
-                "after": sorted(vm_names.get(i, i) for i in new),
-            }
-        elif option in NAMED_FIELDS:
-            kind = NAMED_FIELDS[option]
-            changes[option] = {"before": names.name(kind, old), "after": names.name(kind, new)}
-        else:
-            changes[option] = {"before": old, "after": new}
-    return changes
 
 
 def absent(module, manager):
