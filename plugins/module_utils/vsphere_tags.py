@@ -215,6 +215,10 @@ class TagClient:
         path = f"{ASSOCIATION_PATH}/{_by_id(tag.id)}?~action=attach"
         self._call("POST", path, body={"object_id": {"id": moref, "type": obj_type}})
 
+    def detach(self, tag: Tag, moref: str, obj_type: str) -> None:
+        path = f"{ASSOCIATION_PATH}/{_by_id(tag.id)}?~action=detach"
+        self._call("POST", path, body={"object_id": {"id": moref, "type": obj_type}})
+
     def ensure_category(
         self,
         name: str,
