@@ -66,7 +66,6 @@ def test_the_artifact_holds_the_collection_only(artifact: Path) -> None:
     assert not [n for n in names if "__pycache__" in n or n.endswith(".pyc")]
     # The ansible-runner entry points of the repository root are not the collection's.
     assert not [n for n in names if "/" not in n and n.endswith(".yml")]
-    assert "plugins/inventory/lab.py" not in names  # the lab's, needs the Python package
     for wanted in (
         "MANIFEST.json",
         "meta/runtime.yml",
