@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import signal
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from xml.etree import ElementTree as ET
 
@@ -19,20 +20,19 @@ from vmrepl.lab.vcsim import REPO_ROOT
 pytestmark = pytest.mark.lab
 
 
-def repo_files() -> dict[str, str]:
-    """What a run could leave in the repository: env/ placeholders, artifacts/, reports/."""
-    seen = {str(p.relative_to(REPO_ROOT)): p.read_text() for p in (REPO_ROOT / "env").iterdir()}
-    for folder in ("artifacts", "reports"):
-        if (REPO_ROOT / folder).is_dir():
-            seen |= {f"{folder}/{p.name}": "" for p in (REPO_ROOT / folder).iterdir()}
-    return seen
+def env_placeholders() -> dict[str, str]:
+    return {p.name: p.read_text() for p in (REPO_ROOT / "env").iterdir()}
 
 
 @pytest.fixture(scope="module", autouse=True)
-def repository_untouched() -> object:
-    before = repo_files()
+def repository_untouched(lab: Lab) -> Iterator[None]:
+    """No run of this module persisted options into env/ or left artifacts in the repository
+    (other people's runs may: those of this lab name its directory)."""
+    before = env_placeholders()
     yield
-    assert repo_files() == before
+    assert env_placeholders() == before
+    for command in (REPO_ROOT / "artifacts").glob("*/command"):
+        assert str(lab.directory) not in command.read_text(errors="replace"), command
 
 
 def test_health_of_an_undeployed_pair_fails(vmrepl: Cli) -> None:
@@ -114,6 +114,32 @@ def test_an_edition_rule_refusal_exits_2(vmrepl: Cli) -> None:
     run = vmrepl("deploy", "--edition", "local", "-q")
     assert run.returncode == 2
     assert "REFUSED (exit 2)" in run.stdout and "remote edition" in run.stdout
+
+
+def test_a_recovery_without_the_customers_request_is_refused(vmrepl: Cli, lab: Lab) -> None:
+    run = vmrepl("test-failover", "--vpg", "100001-7-default", "-o", "json", "-q")
+    assert run.returncode == 2, run.stdout + run.stderr
+    doc = run.json()
+    assert doc["status"] == "refused" and "request reference" in doc["reason"]
+    assert doc["recovery"]["result"] == "refused"  # the report says so, and is written
+    assert Path(doc["recovery"]["files"]["json"]).is_file()
+
+
+def test_a_failover_without_confirmation_is_refused_and_nothing_moves(
+    vmrepl: Cli, lab: Lab
+) -> None:
+    before = {site: lab.vms(site) for site in ("source", "target")}
+    run = vmrepl(
+        "failover", "--vpg", "100001-7-default", "--request-ref", "CHG-1", "-o", "json", "-q"
+    )
+    assert run.returncode == 2, run.stdout + run.stderr
+    doc = run.json()
+    assert doc["status"] == "refused" and "confirm" in doc["reason"].lower()
+    assert doc["extra_vars"] == {
+        "recovery_vpgs": ["100001-7-default"],
+        "recovery_request_ref": "CHG-1",
+    }
+    assert {site: lab.vms(site) for site in ("source", "target")} == before
 
 
 def test_ctrl_c_cancels_the_run(vmrepl: Cli) -> None:

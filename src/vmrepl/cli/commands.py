@@ -69,94 +69,211 @@ def health(run: RunOptions) -> None:
     )
 
 
-# The recovery operations: customer initiated, so each needs the customer's request reference
-# (ticket), written to the audit log; those that move production need a confirmation too.
-# name → (playbook, summary, variables: option → playbook variable, confirmation variable)
-RECOVERY: dict[str, tuple[str, str, dict[str, str], str | None]] = {
-    "vpg": (
-        "vpg.yml",
-        "Create or change a customised VPG (vpg.yml).",
-        {"vpg": "vpg_name", "request_ref": "request_ref"},
-        None,
-    ),
+# The recovery operations (role vmrepl.core.recovery, meta/argument_specs.yml): customer
+# initiated, so every run needs the customer's request reference (recovery_request_ref), which
+# the audit log records; a failover and a local recovery in place need recovery_confirm too.
+# Each run writes a report (JSON, JUnit XML, HTML) into VMREPL_REPORT_DIR.
+# command -> (playbook, summary, needs a confirmation, the options it has)
+RECOVERY: dict[str, tuple[str, str, bool, tuple[str, ...]]] = {
     "test-failover": (
         "failover_test.yml",
-        "Run a failover test in the isolated test network, then stop it (failover_test.yml).",
-        {"vpg": "failover_test_vpgs", "request_ref": "request_ref"},
-        None,
+        "Failover test of VPGs in an isolated network, then stop it (failover_test.yml).",
+        False,
+        ("checkpoint", "test_network"),
     ),
     "recover": (
         "local_recovery.yml",
-        "Recover VMs within the site, local edition (local_recovery.yml).",
-        {"vpg": "local_recovery_vpgs", "request_ref": "request_ref"},
-        "local_recovery_confirm",
+        "Recover VPGs within the site, local edition (local_recovery.yml).",
+        True,
+        ("checkpoint", "commit", "local_mode", "force"),
     ),
     "failover": (
         "failover.yml",
-        "Fail over to the target site, remote edition (failover.yml).",
-        {"vpg": "failover_vpgs", "request_ref": "request_ref"},
-        "failover_confirm",
+        "Unplanned failover of VPGs to the target site, remote edition (failover.yml).",
+        True,
+        ("checkpoint", "commit", "shutdown", "reverse", "force"),
     ),
     "move": (
         "move.yml",
-        "Move the VMs to the target site in a planned migration (move.yml).",
-        {"vpg": "move_vpgs", "request_ref": "request_ref"},
-        "move_confirm",
+        "Planned move of VPGs to the target site, remote edition (move.yml).",
+        False,
+        ("commit", "reverse", "force"),
     ),
     "failback": (
         "failback.yml",
-        "Fail back from the target site to the source site (failback.yml).",
-        {"vpg": "failback_vpgs", "request_ref": "request_ref"},
-        "failback_confirm",
+        "Fail back reverse-protected VPGs to the source site, remote edition (failback.yml).",
+        False,
+        ("checkpoint", "commit", "force"),
     ),
+}
+
+_OPTIONS: dict[str, list[Any]] = {
+    "checkpoint": [
+        click.option(
+            "--checkpoint-tag",
+            help="Recover to the latest checkpoint with this tag (recovery_checkpoint_tag).",
+        ),
+        click.option(
+            "--point-in-time",
+            metavar="ISO8601",
+            help="Recover to the latest checkpoint at or before this time "
+            "(recovery_point_in_time).",
+        ),
+    ],
+    "test_network": [
+        click.option(
+            "--test-network",
+            help="The isolated network of the test, created when absent (recovery_test_network; "
+            "default vmrepl-bubble).",
+        )
+    ],
+    "commit": [
+        click.option(
+            "--commit-policy",
+            type=click.Choice(["commit", "rollback", "none"]),
+            help="After the validation: commit, rollback (a rehearsal) or none "
+            "(recovery_commit_policy; default commit).",
+        )
+    ],
+    "local_mode": [
+        click.option(
+            "--mode",
+            "local_mode",
+            type=click.Choice(["in_place", "new_vms"]),
+            help="in_place replaces the VMs (needs --yes); new_vms recovers copies beside them "
+            "(recovery_local_mode; default in_place).",
+        )
+    ],
+    "shutdown": [
+        click.option(
+            "--shutdown-policy",
+            type=click.Choice(["none", "shutdown", "force_shutdown"]),
+            help="What happens to the protected VMs (recovery_shutdown_policy; default shutdown).",
+        )
+    ],
+    "reverse": [
+        click.option(
+            "--reverse-protection/--no-reverse-protection",
+            default=None,
+            help="Protect the recovered VMs back to the original site "
+            "(recovery_reverse_protection; default on).",
+        )
+    ],
+    "force": [
+        click.option(
+            "--force",
+            is_flag=True,
+            default=None,
+            help="Act on VPGs that do not meet their SLA, e.g. the protected site is down "
+            "(recovery_force).",
+        )
+    ],
+}
+
+_VARIABLES = {
+    "checkpoint_tag": "recovery_checkpoint_tag",
+    "point_in_time": "recovery_point_in_time",
+    "test_network": "recovery_test_network",
+    "commit_policy": "recovery_commit_policy",
+    "local_mode": "recovery_local_mode",
+    "shutdown_policy": "recovery_shutdown_policy",
+    "reverse_protection": "recovery_reverse_protection",
+    "force": "recovery_force",
 }
 
 
 def _recovery_command(name: str) -> click.Command:
-    playbook, summary, variables, confirm = RECOVERY[name]
+    playbook, summary, confirm, option_sets = RECOVERY[name]
 
     def command(run: RunOptions, vpg: tuple[str, ...], request_ref: str | None, **kw: Any) -> None:
+        import sys
+
+        from vmrepl.cli import recovery_view
         from vmrepl.cli.execute import run_command
 
-        values: dict[str, Any] = {}
-        if vpg:
-            values[variables["vpg"]] = list(vpg) if variables["vpg"].endswith("s") else vpg[0]
-        if request_ref:
-            values[variables["request_ref"]] = request_ref
-        if confirm and kw.get("yes"):
-            values[confirm] = True
-        run_command(name, playbook, run, values)
+        values = _set(
+            {},
+            recovery_vpgs=list(vpg) or None,
+            recovery_request_ref=request_ref,
+            **{_VARIABLES[k]: v for k, v in kw.items() if k in _VARIABLES},
+        )
+        if kw.get("force") is False:
+            values.pop("recovery_force", None)
+        if confirm:
+            yes = kw.get("yes", False)
+            needs = name != "recover" or kw.get("local_mode") in (None, "in_place")
+            if needs and not yes and not run.check and sys.stdin.isatty() and vpg:
+                yes = click.confirm(
+                    f"{summary.split(' (')[0]}: {', '.join(vpg)} "
+                    f"(request {request_ref or '-'}). Go ahead?",
+                    err=True,
+                )
+            if yes:
+                values["recovery_confirm"] = True
+        run_command(
+            name,
+            playbook,
+            run,
+            values,
+            extension=recovery_view.extract,
+            renderer=recovery_view.render,
+        )
 
-    command.__doc__ = summary + (
-        "\n\nCustomer initiated: give the customer's request reference (--request-ref or env "
-        "VMREPL_REQUEST_REF); it is written to the audit log."
-        + ("  Changes production: confirm with --yes." if confirm else "")
+    command.__doc__ = (
+        summary
+        + "\n\nCustomer initiated: the customer's request reference is required (--request-ref or"
+        " env VMREPL_REQUEST_REF) and goes to the audit log. The run writes a report (JSON,"
+        " JUnit XML, HTML) into the report directory."
+        + (" It changes production: confirm with --yes (on a terminal it asks)." if confirm else "")
     )
     decorated: Any = run_options(command)
+    for key in reversed(option_sets):
+        for option in reversed(_OPTIONS[key]):
+            decorated = option(decorated)
     if confirm:
         decorated = click.option(
             "--yes",
+            "-y",
             is_flag=True,
-            help=f"Confirm the operation ({confirm}); without it the playbook refuses.",
+            help="Confirm the operation (recovery_confirm); without it the run is refused.",
         )(decorated)
     decorated = click.option(
         "--request-ref",
         envvar="VMREPL_REQUEST_REF",
         metavar="TICKET",
-        help="The customer's request reference [env VMREPL_REQUEST_REF].",
+        help="The customer's request reference (recovery_request_ref) [env VMREPL_REQUEST_REF].",
     )(decorated)
     decorated = click.option(
         "--vpg",
         multiple=True,
         metavar="NAME",
-        help=f"VPG to act on ({variables['vpg']}); repeatable. Default: the playbook's.",
+        help="A VPG to act on (recovery_vpgs); repeatable.",
     )(decorated)
     return click.command(name)(decorated)
+
+
+@click.command()
+@click.option(
+    "--request-ref",
+    envvar="VMREPL_REQUEST_REF",
+    metavar="TICKET",
+    help="The customer's request reference (vpg_request_ref) [env VMREPL_REQUEST_REF].",
+)
+@run_options
+def vpg(run: RunOptions, request_ref: str | None) -> None:
+    """Create or change customised VPGs and their networking (vpg.yml).
+
+    Customer initiated: give the customer's request reference. Set the VPGs with -e or in the
+    inventory."""
+    from vmrepl.cli.execute import run_command
+
+    run_command("vpg", "vpg.yml", run, _set({}, vpg_request_ref=request_ref))
 
 
 PLAYBOOK_COMMANDS = [
     deploy,
     pair,
+    vpg,
     *(_recovery_command(name) for name in RECOVERY),
     health,
 ]

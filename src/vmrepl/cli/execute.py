@@ -175,6 +175,9 @@ def run_command(
     if interrupt.requested:  # even when the run finished as the signal came
         summary.status, summary.reason = "interrupted", summary.reason or "Interrupted."
     extra = extension(result.events) if extension else {}
+    verdict = extra.pop("verdict", None)  # the playbook's own report of a refusal
+    if verdict and summary.status == "failed" and summary.totals().changed == 0:
+        summary.status, summary.reason = verdict
     doc: dict[str, Any] = {
         "vmrepl": __version__,
         "command": command,
