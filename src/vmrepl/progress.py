@@ -131,10 +131,10 @@ class LiveProgress:
             expand=False,
         )
         table.add_column("site")
-        table.add_column("running", overflow="ellipsis", max_width=48)
+        table.add_column("running", overflow="ellipsis", max_width=48, no_wrap=True)
         for name in ("ok", "changed", "failed", "skipped"):
             table.add_column(name, justify="right")
-        table.add_column("last finished", overflow="ellipsis", max_width=48)
+        table.add_column("last finished", overflow="ellipsis", max_width=48, no_wrap=True)
         now = time.monotonic()
         for host, state in sorted(self.hosts.items()):
             running = f"{state.running} ({now - state.since:.0f} s)" if state.running else ""

@@ -101,6 +101,18 @@ def test_health_after_deploy(vmrepl: Cli) -> None:
         assert health["vpgs"][0]["meeting_sla"] is True
 
 
+def test_the_readme_failover_test_text_and_json(vmrepl: Cli) -> None:
+    """README: `vmrepl test-failover --request-ref ...` on the lab, then the same as JSON."""
+    text = vmrepl("test-failover", "--request-ref", "CHG0012345")
+    assert text.returncode == 0, text.stdout + text.stderr
+    assert "test-failover: succeeded" in text.stdout and "SUCCESSFUL (exit 0)" in text.stdout
+    doc = vmrepl("test-failover", "--request-ref", "CHG0012345", "--output", "json").json()
+    assert (doc["status"], doc["exit_code"]) == ("successful", 0)
+    assert doc["recovery"]["result"] == "succeeded"
+    assert [v["vpg"] for v in doc["recovery"]["vpgs"]] == ["100001-7-default"]
+    assert {"html", "json", "junit"} <= set(doc["recovery"]["files"])
+
+
 def test_preflight_refusal_exits_2(vmrepl: Cli) -> None:
     run = vmrepl("deploy", "-o", "json", "-q", "-e", "preflight_min_free_percent=100")
     assert run.returncode == 2, run.stdout + run.stderr

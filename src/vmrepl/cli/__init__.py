@@ -18,10 +18,10 @@ Exit codes:
   130  interrupted (Ctrl-C or SIGTERM; the run was cancelled)
 
 \b
-Secrets come from the environment (VMWARE_PASSWORD, ZVM_PASSWORD, VMREPL_VAULT_PASSWORD),
-a vault password file (--vault-password-file, VMREPL_VAULT_PASSWORD_FILE) or a prompt
-(--ask-vault-password), never from the command line. Artifacts of each run:
-$VMREPL_ARTIFACT_DIR, else ~/.local/state/vmrepl/artifacts."""
+Secrets come from the inventory's vault (--vault-password-file or VMREPL_VAULT_PASSWORD_FILE,
+VMREPL_VAULT_PASSWORD, or --ask-vault-password on a terminal) or the environment, never from
+the command line. Artifacts of each run: $VMREPL_ARTIFACT_DIR, else
+~/.local/state/vmrepl/artifacts. `vmrepl COMMAND --help` for each command's options."""
 
 
 class _Group(click.Group):
