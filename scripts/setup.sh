@@ -47,6 +47,11 @@ fi
 # link to the root), importable from Python too, so that the CLI and the lab share its clients.
 site=$(.venv/bin/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
 echo "$root/collections" > "$site/vmrepl-collection.pth"
+# ansible-lint and molecule (ansible-compat) install the collection under test into their cache,
+# $VIRTUAL_ENV/.ansible, unless a link there already points at the working tree: give them the
+# link, so that they always see this tree and never a stale copy.
+mkdir -p .venv/.ansible/collections/ansible_collections/vmrepl
+ln -sfn "$root" .venv/.ansible/collections/ansible_collections/vmrepl/core
 
 if command -v vcsim >/dev/null 2>&1; then
   echo "setup: using vcsim from PATH ($(command -v vcsim))"

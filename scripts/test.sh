@@ -3,7 +3,7 @@
 # tests, molecule. Starts nothing it does not stop.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-export PATH="$PWD/.venv/bin:$PATH"
+export VIRTUAL_ENV="$PWD/.venv" PATH="$PWD/.venv/bin:$PATH"
 export ANSIBLE_CONFIG="$PWD/ansible.cfg"
 # Keep the tests' lab apart from a lab a developer may have running.
 export VMREPL_LAB_DIR="${VMREPL_LAB_DIR:-$PWD/.cache/test-lab}"
