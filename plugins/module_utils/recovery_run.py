@@ -83,6 +83,8 @@ class Options:
     timeout: float = 1800.0
     poll_interval: float = 2.0
     concurrency: int = 4
+    #: Refuse the run when a VPG is not known here (this is the only site of the run).
+    require_all: bool = False
 
     @property
     def is_test(self) -> bool:
@@ -197,6 +199,8 @@ class RecoveryRun:
             vpg = by_name.get(name)
             if vpg is None:
                 work.result["message"] = f"VPG {name} is not known to the ZVM of {self.site_name}"
+                if self.o.require_all:
+                    work.result["status"] = "refused"
                 continue
             try:
                 self._plan_one(work, vpg)
@@ -338,7 +342,8 @@ class RecoveryRun:
             raise Refused("it was recovered without reverse protection and protects nothing")
         if status == INITIALIZING:
             vpg = self._wait_for_sync(work)
-        if not o.is_test:
+        syncing = zf(vpg, "Status") == INITIALIZING  # only in check mode: the run waits
+        if not o.is_test and not syncing:
             problem = health_problem(vpg)
             if problem and not o.force:
                 raise Refused(
@@ -750,7 +755,12 @@ class RecoveryRun:
         begin, started = self._clock(), iso(self._now())
         deadline = begin + self.o.boot_timeout
         while True:
-            facts = self._vm_facts()
+            try:
+                facts = self._vm_facts()
+            except Exception as exc:  # a test must not be stopped as passed unchecked
+                for work in active:
+                    work.error(f"the recovered VMs could not be read at {self.site_name}: {exc}")
+                return
             now = self._clock()
             for work in active:
                 checks = self._checks(work, facts)

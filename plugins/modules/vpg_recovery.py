@@ -122,6 +122,13 @@ options:
     description: VPGs acted on at once (their tasks are polled together).
     type: int
     default: 4
+  require_all:
+    description:
+      - Refuse the whole run when one of O(vpgs) is not known to this ZVM (when this is the only
+        site the operation runs at). Otherwise such a VPG is reported as V(not_found), for the
+        run at the other site to act on.
+    type: bool
+    default: false
 notes:
   - Supports check mode (the plan, with everything read and nothing changed) and diff mode.
 """
@@ -242,6 +249,7 @@ def main():
             timeout={"type": "int", "default": 1800},
             poll_interval={"type": "float", "default": 2.0},
             concurrency={"type": "int", "default": 4},
+            require_all={"type": "bool", "default": False},
         ),
         mutually_exclusive=[("checkpoint_tag", "point_in_time")],
         supports_check_mode=True,
@@ -265,6 +273,7 @@ def main():
         timeout=max(1, p["timeout"]),
         poll_interval=max(0.05, p["poll_interval"]),
         concurrency=max(1, p["concurrency"]),
+        require_all=p["require_all"],
     )
 
     def body():

@@ -258,6 +258,49 @@ def test_a_second_failback_changes_nothing(pair: Lab) -> None:
     assert audit_lines(pair.directory)[-1]["result"] == "succeeded (nothing to do)"
 
 
+def test_a_failover_rehearsal_is_rolled_back(pair: Lab) -> None:
+    before = {site: customer_vms(pair, site) for site in ("source", "target")}
+    result = run(
+        pair,
+        "failover.yml",
+        recovery_request_ref="INC-2001",
+        recovery_confirm=True,
+        recovery_commit_policy="rollback",
+    )
+    assert result.status == "successful", failure_messages(result)
+    [row] = last_report(pair.directory, "failover")["vpgs"]
+    assert (row["status"], row["commit"]) == ("succeeded", "rolled back")
+    assert [vm["power_state"] for vm in row["vms"]] == ["poweredOn", "poweredOn"]
+    # as before: the VMs run at the source, protected to the target
+    current = wait_meeting_sla(pair)
+    assert (field(current, "ProtectedSiteName"), field(current, "Status")) == ("source", 1)
+    assert {site: customer_vms(pair, site) for site in ("source", "target")} == before
+    with pair.zvm("target") as zvm:
+        assert field(zvm.recovery_reports("Failover")[-1], "General", "Status") == "RolledBack"
+
+
+def test_a_confirmed_failover_then_a_failback(pair: Lab) -> None:
+    result = run(pair, "failover.yml", recovery_request_ref="INC-2002", recovery_confirm=True)
+    assert result.status == "successful", failure_messages(result)
+    [row] = last_report(pair.directory, "failover")["vpgs"]
+    assert (row["status"], row["commit"], row["checkpoint"]["chosen_by"]) == (
+        "succeeded",
+        "committed",
+        "latest",
+    )
+    failed_over = vpg(pair, "target")
+    assert field(failed_over, "ProtectedSiteName") == "target"
+    assert customer_vms(pair, "source") == [(name, "poweredOff") for name in LAB_VMS]
+    # the same failover again: the VMs run at the target already
+    again = run(pair, "failover.yml", recovery_request_ref="INC-2003", recovery_confirm=True)
+    assert again.status == "successful", failure_messages(again)
+    assert last_report(pair.directory, "failover")["vpgs"][0]["status"] == "unchanged"
+    back = run(pair, "failback.yml", recovery_request_ref="INC-2004")
+    assert back.status == "successful", failure_messages(back)
+    assert field(wait_meeting_sla(pair), "ProtectedSiteName") == "source"
+    assert customer_vms(pair, "source") == [(name, "poweredOn") for name in LAB_VMS]
+
+
 def test_every_run_wrote_one_audit_line(pair: Lab, cycle: Path) -> None:
     refs = [a["request_ref"] for a in audit_lines(pair.directory) + audit_lines(cycle)]
     assert sorted(refs) == sorted(
@@ -272,6 +315,10 @@ def test_every_run_wrote_one_audit_line(pair: Lab, cycle: Path) -> None:
             "CHG-1002",
             "CHG-1003",
             "CHG-1004",
+            "INC-2001",
+            "INC-2002",
+            "INC-2003",
+            "INC-2004",
         ]
     )
     assert len(refs) == len(pair.runs) - 1  # every run but the deployment

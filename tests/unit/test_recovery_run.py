@@ -4,6 +4,7 @@ acted on, where a VPG stands deciding what is done, and a failed validation roll
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -281,4 +282,32 @@ def test_check_mode_plans_without_acting() -> None:
     [result] = RecoveryRun(zvm, zvm.vc, opts, check_mode=True).run(["a"])
     assert (result["status"], result["changed"]) == ("planned", True)
     assert result["message"].startswith("VPG a: would fail over 1 VM(s) to site-t at checkpoint")
+    assert not zvm.calls
+
+
+def test_a_vpg_in_its_initial_sync_is_waited_for_and_planned_in_check_mode() -> None:
+    zvm = FakeZvm(FakeVc())
+    # moved away from HERE (its home), now protected back: the reverse protection's sync
+    zvm.add_vpg("a", status=0)
+    opts = Options(operation="failback", request_ref="CHG1")
+    [planned] = RecoveryRun(zvm, zvm.vc, opts, check_mode=True).run(["a"])
+    assert planned["status"] == "planned"
+    assert "the run waits for it" in " ".join(planned["notes"])
+    reads = itertools.chain([0, 0], itertools.repeat(1))  # in sync for two reads
+
+    def vpg(vpg_id: str) -> dict[str, Any]:
+        return {**zvm.records["a"], "Status": next(reads)}
+
+    zvm.vpg = vpg  # type: ignore[method-assign]
+    [done] = recovery(zvm, "failback", sync_timeout=60).run(["a"])
+    assert done["status"] == "succeeded"
+    with pytest.raises(Refused, match="no recovery before the sync completes"):
+        recovery(zvm, "failback", sync_timeout=0).run(["a"])
+
+
+def test_the_only_site_of_a_run_refuses_a_vpg_it_does_not_know() -> None:
+    zvm = FakeZvm(FakeVc())
+    zvm.add_vpg("a")
+    with pytest.raises(Refused, match="VPG ghost is not known to the ZVM of site-t"):
+        recovery(zvm, "move", require_all=True).run(["a", "ghost"])
     assert not zvm.calls
