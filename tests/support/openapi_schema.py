@@ -16,8 +16,7 @@ from pathlib import Path
 from typing import Any
 
 SCHEMA_FILE = (
-    Path(__file__).resolve().parents[2]
-    / "src/vmrepl/lab/zvm/openapi/zvm-10.0u6-openapi.json"
+    Path(__file__).resolve().parents[2] / "src/vmrepl/lab/zvm/openapi/zvm-10.0u6-openapi.json"
 )
 
 #: ``{schema name: {lower-case property: schema}}``: what a live ZVM carries beyond the export.

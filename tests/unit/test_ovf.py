@@ -101,12 +101,7 @@ def test_not_a_descriptor_is_refused(text):
 
 
 def test_parse_manifest():
-    text = (
-        "SHA256(a.ovf)= ABCDEF01\n"
-        "SHA1(disk 1.vmdk)=0123\n"
-        "garbage line\n"
-        "MD5(x)= 00\n"
-    )
+    text = "SHA256(a.ovf)= ABCDEF01\nSHA1(disk 1.vmdk)=0123\ngarbage line\nMD5(x)= 00\n"
     assert parse_manifest(text) == {
         "a.ovf": ("sha256", "abcdef01"),
         "disk 1.vmdk": ("sha1", "0123"),
@@ -183,8 +178,10 @@ def test_nfc_url_substitutes_the_star_host():
 
 
 def test_files_to_upload_pairs_file_items_with_device_urls():
-    items = [_item("/zvma/VirtualLsiLogicController0:0", "disk1.vmdk", 100),
-             _item("/zvma/VirtualCdrom0:0", "tools.iso", 7, create=False)]
+    items = [
+        _item("/zvma/VirtualLsiLogicController0:0", "disk1.vmdk", 100),
+        _item("/zvma/VirtualCdrom0:0", "tools.iso", 7, create=False),
+    ]
     urls = [
         _url("/zvma/VirtualCdrom0:0", "https://*/nfc/l1/_deviceImage0.iso", disk=False),
         _url("/zvma/VirtualLsiLogicController0:0", "https://*/nfc/l1/disk-0.vmdk"),
@@ -272,8 +269,10 @@ def test_a_missing_referenced_file_is_refused(tmp_path):
 def test_a_compressed_reference_is_refused(tmp_path):
     ovf = tmp_path / "x.ovf"
     ovf.write_text(
-        _envelope('<References><File ovf:href="d.vmdk.gz" ovf:id="f" ovf:compression="gzip"/>'
-                  "</References>")
+        _envelope(
+            '<References><File ovf:href="d.vmdk.gz" ovf:id="f" ovf:compression="gzip"/>'
+            "</References>"
+        )
     )
     with pytest.raises(ConfigurationError, match="compressed"):
         OvfPackage(ovf)

@@ -186,7 +186,8 @@ class FakeZvm:
         """The requests other than logins, optionally of one method and path."""
         auth = {TOKEN_PATH, "/v1/session/add"}
         return [
-            r for r in self.requests
+            r
+            for r in self.requests
             if r.path not in auth
             and (method is None or r.method == method)
             and (path is None or r.path == path)
@@ -241,7 +242,8 @@ class FakeZvm:
         grant = form.get("grant_type")
         if grant == "password":
             ok = form.get("client_id") == "zerto-client" and (
-                form.get("username"), form.get("password")
+                form.get("username"),
+                form.get("password"),
             ) == (USER, PASSWORD)
         elif grant == "client_credentials":
             ok = (form.get("client_id"), form.get("client_secret")) == ("automation", CLIENT_SECRET)
@@ -392,14 +394,14 @@ def test_windows_login_session_header_and_close(windows: FakeZvm, clock: FakeTim
     assert call.headers["x-zerto-session"] == token
     assert "authorization" not in call.headers
     assert (logout.method, logout.path, logout.headers["x-zerto-session"]) == (
-        "DELETE", "/v1/session", token,
+        "DELETE",
+        "/v1/session",
+        token,
     )
     assert windows.tokens == set()  # the session was ended
 
 
-def test_auto_detects_windows_when_token_endpoint_is_404(
-    windows: FakeZvm, clock: FakeTime
-) -> None:
+def test_auto_detects_windows_when_token_endpoint_is_404(windows: FakeZvm, clock: FakeTime) -> None:
     windows.script("GET", "/v1/vras", Reply(200, []))
     client = client_for(windows, clock)  # kind defaults to auto
     assert client.vras() == []
@@ -447,9 +449,7 @@ def test_wrong_password_is_authentication_failed(fake: FakeZvm, clock: FakeTime)
     assert clock.sleeps == []
 
 
-def test_wrong_windows_password_is_authentication_failed(
-    windows: FakeZvm, clock: FakeTime
-) -> None:
+def test_wrong_windows_password_is_authentication_failed(windows: FakeZvm, clock: FakeTime) -> None:
     client = client_for(windows, clock, kind="windows", password="nope")
     with pytest.raises(AuthenticationFailed, match="user 'admin'"):
         client.vpgs()
@@ -868,7 +868,8 @@ def test_secrets_never_appear_in_errors_reprs_or_logs(
     client = client_for(fake, clock, retries=1)
     # server messages that echo the request body, the token or the password
     fake.script(
-        "POST", "/v1/vras",
+        "POST",
+        "/v1/vras",
         Reply(400, {"Message": f"Cannot log in to {HOST} as root with {ROOT_PASSWORD}"}),
     )
     expect(
@@ -943,7 +944,9 @@ def test_wait_for_tasks_observes_all_then_raises_naming_the_failure(
     assert clock.sleeps == [5, 5, 5]
     assert progress[-1]["done"] == 3 and progress[-1]["pending"] == 0
     assert progress[0] == {
-        "done": 0, "pending": 3, "progress": {"task-a": 10, "task-b": 20, "task-c": 0},
+        "done": 0,
+        "pending": 3,
+        "progress": {"task-a": 10, "task-b": 20, "task-c": 0},
     }
 
 
@@ -960,7 +963,9 @@ def test_wait_for_tasks_returns_every_result_when_asked_not_to_raise(
     )
     results = client_for(fake, clock).wait_for_tasks(["t1", "t2", "t3"], raise_on_error=False)
     assert {t: zfield(r, "Status", "State") for t, r in results.items()} == {
-        "t1": 6, "t2": 5, "t3": 4,
+        "t1": 6,
+        "t2": 5,
+        "t3": 4,
     }
 
 
@@ -977,7 +982,8 @@ def test_wait_for_tasks_names_every_failure(fake: FakeZvm, clock: FakeTime) -> N
 
 def test_wait_for_task_reads_camel_case_too(fake: FakeZvm, clock: FakeTime) -> None:
     fake.script(
-        "GET", "/v1/tasks/t1",
+        "GET",
+        "/v1/tasks/t1",
         Reply(200, {"status": {"state": 1, "progress": 5}}),
         Reply(200, {"status": {"state": 6, "progress": 100}}),
     )
@@ -1049,9 +1055,14 @@ def test_validator_catches_what_it_should(schema: OpenApiSchema) -> None:
     assert any("expected integer" in e for e in errors)
     # nested $ref, enum, nullable, bool is not an integer
     errors = schema.validate_request(
-        "POST", f"/v1/vpgs/{VPG}/Failover",
-        {"CommitPolicy": 7, "ShutdownPolicy": True, "IsReverseProtection": None,
-         "VmIdentifiers": [VM, 3]},
+        "POST",
+        f"/v1/vpgs/{VPG}/Failover",
+        {
+            "CommitPolicy": 7,
+            "ShutdownPolicy": True,
+            "IsReverseProtection": None,
+            "VmIdentifiers": [VM, 3],
+        },
     )
     assert len(errors) == 3, errors
     errors = schema.validate_request(
@@ -1091,8 +1102,15 @@ def test_every_helper_request_fits_the_openapi_schema(
     c = client_for(fake, clock)
     example = json.loads((SCHEMA_FILE.parent / "vpg-settings-example.json").read_text())[0]
     static_vra = vra_create_body(
-        HOST, DS, NET, memory_gb=4, cpus=2, host_root_password=ROOT_PASSWORD,
-        ip_address="10.0.0.5", subnet_mask="255.255.255.0", gateway="10.0.0.1",
+        HOST,
+        DS,
+        NET,
+        memory_gb=4,
+        cpus=2,
+        host_root_password=ROOT_PASSWORD,
+        ip_address="10.0.0.5",
+        subnet_mask="255.255.255.0",
+        gateway="10.0.0.1",
     )
     helpers: dict[str, list[Callable[[], Any]]] = {
         "local_site": [c.local_site],
@@ -1135,9 +1153,13 @@ def test_every_helper_request_fits_the_openapi_schema(
                 VPG, commit_policy=CommitPolicy.NONE, shutdown_policy=ShutdownPolicy.SHUTDOWN
             ),
             lambda: c.failover(
-                VPG, commit_policy=CommitPolicy.COMMIT,
-                shutdown_policy=ShutdownPolicy.FORCE_SHUTDOWN, time_to_wait_before_shutdown=600,
-                reverse_protection=True, checkpoint_id=CP, vm_ids=[VM],
+                VPG,
+                commit_policy=CommitPolicy.COMMIT,
+                shutdown_policy=ShutdownPolicy.FORCE_SHUTDOWN,
+                time_to_wait_before_shutdown=600,
+                reverse_protection=True,
+                checkpoint_id=CP,
+                vm_ids=[VM],
             ),
         ],
         "failover_commit": [lambda: c.failover_commit(VPG, True)],
@@ -1145,8 +1167,12 @@ def test_every_helper_request_fits_the_openapi_schema(
         "move": [
             lambda: c.move(VPG, commit_policy=CommitPolicy.COMMIT, commit_policy_timeout=600),
             lambda: c.move(
-                VPG, commit_policy=CommitPolicy.ROLLBACK, reverse_protection=False,
-                keep_source_vms=True, force_shutdown=True, continue_on_pre_script_failure=True,
+                VPG,
+                commit_policy=CommitPolicy.ROLLBACK,
+                reverse_protection=False,
+                keep_source_vms=True,
+                force_shutdown=True,
+                continue_on_pre_script_failure=True,
             ),
         ],
         "move_commit": [lambda: c.move_commit(VPG), lambda: c.move_commit(VPG, False, True)],
@@ -1164,11 +1190,20 @@ def test_every_helper_request_fits_the_openapi_schema(
     }
     # every public operation helper is in the list above
     generic = {
-        "request", "get", "post", "put", "delete", "login", "close", "wait_for_tasks",
-        "wait_for_task", "where",
+        "request",
+        "get",
+        "post",
+        "put",
+        "delete",
+        "login",
+        "close",
+        "wait_for_tasks",
+        "wait_for_task",
+        "where",
     }
     public = {
-        name for name, _ in inspect.getmembers(ZvmClient, callable)
+        name
+        for name, _ in inspect.getmembers(ZvmClient, callable)
         if not name.startswith("_") and name not in generic
     }
     assert public == set(helpers)
@@ -1214,4 +1249,3 @@ def test_retry_rule_is_documented() -> None:
         assert needle in rule
     assert zvm_module.ZvmClient.request.__doc__ is not None
     assert "RETRY_RULE" in zvm_module.ZvmClient.request.__doc__
-
