@@ -160,12 +160,16 @@ class PhaseTracker:
 
 #: Failures that mean the input was incomplete: a vault password missing or wrong.
 _BAD_INPUT = re.compile(r"no vault secrets found|Decryption failed", re.IGNORECASE)
+#: A role that notes a refusal (and writes its audit line) before failing says so first:
+#: "refused: ..." or "Failover test refused: ...".
+_REFUSED = re.compile(r"^\s*(?:[\w-]+ ){0,3}refused:", re.IGNORECASE)
 
 
 def _is_refusal(result: TaskResult) -> bool:
     return (
         result.preflight
         or bool(_BAD_INPUT.search(result.msg))
+        or bool(_REFUSED.match(result.msg))
         or result.action.endswith("validate_argument_spec")
         or (result.action.endswith(("assert", "fail")) and result.task.startswith("Refuse"))
     )

@@ -1,5 +1,6 @@
 """`vmrepl deploy / health` on the lab: JSON result, summary, JUnit, exit codes (success,
-failed, refused, interrupted), check mode, secrets and where files go."""
+failed, refused, interrupted), check mode, secrets and where files go. The tests run in
+order on one lab: before the deploy, the deploy, then what needs a deployed pair."""
 
 from __future__ import annotations
 
@@ -111,6 +112,25 @@ def test_the_readme_failover_test_text_and_json(vmrepl: Cli) -> None:
     assert doc["recovery"]["result"] == "succeeded"
     assert [v["vpg"] for v in doc["recovery"]["vpgs"]] == ["100001-7-default"]
     assert {"html", "json", "junit"} <= set(doc["recovery"]["files"])
+
+
+def test_vpg_customisation_from_a_definitions_file(vmrepl: Cli, lab: Lab) -> None:
+    request = lab.directory / "request.yml"
+    request.write_text(
+        "vpg_definitions:\n  - name: 100001-7-default\n    vms: [DC0_C0_RP0_VM0, DC0_C0_RP0_VM1]\n"
+    )
+    refused = vmrepl("vpg", "--definitions", str(request), "-o", "json", "-q")
+    assert refused.returncode == 2, refused.stdout + refused.stderr
+    assert "request reference" in refused.json()["reason"]
+    # As the VPG is already: the run changes nothing (check mode, to leave the lab as it is).
+    run = vmrepl(
+        "vpg", "--request-ref", "CHG-7", "--definitions", str(request), "--check", "-o", "json"
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+    doc = run.json()
+    assert doc["extra_vars"]["vpg_request_ref"] == "CHG-7"
+    assert doc["extra_vars"]["vpg_definitions"][0]["name"] == "100001-7-default"
+    assert doc["totals"]["changed"] == 0 and doc["totals"]["failed"] == 0
 
 
 def test_preflight_refusal_exits_2(vmrepl: Cli) -> None:

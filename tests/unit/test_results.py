@@ -180,3 +180,30 @@ def test_junit_of_a_run_that_never_started_has_an_error() -> None:
     summary = summarise([{"event": "error", "stdout": "ERROR! the inventory is broken"}], "failed")
     root = ET.fromstring(junit_xml(summary, "vmrepl.pair"))
     assert root.find(".//testcase/error") is not None
+
+
+def test_a_role_that_fails_after_noting_a_refusal_is_a_refusal() -> None:
+    events = [
+        result(
+            "failed",
+            "source",
+            "Refuse a customisation without the request",
+            "vpg",
+            "ansible.builtin.assert",
+            msg="give the request reference",
+        ),
+        result("ok", "source", "Append the run to the audit log", "vpg", "vmrepl.core.audit_log"),
+        result(
+            "failed",
+            "source",
+            "Fail the run that was refused or failed",
+            "vpg",
+            "ansible.builtin.fail",
+            msg="refused: give the request reference",
+        ),
+    ]
+    assert summarise(events, "failed").status == "refused"
+    events[-1]["event_data"]["res"]["msg"] = "Failover test refused: no request reference"
+    assert summarise(events, "failed").status == "refused"
+    events[-1]["event_data"]["res"]["msg"] = "failed: the commit did not finish"
+    assert summarise(events, "failed").status == "failed"

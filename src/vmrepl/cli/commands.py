@@ -3,6 +3,7 @@ options to the variables documented in the roles' ``meta/argument_specs.yml``.""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import click
@@ -252,6 +253,25 @@ def _recovery_command(name: str) -> click.Command:
     return click.command(name)(decorated)
 
 
+def _definitions(path: Path) -> list[dict[str, Any]]:
+    """The customer's VPGs from a YAML or JSON file: a list, or ``vpg_definitions: [...]``."""
+    import yaml
+
+    try:
+        data = yaml.safe_load(path.read_text())
+    except (OSError, yaml.YAMLError) as exc:
+        raise click.BadParameter(f"{path}: {exc}", param_hint="'--definitions'") from None
+    if isinstance(data, dict):
+        data = data.get("vpg_definitions")
+    if not isinstance(data, list) or not all(isinstance(d, dict) for d in data):
+        raise click.BadParameter(
+            f"{path}: give a list of VPGs (each a mapping with a name and its VMs), or "
+            "vpg_definitions: [...]",
+            param_hint="'--definitions'",
+        )
+    return data
+
+
 @click.command()
 @click.option(
     "--request-ref",
@@ -259,15 +279,28 @@ def _recovery_command(name: str) -> click.Command:
     metavar="TICKET",
     help="The customer's request reference (vpg_request_ref) [env VMREPL_REQUEST_REF].",
 )
+@click.option(
+    "--definitions",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    metavar="FILE",
+    help="YAML/JSON list of the VPGs the customer asked for (vpg_definitions): name, VMs "
+    "(vms, vm_folder, vm_tag, ...), journal_history_hours, recovery placement, networks, "
+    "state.",
+)
 @run_options
-def vpg(run: RunOptions, request_ref: str | None) -> None:
-    """Create or change customised VPGs and their networking (vpg.yml).
+def vpg(run: RunOptions, request_ref: str | None, definitions: Path | None) -> None:
+    """Create, change or delete customised VPGs and their networking (vpg.yml).
 
-    Customer initiated: give the customer's request reference. Set the VPGs with -e or in the
-    inventory."""
+    Customer initiated: the customer's request reference is required and goes to the audit
+    log. The VPGs come from --definitions (or vpg_definitions in the inventory)."""
     from vmrepl.cli.execute import run_command
 
-    run_command("vpg", "vpg.yml", run, _set({}, vpg_request_ref=request_ref))
+    values = _set(
+        {},
+        vpg_request_ref=request_ref,
+        vpg_definitions=_definitions(definitions) if definitions else None,
+    )
+    run_command("vpg", "vpg.yml", run, values)
 
 
 PLAYBOOK_COMMANDS = [
