@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 import pytest
@@ -116,3 +117,84 @@ def test_size_refuses_bad_rates(tmp_path: Path) -> None:
     result = CliRunner().invoke(cli, ["size", str(rates)])
     assert result.exit_code == 2
     assert "not a number" in result.output
+
+
+@pytest.fixture
+def captured(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
+    """What a command would run: the playbook and the variables (nothing runs)."""
+    seen: dict[str, Any] = {}
+
+    def fake(command: str, playbook: str, run: Any, extravars: Any = None, **_: Any) -> None:
+        seen.update(command=command, playbook=playbook, extravars=extravars or {}, run=run)
+
+    monkeypatch.setattr("vmrepl.cli.execute.run_command", fake)
+    return seen
+
+
+@pytest.mark.parametrize(
+    ("args", "playbook", "variables"),
+    [
+        (["deploy", "--edition", "local"], "deploy_local.yml", {}),
+        (["pair", "--port", "9081", "--timeout", "60"], "pair_sites.yml",
+         {"pairing_port": 9081, "pairing_timeout": 60}),
+        (["test-failover", "--vpg", "a", "--vpg", "b", "--request-ref", "CHG1",
+          "--test-network", "bubble"], "failover_test.yml",
+         {"recovery_vpgs": ["a", "b"], "recovery_request_ref": "CHG1",
+          "recovery_test_network": "bubble"}),
+        (["failover", "--vpg", "a", "--request-ref", "INC1", "--yes", "--commit-policy",
+          "rollback", "--shutdown-policy", "force_shutdown", "--no-reverse-protection",
+          "--force", "--point-in-time", "2024-05-01T10:00:00Z"], "failover.yml",
+         {"recovery_vpgs": ["a"], "recovery_request_ref": "INC1", "recovery_confirm": True,
+          "recovery_commit_policy": "rollback", "recovery_shutdown_policy": "force_shutdown",
+          "recovery_reverse_protection": False, "recovery_force": True,
+          "recovery_point_in_time": "2024-05-01T10:00:00Z"}),
+        (["recover", "--vpg", "a", "--request-ref", "R", "--mode", "new_vms"],
+         "local_recovery.yml",
+         {"recovery_vpgs": ["a"], "recovery_request_ref": "R", "recovery_local_mode": "new_vms"}),
+        (["move", "--vpg", "a", "--request-ref", "R"], "move.yml",
+         {"recovery_vpgs": ["a"], "recovery_request_ref": "R"}),
+        (["failback", "--request-ref", "R", "--checkpoint-tag", "before-move"], "failback.yml",
+         {"recovery_request_ref": "R", "recovery_checkpoint_tag": "before-move"}),
+        (["health"], "health.yml", {}),
+    ],
+)  # fmt: skip
+def test_options_map_to_the_documented_variables(
+    captured: dict[str, Any], args: list[str], playbook: str, variables: dict[str, Any]
+) -> None:
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    assert captured["playbook"] == playbook
+    assert captured["extravars"] == variables
+
+
+def test_the_request_reference_comes_from_the_environment(captured: dict[str, Any]) -> None:
+    result = CliRunner().invoke(cli, ["move"], env={"VMREPL_REQUEST_REF": "CHG9"})
+    assert result.exit_code == 0, result.output
+    assert captured["extravars"] == {"recovery_request_ref": "CHG9"}
+
+
+@pytest.mark.parametrize(("answer", "confirmed"), [("y\n", True), ("n\n", False)])
+def test_a_failover_on_a_terminal_asks_for_the_confirmation(
+    captured: dict[str, Any], monkeypatch: pytest.MonkeyPatch, answer: str, confirmed: bool
+) -> None:
+    monkeypatch.setattr("vmrepl.cli.commands._interactive", lambda: True)
+    result = CliRunner().invoke(
+        cli, ["failover", "--vpg", "erp", "--request-ref", "INC1"], input=answer
+    )
+    assert "Unplanned failover of VPGs to the target site: erp (request INC1)" in result.output
+    assert captured["extravars"].get("recovery_confirm", False) is confirmed
+
+
+def test_vpg_definitions_come_from_a_file(captured: dict[str, Any], tmp_path: Path) -> None:
+    request = tmp_path / "request.json"
+    request.write_text(json.dumps([{"name": "100001-1-web", "vms": ["web01"]}]))
+    result = CliRunner().invoke(cli, ["vpg", "--request-ref", "C1", "--definitions", str(request)])
+    assert result.exit_code == 0, result.output
+    assert captured["playbook"] == "vpg.yml"
+    assert captured["extravars"] == {
+        "vpg_request_ref": "C1",
+        "vpg_definitions": [{"name": "100001-1-web", "vms": ["web01"]}],
+    }
+    request.write_text("name: not-a-list\n")
+    bad = CliRunner().invoke(cli, ["vpg", "--definitions", str(request)])
+    assert bad.exit_code == 2 and "list of VPGs" in bad.output

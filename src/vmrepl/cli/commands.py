@@ -183,12 +183,17 @@ _VARIABLES = {
 }
 
 
+def _interactive() -> bool:
+    """Someone at a terminal can answer a question."""
+    import sys
+
+    return sys.stdin.isatty()
+
+
 def _recovery_command(name: str) -> click.Command:
     playbook, summary, confirm, option_sets = RECOVERY[name]
 
     def command(run: RunOptions, vpg: tuple[str, ...], request_ref: str | None, **kw: Any) -> None:
-        import sys
-
         from vmrepl.cli import recovery_view
         from vmrepl.cli.execute import run_command
 
@@ -203,9 +208,10 @@ def _recovery_command(name: str) -> click.Command:
         if confirm:
             yes = kw.get("yes", False)
             needs = name != "recover" or kw.get("local_mode") in (None, "in_place")
-            if needs and not yes and not run.check and sys.stdin.isatty() and vpg:
+            if needs and not yes and not run.check and _interactive():
                 yes = click.confirm(
-                    f"{summary.split(' (')[0]}: {', '.join(vpg)} "
+                    f"{summary.split(' (')[0].split(',')[0]}: "
+                    f"{', '.join(vpg) or 'the VPGs of the inventory'} "
                     f"(request {request_ref or '-'}). Go ahead?",
                     err=True,
                 )
