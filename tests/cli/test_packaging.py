@@ -99,7 +99,14 @@ def install(artifact: Path, target: Path) -> dict[str, str]:
 
 def test_the_installed_artifact_runs_playbooks_by_full_name(artifact: Path, tmp_path: Path) -> None:
     env = install(artifact, tmp_path)
-    for playbook in ("deploy_remote", "deploy_local", "pair_sites", "health", "failover_test"):
+    for playbook in (
+        "deploy_remote",
+        "deploy_local",
+        "pair_sites",
+        "health",
+        "failover_test",
+        "vpg",
+    ):
         run(
             BIN / "ansible-playbook", f"vmrepl.core.{playbook}", "--syntax-check",
             "-i", "localhost,", cwd=tmp_path, env=env,
