@@ -7,7 +7,6 @@ import time
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -60,23 +59,27 @@ def test_bursts_of_503_are_survived(fresh_lab: Lab) -> None:
 
 def test_a_run_killed_during_the_vra_installs_completes_on_the_next_run(fresh_lab: Lab) -> None:
     for site in ("source", "target"):
-        fresh_lab.admin(site, "/lab/faults", {"task_seconds": {"vra_install": 10}})
-    started: dict[str, Any] = {"seen": 0}
-
-    def on_event(event: dict[str, Any]) -> bool:
-        task = str(event.get("event_data", {}).get("task", ""))
-        if event.get("event") == "playbook_on_task_start" and task.startswith("Install a VRA"):
-            # The first is preflight's plan (check mode); the second installs.
-            started["seen"] += 1
-            if started["seen"] == 2:
-                started["at"] = time.monotonic()
-        return True
+        fresh_lab.admin(site, "/lab/faults", {"task_seconds": {"vra_install": 20}})
+    polled: dict[str, float] = {"at": 0.0}
+    errors: list[str] = []
 
     def cancel() -> bool:
-        return "at" in started and time.monotonic() - started["at"] > 1.0
+        """Cancel once the source ZVM reports a VRA installing (whatever the machine's speed)."""
+        if time.monotonic() - polled["at"] < 0.5:
+            return False
+        polled["at"] = time.monotonic()
+        try:
+            with fresh_lab.zvm("source") as zvm:
+                return any(field(v, "Status") == 3 for v in zvm.vras())
+        except Exception as exc:  # the callback must not raise: ansible-runner fails the run
+            errors.append(repr(exc))
+            return False
 
-    killed = fresh_lab.run("deploy_remote.yml", event_handler=on_event, cancel_callback=cancel)
-    assert killed.status == "canceled"
+    killed = fresh_lab.run("deploy_remote.yml", cancel_callback=cancel)
+    # ansible-runner reports a run it stopped as canceled, or failed when the kill signal ended
+    # ansible-playbook first; either way the run did not finish.
+    assert killed.status in ("canceled", "failed"), (failure_messages(killed), errors)
+    assert errors == []
     with fresh_lab.zvm("source") as zvm:
         states = [field(v, "Status") for v in zvm.vras()]
     assert 3 in states, states  # left installing by the killed run
