@@ -14,9 +14,26 @@ exit status says only whether every benchmark ran.
 from __future__ import annotations
 
 import argparse
+import signal
 import subprocess
 import sys
 import time
+
+
+def run_one(argv: list[str]) -> int:
+    """Run one benchmark; SIGTERM reaches it (it then stops what it started) and ends this run."""
+    child = subprocess.Popen(argv)
+
+    def stop(*_: object) -> None:
+        child.terminate()
+        child.wait()
+        sys.exit(143)
+
+    previous = signal.signal(signal.SIGTERM, stop)
+    try:
+        return child.wait()
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def main() -> int:
@@ -36,9 +53,9 @@ def main() -> int:
     for module, *options in runs:
         print(f"== {module} {' '.join(options)}".rstrip(), flush=True)
         started = time.perf_counter()
-        done = subprocess.run([sys.executable, "-m", module, *options], check=False)
-        print(f"== {module}: exit {done.returncode}, {time.perf_counter() - started:.0f} s\n")
-        if done.returncode != 0:
+        returncode = run_one([sys.executable, "-m", module, *options])
+        print(f"== {module}: exit {returncode}, {time.perf_counter() - started:.0f} s\n")
+        if returncode != 0:
             failed.append(module)
     if failed:
         print(f"Did not finish: {', '.join(failed)}", file=sys.stderr)

@@ -22,8 +22,10 @@ import argparse
 import datetime as dt
 import json
 import shutil
+import signal
 import ssl
 import statistics
+import sys
 import tempfile
 import time
 import urllib.request
@@ -135,6 +137,11 @@ def measure(hosts: int, install_seconds: float) -> dict[str, Any]:
         shutil.rmtree(directory, ignore_errors=True)
 
 
+def stop_on_sigterm() -> None:
+    """SIGTERM ends the run through the ``finally`` blocks, which stop what it started."""
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -151,6 +158,7 @@ def main() -> None:
         "--repeat", type=int, default=3, help="runs of each size (a fresh lab each); the median"
     )
     args = parser.parse_args()
+    stop_on_sigterm()
     if not 0 < args.small < args.large:
         parser.error("want 0 < --small < --large")
 
