@@ -125,7 +125,8 @@ class ZvmConnectionParams:
     the Windows session API when it answers 404). With ``client_secret`` the appliance login
     uses the client credentials grant of ``client_id`` instead of the user's password.
     ``backoff`` is the first retry delay in seconds; it doubles per attempt up to ``backoff_max``
-    and is drawn uniformly below that bound (full jitter).
+    and is drawn uniformly below that bound (full jitter). ``url`` must be https (refused
+    otherwise, naming ``option``, before any request).
     """
 
     url: str
@@ -140,16 +141,23 @@ class ZvmConnectionParams:
     retries: int = 5
     backoff: float = 0.5
     backoff_max: float = 30.0
+    #: The option the URL was given as, for messages (``zvm_url``, ``peer_zvm_url``).
+    option: str = dataclasses.field(default="zvm_url (or peer_zvm_url)", compare=False)
 
     def __post_init__(self) -> None:
         if self.kind not in ("appliance", "windows", "auto"):
             raise ConfigurationError(
                 f"Unknown ZVM kind {self.kind!r}.", hint="Use appliance, windows or auto."
             )
-        if not self.url.startswith(("https://", "http://")):
+        scheme = self.url.split("://", 1)[0].lower() if "://" in self.url else ""
+        if scheme != "https":
+            # Refused before any request: the credentials must never travel in clear text.
+            what = f"scheme {scheme}://" if scheme else "no scheme"
             raise ConfigurationError(
-                f"The ZVM URL {self.url!r} must start with https://.",
-                hint="For example https://zvm.example.com (appliance), https://zvm:9669 (Windows).",
+                f"{self.option}: the ZVM URL {self.url!r} has {what}; the ZVM API is reached "
+                "over https only.",
+                hint="Use https://, e.g. https://zvm.example.com (appliance) or "
+                "https://zvm:9669 (Windows ZVM).",
             )
         if "@" in self.url.split("://", 1)[1].split("/", 1)[0]:
             raise ConfigurationError(

@@ -8,11 +8,13 @@ in production. Time is injected: backoff and task polling never really wait.
 from __future__ import annotations
 
 import base64
+import functools
 import inspect
 import json
 import logging
 import socket
 import ssl
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -68,6 +70,21 @@ VRA, CP = "vra-1", "cp-1"
 
 
 # -- a scripted ZVM -------------------------------------------------------------------------
+@functools.cache
+def test_tls() -> tuple[ssl.SSLContext, str]:
+    """The scripted ZVM's TLS context and the CA file that verifies it (the client refuses
+    anything but https), made once per test session."""
+    from vmrepl.lab.certs import ensure_lab_certificates
+
+    certs = ensure_lab_certificates(Path(tempfile.mkdtemp(prefix="zvm-client-tls-")))
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(certs.cert_file, certs.key_file)
+    return context, str(certs.ca_file)
+
+
+test_tls.__test__ = False  # type: ignore[attr-defined]  # a helper, not a test
+
+
 class Reply(NamedTuple):
     status: int = 200
     body: Any = None
@@ -92,7 +109,7 @@ class FakeZvm:
     kind: str = "appliance"
     expires_in: int = 300
     refresh_expires_in: int = 1800
-    tls: ssl.SSLContext | None = None
+    tls: ssl.SSLContext | None = field(default_factory=lambda: test_tls()[0])
     requests: list[Seen] = field(default_factory=list)
     scripts: dict[tuple[str, str], list[Reply]] = field(default_factory=dict)
     routes: dict[tuple[str, str], Callable[[Seen], Reply]] = field(default_factory=dict)
@@ -329,6 +346,8 @@ def client_for(
 ) -> ZvmClient:
     url = server if isinstance(server, str) else server.url
     options: dict[str, Any] = {"url": url, "username": USER, "password": PASSWORD}
+    if url.startswith("https://"):
+        options["ca_file"] = test_tls()[1]
     options.update(overrides)
     return ZvmClient(
         ZvmConnectionParams(**options), sleep=clock.sleep, clock=clock.clock, rand=lambda: rand
@@ -621,7 +640,7 @@ def test_retry_budget_exhausted_is_a_clear_error(fake: FakeZvm, clock: FakeTime)
 
 
 def test_connection_refused_exhausts_into_connection_failed(clock: FakeTime) -> None:
-    client = client_for(f"http://127.0.0.1:{free_port()}", clock, retries=2)
+    client = client_for(f"https://127.0.0.1:{free_port()}", clock, retries=2)
     with pytest.raises(ConnectionFailed) as info:
         client.vpgs()
     assert "after 3 attempts" in str(info.value)
@@ -763,6 +782,40 @@ def test_connection_params_are_checked(options: dict[str, Any]) -> None:
     assert PASSWORD not in str(info.value)
 
 
+@pytest.mark.parametrize(
+    ("url", "option", "named"),
+    [
+        ("http://127.0.0.1:{port}", "zvm_url", "scheme http://"),
+        ("HTTP://127.0.0.1:{port}", "peer_zvm_url", "scheme http://"),
+        ("ftp://127.0.0.1:{port}", "zvm_url", "scheme ftp://"),
+        ("127.0.0.1:{port}", "peer_zvm_url", "no scheme"),
+    ],
+)
+def test_a_url_that_is_not_https_is_refused_before_any_request(
+    url: str, option: str, named: str
+) -> None:
+    plain = FakeZvm(tls=None).start()  # answers in clear text, if anything asked it
+    plain.default = lambda seen: Reply(200, {"SiteName": "plain"})
+    try:
+        with pytest.raises(ConfigurationError) as info:
+            ZvmClient(
+                ZvmConnectionParams(
+                    url=url.format(port=plain.port), username=USER, password=PASSWORD, option=option
+                )
+            ).local_site()
+        message = str(info.value)
+        assert message.startswith(f"{option}: ") and named in message and "https" in message
+        assert PASSWORD not in message
+        assert plain.requests == []
+    finally:
+        plain.stop()
+
+
+def test_the_default_option_name_covers_both_urls() -> None:
+    with pytest.raises(ConfigurationError, match=r"zvm_url \(or peer_zvm_url\).*scheme http://"):
+        ZvmConnectionParams(url="http://zvm.example", username=USER, password=PASSWORD)
+
+
 def test_identifiers_are_quoted_into_one_path_segment(fake: FakeZvm, clock: FakeTime) -> None:
     fake.default = lambda seen: Reply(200, {})
     client_for(fake, clock).vpg("a/../b")
@@ -806,7 +859,7 @@ def test_tls_failure_names_ca_file_and_is_not_retried(
     tls_zvm: tuple[FakeZvm, str], clock: FakeTime
 ) -> None:
     server, _ = tls_zvm
-    client = client_for(server, clock)
+    client = client_for(server, clock, ca_file=None)  # the system CAs do not know the lab's
     with pytest.raises(ConnectionFailed) as info:
         client.local_site()
     assert "ca_file" in str(info.value)
@@ -886,7 +939,7 @@ def test_secrets_never_appear_in_errors_reprs_or_logs(
         503, {"Message": f"busy {seen.headers['authorization']} {PASSWORD}"}
     )
     expect(ApiError, client.vpgs)
-    expect(ConnectionFailed, client_for(f"http://127.0.0.1:{free_port()}", clock).vpgs)
+    expect(ConnectionFailed, client_for(f"https://127.0.0.1:{free_port()}", clock).vpgs)
     tokens = set(fake.tokens) | fake.refresh_tokens
     assert tokens  # the client did log in
     secrets += sorted(tokens)
