@@ -14,10 +14,14 @@ description:
     (O(vm_custom_attribute)) or by vSphere tag (O(vm_tag)) in the protected site's vCenter
     (O(hostname)).
   - VMs that cannot be protected are refused, with the reason, before anything changes - RDM or
-    multi-writer disks, more than 60 disks, already in 3 VPGs, or marked as a domain controller
-    (O(domain_controller_attribute)).
-  - To read an existing VPG's settings the ZVM needs a settings object; when nothing changes (and
-    in check mode) that transient object is deleted again.
+    multi-writer disks, more than 60 disks, already in 3 VPGs or in a VPG to the same recovery
+    site (a VM may be in at most 3 VPGs, each to a different site), or marked as a domain
+    controller (O(domain_controller_attribute)).
+  - The plan is made from reads only, so check mode writes nothing to the ZVM. It compares what
+    GET /v1/vpgs shows (journal history, RPO alert, priority) and the VMs. The other given
+    fields are shown by a settings object only, which is a write; check mode lists them in
+    RV(unverified), and the apply compares them on the settings object it opens (deleted again
+    when nothing differs).
 version_added: 0.1.0
 author:
   - vmrepl maintainers
@@ -172,6 +176,12 @@ vms:
   returned: always
   type: list
   elements: str
+unverified:
+  description:
+    - In check mode, the given fields that only a settings object shows; the apply compares them.
+  returned: in check mode
+  type: list
+  elements: str
 refused:
   description: Chosen VMs that cannot be protected, with the reason (the run fails when any).
   returned: on failure
@@ -310,32 +320,38 @@ def main():
             plan = manager.plan(
                 spec, chosen, p["domain_controller_attribute"], vras_required=not module.check_mode
             )
-            changes = plan.changes
-            result = {
-                "changed": bool(changes),
-                "changes": changes,
-                "vms": spec.vms,
-                "vpg": plan.state.vpg,
-            }
-            if module._diff:
-                result["diff"] = {
-                    "before": {k: v["before"] for k, v in changes.items()},
-                    "after": {k: v["after"] for k, v in changes.items()},
-                }
-            if not changes or module.check_mode:
-                manager.discard(plan.state)
-                verb = "would change" if module.check_mode else "unchanged"
-                result["msg"] = f"VPG {p['name']}: {verb}" + (
-                    f" ({', '.join(changes)})" if changes and module.check_mode else ""
-                )
-                return result
-            manager.apply(plan)
-            result["vpg"] = manager.find(p["name"])
-            verb = "created" if plan.state.vpg is None else "updated"
-            result["msg"] = f"VPG {p['name']}: {verb} ({', '.join(changes)})"
-            return result
+            if module.check_mode:
+                return result_of(module, plan.changes, spec.vms, plan.state.vpg, plan.unverified)
+            changes = manager.apply(plan) if plan.needs_apply else {}
+            vpg = manager.find(p["name"]) if changes else plan.state.vpg
+            return result_of(module, changes, spec.vms, vpg, [], created=plan.state.vpg is None)
 
     run(module, body)
+
+
+def result_of(module, changes, vms, vpg, unverified, created=False):
+    """The module's result: changed, changes (and the diff), msg; in check mode what would
+    change, and the fields that only the apply can compare (``unverified``)."""
+    name = module.params["name"]
+    result = {"changed": bool(changes), "changes": changes, "vms": vms, "vpg": vpg}
+    if module.check_mode:
+        result["unverified"] = unverified
+    if module._diff:
+        result["diff"] = {
+            "before": {k: v["before"] for k, v in changes.items()},
+            "after": {k: v["after"] for k, v in changes.items()},
+        }
+    fields = f" ({', '.join(changes)})" if changes else ""
+    if module.check_mode:
+        verb = "would change" if changes else "no change"
+        result["msg"] = f"VPG {name}: {verb}{fields}"
+        if unverified:
+            result["msg"] += f"; {', '.join(unverified)} would be checked at apply"
+    elif not changes:
+        result["msg"] = f"VPG {name}: no change"
+    else:
+        result["msg"] = f"VPG {name}: {'created' if created else 'updated'}{fields}"
+    return result
 
 
 def absent(module, manager):
@@ -351,7 +367,7 @@ def absent(module, manager):
     if module.check_mode:
         result["msg"] = f"VPG {name}: would be deleted"
         return result
-    manager.delete(VpgState(vpg, None, None, {}), module.params["keep_recovery_volumes"])
+    manager.delete(VpgState(vpg, {}), module.params["keep_recovery_volumes"])
     result["msg"] = f"VPG {name}: deleted"
     return result
 

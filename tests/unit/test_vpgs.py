@@ -103,19 +103,25 @@ def test_set_path_keeps_existing_key_case_and_creates_missing(settings: dict) ->
     assert fresh == {"Journal": {"Limitation": {"HardLimitInMB": 8192}}}
 
 
+THREE = {"a": ("s1", "one"), "b": ("s2", "two"), "c": ("s3", "three")}
+
+
 @pytest.mark.parametrize(
-    ("vm", "count", "dc", "reason"),
+    ("vm", "memberships", "dc", "reason"),
     [
-        ({"disks": [{"rdm": True}]}, 0, False, "RDM"),
-        ({"disks": [{"multi_writer": True}]}, 0, False, "multi-writer"),
-        ({"disks": [{}] * 61}, 0, False, "61 disks"),
-        ({"disks": [{}]}, 3, False, "already in 3 VPGs"),
-        ({"disks": []}, 0, True, "domain controller"),
-        ({"disks": [{}] * 60}, 2, False, None),
+        ({"disks": [{"rdm": True}]}, {}, False, "RDM"),
+        ({"disks": [{"multi_writer": True}]}, {}, False, "multi-writer"),
+        ({"disks": [{}] * 61}, {}, False, "61 disks"),
+        ({"disks": [{}]}, THREE, False, "already in 3 VPGs"),
+        ({"disks": [{}]}, {"x": ("dr", "dr-site")}, False, "to site dr-site by VPG x"),
+        ({"disks": []}, {}, True, "domain controller"),
+        ({"disks": [{}] * 60}, {"a": ("s1", ""), "b": ("s2", "")}, False, None),
     ],
 )
-def test_protectability(vm: dict, count: int, dc: bool, reason: str | None) -> None:
-    result = protectability(vm, count, dc)
+def test_protectability(
+    vm: dict, memberships: dict[str, tuple[str, str]], dc: bool, reason: str | None
+) -> None:
+    result = protectability(vm, memberships, "dr", dc)
     if reason is None:
         assert result is None
     else:
