@@ -1,6 +1,7 @@
 """The lab for the simulator's tests: two sites, each a vcsim and a ZVM simulator started as
 the lab starts them (``python -m vmrepl.lab.zvm``), with one CA for all; every process started
-here is stopped by pid. Tasks take 0.25 s."""
+here is stopped by pid. Tasks take 0.25 s. Each ZVM is installed (its appliance VM deployed and
+booted, 0.3 s) and licensed before the tests use it, as ``vmrepl lab up --deployed`` does."""
 
 from __future__ import annotations
 
@@ -10,11 +11,13 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 
 from tests.lab.helpers import Vcsim, Zvm
 from vmrepl.lab import process
+from vmrepl.lab.appliance import VCenterAccess, install_zvm, remove_appliance
 from vmrepl.lab.certs import ServerCertificate, ensure_lab_certificates
 from vmrepl.lab.vcsim import VcsimTopology, start_vcsim
 from vmrepl.lab.zvm import SimulatorConfig, VCenterConfig, ZvmSimulator
@@ -22,6 +25,10 @@ from vmrepl.lab.zvm import SimulatorConfig, VCenterConfig, ZvmSimulator
 VCENTER_USER = "administrator@vsphere.local"
 ZVM_USER = "admin"
 TASK_SECONDS = 0.25
+BOOT_SECONDS = 0.3
+#: the in-process third site listens on its own loopback address (its appliance VM, in site
+#: B's vcsim, carries that address)
+SITE_C_ADDRESS = "127.0.0.2"
 #: hosts per site: H0 and H1 carry the session's VRAs and VPGs, H2 is the VRA tests' own
 HOSTS = 3
 
@@ -34,6 +41,19 @@ class Site:
     zvm_pid: int
     vcenter_password: str
     zvm_password: str
+    license_key: str
+    pairing_port: int
+
+    @property
+    def vcenter(self) -> VCenterAccess:
+        parts = urlsplit(self.vcsim.url)
+        return VCenterAccess(
+            parts.hostname or "",
+            parts.port or 443,
+            VCENTER_USER,
+            self.vcenter_password,
+            self.vcsim.ca_file,
+        )
 
 
 @dataclass
@@ -79,6 +99,8 @@ def _start_site(name: str, certs: ServerCertificate, logs: Path, pids: list[int]
         ZVM_USER,
         "--task-seconds",
         str(TASK_SECONDS),
+        "--boot-seconds",
+        str(BOOT_SECONDS),
         "--checkpoint-seconds",
         "0.2",
         "--history-time-scale",
@@ -88,30 +110,51 @@ def _start_site(name: str, certs: ServerCertificate, logs: Path, pids: list[int]
         "--log-level",
         "DEBUG",
     ]
+    license_key = "LAB-" + secrets.token_hex(8).upper()
+    # the process knows a fallback password; the appliance's deployment sets the real one
     zvm = process.start(
         argv,
         logs / f"{name}-zvm.log",
-        env={"VMREPL_ZVM_PASSWORD": zvm_password, "VMREPL_VCENTER_PASSWORD": vc_password},
+        env={
+            "VMREPL_ZVM_PASSWORD": secrets.token_urlsafe(12),
+            "VMREPL_VCENTER_PASSWORD": vc_password,
+            "VMREPL_ZVM_LICENSE_KEY": license_key,
+        },
     )
     pids.append(zvm.pid)
     ready = zvm.ready
     assert ready["pid"] == zvm.pid
+    url = str(ready["url"])
+    vc_parts = urlsplit(str(vc.ready["url"]))
+    vcenter = VCenterAccess(
+        vc_parts.hostname or "", vc_parts.port or 443, VCENTER_USER, vc_password, certs.ca_file
+    )
+    install_zvm(vcenter, name, url, certs.ca_file, ZVM_USER, zvm_password, license_key)
     return Site(
         name=name,
         vcsim=Vcsim(str(vc.ready["url"]), VCENTER_USER, vc_password, certs.ca_file, vc.pid),
         zvm=Zvm(
-            str(ready["url"]), certs.ca_file, ZVM_USER, zvm_password, str(ready["site_identifier"])
+            url,
+            certs.ca_file,
+            ZVM_USER,
+            zvm_password,
+            str(ready["site_identifier"]),
+            int(ready["pairing_port"]),
         ),
         zvm_pid=zvm.pid,
         vcenter_password=vc_password,
         zvm_password=zvm_password,
+        license_key=license_key,
+        pairing_port=int(ready["pairing_port"]),
     )
 
 
 @pytest.fixture(scope="session")
 def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
     root = tmp_path_factory.mktemp("zvm-lab")
-    certs = ensure_lab_certificates(root / "certs")
+    certs = ensure_lab_certificates(
+        root / "certs", hosts=("127.0.0.1", SITE_C_ADDRESS, "localhost")
+    )
     logs = root / "logs"
     pids: list[int] = []
     try:
@@ -141,7 +184,7 @@ def paired(lab: Lab) -> Lab:
     a, b = lab.a.zvm, lab.b.zvm
     if not any(p["SiteIdentifier"] == b.site for p in a.get("/v1/peersites")):
         token = b.post("/v1/peersites/generatetoken")
-        host, port = b.host_port
+        host, port = b.pairing_host_port
         a.run("POST", "/v1/peersites", {"HostName": host, "Port": port, "Token": token["Token"]})
     return lab
 
@@ -190,15 +233,35 @@ def site_c(paired: Lab) -> Iterator[Zvm]:
             b.vcsim.url, b.vcsim.username, b.vcenter_password, paired.certs.ca_file
         ),
         username="admin",
-        password="site-c-password",
+        password=secrets.token_urlsafe(12),
+        listen_host=SITE_C_ADDRESS,
         tls_cert=paired.certs.cert_file,
         tls_key=paired.certs.key_file,
         ca_file=paired.certs.ca_file,
         task_seconds=0.25,
         heartbeat_seconds=0.2,
+        boot_seconds=BOOT_SECONDS,
     )
     with ZvmSimulator(config).start() as sim:
-        yield Zvm(sim.url, paired.certs.ca_file, "admin", "site-c-password", sim.site_identifier)
+        install_zvm(
+            b.vcenter,
+            "site-c",
+            sim.url,
+            paired.certs.ca_file,
+            "admin",
+            "site-c-password",
+            config.license_key,
+            ip_address=SITE_C_ADDRESS,
+        )
+        yield Zvm(
+            sim.url,
+            paired.certs.ca_file,
+            "admin",
+            "site-c-password",
+            sim.site_identifier,
+            sim.pairing_port,
+        )
+        remove_appliance(b.vcenter, "site-c")
 
 
 @pytest.fixture(autouse=True)

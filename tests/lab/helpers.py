@@ -51,14 +51,26 @@ class ApiError(AssertionError):
 class Zvm:
     """One ZVM, logged in with the appliance's password grant."""
 
-    def __init__(self, url: str, ca_file: Path, username: str, password: str, site: str) -> None:
+    def __init__(
+        self,
+        url: str,
+        ca_file: Path,
+        username: str,
+        password: str,
+        site: str,
+        pairing_port: int | None = None,
+        *,
+        login: bool = True,
+    ) -> None:
         self.url = url.rstrip("/")
         self.ca_file = ca_file
         self.username = username
         self.password = password
         self.site = site
+        self.pairing_port = pairing_port
         self.session = self.new_session()
-        self.login()
+        if login:
+            self.login()
 
     def new_session(self) -> requests.Session:
         session = requests.Session()
@@ -86,6 +98,12 @@ class Zvm:
     def host_port(self) -> tuple[str, int]:
         parts = urlsplit(self.url)
         return parts.hostname or "", parts.port or 443
+
+    @property
+    def pairing_host_port(self) -> tuple[str, int]:
+        """HostName and Port to pair with this ZVM (its pairing port)."""
+        assert self.pairing_port is not None
+        return self.host_port[0], self.pairing_port
 
     def raw(self, method: str, path: str, **kwargs: Any) -> requests.Response:
         return self.session.request(method, self.url + path, timeout=30, **kwargs)

@@ -181,7 +181,7 @@ def _drive_the_rest(lab: Lab, site_c: Zvm) -> None:
 
     # pairing and unpairing with site C
     token = site_c.post("/v1/peersites/generatetoken")["Token"]
-    host_name, port = site_c.host_port
+    host_name, port = site_c.pairing_host_port
     a.run("POST", "/v1/peersites", {"HostName": host_name, "Port": port, "Token": token})
     a.run("DELETE", f"/v1/peersites/{site_c.site}", {"IsKeepTargetDisks": False})
 

@@ -2,8 +2,11 @@
 
 Secrets come from the environment only: ``VMREPL_ZVM_PASSWORD`` (the ZVM user's password),
 ``VMREPL_VCENTER_PASSWORD`` and, optionally, ``VMREPL_ZVM_CLIENT_SECRET`` (the secret of the
-``client_credentials`` client; the ZVM password when unset). When it listens it prints one JSON
-line on stdout: ``{"url": "https://127.0.0.1:PORT", "pid": N, "site_identifier": "..."}``.
+``client_credentials`` client; the ZVM password when unset) and ``VMREPL_ZVM_LICENSE_KEY`` (the
+licence key it accepts; a random one when unset). Once connected to vCenter, with its API and
+pairing ports reserved, it prints one JSON line on stdout: ``{"url": "https://127.0.0.1:PORT",
+"pid": N, "site_identifier": "...", "pairing_port": N}``. It answers on those ports only while
+its appliance VM runs (see ``boot.py``).
 """
 
 from __future__ import annotations
@@ -36,6 +39,15 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--site-name", required=True)
     parser.add_argument("--listen", type=_listen, default=("127.0.0.1", 0), help="HOST:PORT")
+    parser.add_argument(
+        "--pairing-port", type=int, default=0, help="port of the peer endpoints (0: any free)"
+    )
+    parser.add_argument(
+        "--boot-seconds",
+        type=float,
+        default=3.0,
+        help="seconds the appliance VM runs before the ZVM answers",
+    )
     parser.add_argument("--tls-cert", type=Path, help="PEM certificate (without it: plain HTTP)")
     parser.add_argument("--tls-key", type=Path)
     parser.add_argument("--ca-file", type=Path, help="CA bundle for the peer sites' HTTPS")
@@ -67,7 +79,8 @@ def config_from(args: argparse.Namespace, environ: dict[str, str]) -> SimulatorC
     if missing:
         raise SystemExit(f"error: set {' and '.join(missing)} in the environment")
     host, port = args.listen
-    return SimulatorConfig(
+    key = environ.get("VMREPL_ZVM_LICENSE_KEY")
+    config = SimulatorConfig(
         site_name=args.site_name,
         vcenter=VCenterConfig(
             url=args.vcenter_url,
@@ -79,6 +92,8 @@ def config_from(args: argparse.Namespace, environ: dict[str, str]) -> SimulatorC
         password=environ["VMREPL_ZVM_PASSWORD"],
         listen_host=host,
         listen_port=port,
+        pairing_port=args.pairing_port,
+        boot_seconds=args.boot_seconds,
         tls_cert=args.tls_cert,
         tls_key=args.tls_key,
         ca_file=args.ca_file,
@@ -94,6 +109,9 @@ def config_from(args: argparse.Namespace, environ: dict[str, str]) -> SimulatorC
         pairing_token_seconds=args.pairing_token_seconds,
         heartbeat_seconds=args.heartbeat_seconds,
     )
+    if key:
+        config.license_key = key
+    return config
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -116,7 +134,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:
         logging.getLogger("vmrepl.lab.zvm").error("cannot start: %s", exc)
         return 1
-    ready = {"url": zvm.url, "pid": os.getpid(), "site_identifier": zvm.site_identifier}
+    ready = {
+        "url": zvm.url,
+        "pid": os.getpid(),
+        "site_identifier": zvm.site_identifier,
+        "pairing_port": zvm.pairing_port,
+    }
     sys.stdout.write(json.dumps(ready) + "\n")
     sys.stdout.flush()
     try:

@@ -1,7 +1,8 @@
 """The simulator: its services wired together, and the pipeline every request goes through.
 
-Pipeline: injected 503 (``/v1`` only) → route (404 unknown path, 405 wrong method, 501 an
-operation of the schema the simulator does not implement) → authentication (bearer token or
+Pipeline: the port (``/lab/peer`` only on the pairing port, nothing else there: 404) →
+injected 503 (``/v1`` only) → route (404 unknown path, 405 wrong method, 501 an operation of
+the schema the simulator does not implement) → authentication (bearer token or
 ``x-zerto-session`` for ``/v1``; the shared key for ``/lab/peer``) → the request body is
 checked against the schema (violations recorded, see ``contract.py``) → handler → the response
 body is checked too. Errors answer ``{"Message": "..."}``.
@@ -30,15 +31,17 @@ from vmrepl.lab.zvm import (
 )
 from vmrepl.lab.zvm.config import SimulatorConfig
 from vmrepl.lab.zvm.contract import ContractRecorder
-from vmrepl.lab.zvm.errors import ApiError, OperationFailed, Unavailable
+from vmrepl.lab.zvm.errors import ApiError, BadRequest, OperationFailed, Unavailable
 from vmrepl.lab.zvm.faults import Faults
 from vmrepl.lab.zvm.gateway import LocalGateway, RemoteGateway, SiteGateway
 from vmrepl.lab.zvm.openapi import OpenApiDocument, default_document
-from vmrepl.lab.zvm.routing import Request, Response, Router
+from vmrepl.lab.zvm.routing import Request, Response, Router, not_found
 from vmrepl.lab.zvm.store import Store
 from vmrepl.lab.zvm.vcenter import VCenterBackend
 
 LOG = logging.getLogger(__name__)
+#: the paths of the pairing port (and only of it): the simulator-to-simulator endpoints
+PEER_PREFIX = "/lab/peer/"
 _SITE_NAMESPACE = uuid.UUID("6f1c7d2e-5a43-4c1b-9a0e-7b1f3c2d9e10")
 
 
@@ -53,6 +56,12 @@ class Simulator:
         self.store = Store()
         self.backend = VCenterBackend(config.vcenter)
         self.url = f"https://{config.listen_host}:{config.listen_port}"
+        #: where the peer simulators reach this one (``/lab/peer/*``)
+        self.pairing_url = f"https://{config.listen_host}:{config.pairing_port}"
+        #: the admin password the appliance booted with (see ``boot.py``)
+        self.boot_password: str | None = None
+        #: whether the appliance runs (the ports answer)
+        self.answering = False
         self.server_id = ""
         self.site_identifier = ""
         self.auth = auth.AuthService(self)
@@ -101,6 +110,25 @@ class Simulator:
         self.peering.stop()
         self.backend.close()
 
+    @property
+    def admin_password(self) -> str:
+        """The admin user's password: the one the appliance's deployment gave it, else the
+        configured one."""
+        return self.boot_password or self.config.password
+
+    @property
+    def licensed(self) -> bool:
+        with self.store.lock:
+            return self.store.license_key is not None
+
+    def require_license(self, action: str) -> None:
+        """400 for an action an unlicensed ZVM refuses."""
+        if not self.licensed:
+            raise BadRequest(
+                f"A valid license is not provided: {action} needs a licensed ZVM. "
+                "Enter a license key first (PUT /v1/license)."
+            )
+
     def implemented_operations(self) -> list[str]:
         """The operations of the schema that the simulator serves (``METHOD template``)."""
         routes = {(r.method, _shape(r.template)) for r in self.router.routes}
@@ -118,6 +146,8 @@ class Simulator:
     def handle(self, request: Request) -> Response:
         operation = None
         try:
+            if (request.listener == "pairing") != request.path.startswith(PEER_PREFIX):
+                raise not_found(request.path)
             if request.path.startswith("/v1/") and self.faults.take_unavailable():
                 raise Unavailable("The service is temporarily unavailable (injected fault).")
             route, params = self._resolve(request)

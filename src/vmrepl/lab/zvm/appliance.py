@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import hmac
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -80,6 +81,8 @@ def register(router: Router, sim: Simulator) -> None:
         key = request.fields().text("LicenseKey")
         if not key or not key.strip():
             raise BadRequest("LicenseKey is required.")
+        if not hmac.compare_digest(key.strip(), sim.config.license_key):
+            raise BadRequest("The license key is not valid.")
         with sim.store.lock:
             sim.store.license_key = key.strip()
         return Response.empty()

@@ -67,12 +67,12 @@ class AuthService:
         return (
             bool(username)
             and hmac.compare_digest((username or "").lower(), config.username.lower())
-            and hmac.compare_digest(password or "", config.password)
+            and hmac.compare_digest(password or "", self.sim.admin_password)
         )
 
     def _client_ok(self, client_id: str | None, secret: str | None) -> bool:
         config = self.sim.config
-        expected = config.client_secret or config.password
+        expected = config.client_secret or self.sim.admin_password
         return client_id == config.client_id and hmac.compare_digest(secret or "", expected)
 
     def authenticate(self, request: Request) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -11,6 +12,11 @@ ZVM_VERSION = "10.0.60.1310"
 ZVM_DISPLAY_VERSION = "10.0 U6"
 #: The client id of the appliance's Keycloak realm for user logins.
 USER_CLIENT_ID = "zerto-client"
+
+
+def new_license_key() -> str:
+    """A licence key for one lab site (the real keys' format is not known here)."""
+    return "LAB-" + secrets.token_hex(10).upper()
 
 
 @dataclass(frozen=True)
@@ -37,6 +43,8 @@ class SimulatorConfig:
     password: str = field(repr=False)
     listen_host: str = "127.0.0.1"
     listen_port: int = 0
+    #: the port of the simulator-to-simulator endpoints (``/lab/peer/*``); 0: any free port
+    pairing_port: int = 0
     tls_cert: Path | None = None
     tls_key: Path | None = None
     #: CA bundle that verifies the peer simulators' certificates (outbound HTTPS)
@@ -63,3 +71,9 @@ class SimulatorConfig:
     heartbeat_seconds: float = 0.5
     #: timeout of one simulator-to-simulator call
     peer_timeout: float = 5.0
+    #: seconds the appliance VM must have been powered on before the ZVM answers
+    boot_seconds: float = 3.0
+    #: how often the simulator looks at its appliance VM in vCenter
+    appliance_poll_seconds: float = 0.5
+    #: the one licence key this ZVM accepts (``PUT /v1/license``)
+    license_key: str = field(default_factory=new_license_key, repr=False)

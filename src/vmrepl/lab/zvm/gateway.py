@@ -13,7 +13,13 @@ from dataclasses import asdict
 from typing import TYPE_CHECKING, Any, Protocol
 
 from vmrepl.lab.zvm.errors import OperationFailed
-from vmrepl.lab.zvm.inventory import ROLE, ROLE_TEST, Inventory
+from vmrepl.lab.zvm.inventory import (
+    ROLE,
+    ROLE_TEST,
+    Inventory,
+    object_identifier,
+    split_identifier,
+)
 from vmrepl.lab.zvm.vcenter import Detail, VmSpec
 
 if TYPE_CHECKING:
@@ -47,10 +53,10 @@ class LocalGateway:
         self.site_identifier = sim.site_identifier
 
     def _moref(self, identifier: str) -> str:
-        server, sep, moref = identifier.partition(".")
-        if not sep or server != self.sim.server_id:
+        parts = split_identifier(identifier)
+        if parts is None or parts[0] != self.sim.server_id:
             raise OperationFailed(f"{identifier} is not an object of this site's vCenter.")
-        return moref
+        return parts[1]
 
     def inventory(self, detail: Detail = "basic") -> Inventory:
         return self.sim.backend.inventory(detail)
@@ -60,7 +66,7 @@ class LocalGateway:
 
     def create_vms(self, specs: list[VmSpec]) -> list[str]:
         morefs = self.sim.backend.create_vms(specs)
-        return [f"{self.sim.server_id}.{m}" for m in morefs]
+        return [object_identifier(self.sim.server_id, m) for m in morefs]
 
     def power_on(self, vms: list[str], fail_boot: list[str] | None = None) -> list[str]:
         """Power the VMs on; returns those that failed to boot: test VMs named (by their own

@@ -12,6 +12,51 @@ from typing import Any
 
 #: extraConfig keys the simulator writes on the VMs it creates start with this
 MARK_PREFIX = "zerto.vmrepl."
+#: the name a ZVM gives the datacenter's root VM folder
+ROOT_FOLDER_NAME = "/"
+#: characters a moref keeps in an identifier; any other is written ``~XX`` (its UTF-8 bytes)
+_SAFE = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._")
+
+
+def object_identifier(server_id: str, moref: str) -> str:
+    """The ZVM identifier of a vCenter object, ``<server id>.<moref>``, safe in a URL path:
+    vcsim's datastore morefs hold ``/`` (``~2F`` here), and ``~`` itself is ``~7E``."""
+    return f"{server_id}.{encode_moref(moref)}"
+
+
+def encode_moref(moref: str) -> str:
+    return "".join(c if c in _SAFE else "".join(f"~{b:02X}" for b in c.encode()) for c in moref)
+
+
+def decode_moref(text: str) -> str | None:
+    """The moref of an encoded one; None when it is not well formed."""
+    out = bytearray()
+    i = 0
+    while i < len(text):
+        if text[i] == "~":
+            try:
+                out.append(int(text[i + 1 : i + 3], 16))
+            except ValueError:
+                return None
+            if len(text[i + 1 : i + 3]) != 2:
+                return None
+            i += 3
+        else:
+            out += text[i].encode()
+            i += 1
+    try:
+        return out.decode()
+    except UnicodeDecodeError:
+        return None
+
+
+def split_identifier(ident: str) -> tuple[str, str] | None:
+    """(server id, moref) of a ZVM identifier; None when it is not one."""
+    server, sep, encoded = ident.partition(".")
+    moref = decode_moref(encoded) if sep else None
+    return (server, moref) if server and moref else None
+
+
 ROLE = MARK_PREFIX + "role"
 ROLE_VRA = "vra"
 ROLE_TEST = "test"
@@ -132,16 +177,14 @@ class Inventory:
 
     # -- identifiers ------------------------------------------------------------------------
     def ident(self, moref: str | None) -> str | None:
-        return None if moref is None else f"{self.server_id}.{moref}"
+        return None if moref is None else object_identifier(self.server_id, moref)
 
-    def moref(self, identifier: str | None) -> str | None:
+    def moref(self, ident: str | None) -> str | None:
         """The moref of an identifier of this vCenter, else None."""
-        if not identifier:
+        parts = split_identifier(ident) if ident else None
+        if parts is None or parts[0] != self.server_id:
             return None
-        server, sep, moref = identifier.partition(".")
-        if not sep or server != self.server_id or not moref:
-            return None
-        return moref
+        return parts[1]
 
     def host(self, identifier: str | None) -> HostInfo | None:
         return self.hosts.get(self.moref(identifier) or "")

@@ -4,9 +4,11 @@ Pairing follows the API: the target generates a one-time token
 (``POST /v1/peersites/generatetoken``); the source is given ``{HostName, Port, Token}``
 (``POST /v1/peersites``) and runs a "PairSites" task that calls the target's private
 ``POST /lab/peer/pair`` over HTTPS (verified with ``--ca-file``) with the token, its own
-identity and URL, and a fresh shared key. The target checks the token (known, unused, not
-expired), records the source as Paired and answers with its identity. In the lab, HostName and
-Port are the peer simulator's API address: one port serves the API and the peer endpoints.
+identity and pairing URL, and a fresh shared key. The target checks the token (known, unused,
+not expired), records the source as Paired and answers with its identity. The peer endpoints are
+served only on each simulator's pairing port (9071 on a real appliance; any free port in the
+lab), never on its API port: HostName and Port name the peer's pairing port, and a Port that is
+not a pairing listener fails the task with "could not be reached", as a real ZVM's does.
 
 Afterwards every simulator-to-simulator call (``/lab/peer/...``) carries the shared key. A
 heartbeat (every ``heartbeat_seconds``) exchanges the VPG records the two sites share
@@ -43,6 +45,8 @@ LOG = logging.getLogger(__name__)
 KEY_HEADER = "X-Vmrepl-Peer-Key"
 SITE_HEADER = "X-Vmrepl-Peer-Site"
 DEFAULT_PAIRING_PORT = 9071
+#: what answers at an address that is not a pairing listener (e.g. the peer's API port)
+NOT_A_PAIRING_LISTENER = (404, 405, 501)
 
 
 class PeerUnreachable(Exception):
@@ -202,6 +206,8 @@ class PeeringService:
 
     def _loop(self) -> None:
         while not self._stop.wait(self.sim.config.heartbeat_seconds):
+            if not self.sim.answering:  # the appliance is down: no heartbeat either
+                continue
             for peer in self.peers():
                 if peer.status == PAIRED and not self._stop.is_set():
                     self.sync(peer)
@@ -281,13 +287,14 @@ class PeeringService:
                 token.expires = min(token.expires, clock.now() - 1)
 
     def pair(self, request: Request) -> str:
+        self.sim.require_license("pairing sites")
         body = request.fields()
         host = body.require_text("HostName").strip()
         port = body.integer("Port", default=DEFAULT_PAIRING_PORT, low=1, high=65535)
         assert port is not None
         token = body.require_text("Token")
-        own = urlsplit(self.sim.url)
-        if host.lower() in (own.hostname or "").lower() and port == own.port:
+        own = [urlsplit(self.sim.url), urlsplit(self.sim.pairing_url)]
+        if any(host.lower() == (u.hostname or "").lower() and port == u.port for u in own):
             raise BadRequest("A site cannot be paired with itself.")
         with self.sim.store.lock:
             for peer in self.sim.store.peers.values():
@@ -300,6 +307,7 @@ class PeeringService:
         key = secrets.token_urlsafe(32)
         url = f"https://{host}:{port}"
         pending_key = f"{host}:{port}"
+        unreachable = f"The peer site could not be reached at {host}:{port}."
 
         def work(ctx: TaskContext) -> None:
             client = PeerClient(self.sim, url, None, f"{host}:{port}")
@@ -313,13 +321,16 @@ class PeeringService:
                         "SiteName": self.sim.config.site_name,
                         "Location": self.sim.config.location,
                         "Version": ZVM_VERSION,
-                        "Url": self.sim.url,
+                        "Url": self.sim.pairing_url,
                         "Key": key,
                     },
                 )
             except PeerUnreachable as exc:
-                raise OperationFailed(f"Pairing with {host}:{port} failed: {exc}.") from exc
+                LOG.info("pairing with %s:%s: %s", host, port, exc)
+                raise OperationFailed(unreachable) from exc
             except PeerError as exc:
+                if exc.status in NOT_A_PAIRING_LISTENER:
+                    raise OperationFailed(unreachable) from exc
                 raise OperationFailed(f"Pairing with {host}:{port} failed: {exc.message}") from exc
             finally:
                 with self.sim.store.lock:

@@ -28,6 +28,8 @@ class Request:
     params: dict[str, str] = field(default_factory=dict)
     #: who is calling: the user of the token or session (set by authentication)
     principal: str | None = None
+    #: the simulator's port that received it: "api" or "pairing"
+    listener: str = "api"
     _parsed: Any = field(default=None, repr=False)
     _parsed_done: bool = field(default=False, repr=False)
 

@@ -3,13 +3,21 @@
 
 TLS handshakes happen in the per-connection thread, so a slow client cannot stall accept().
 Connections are kept alive (HTTP/1.1, every response has a Content-Length).
+
+A :class:`Listener` is one port of the simulator (the API port or the pairing port) through
+the appliance's life: *reserved* (bound, not listening: connections are refused at once, and
+the port number is known), *open* (listening and serving), and back to reserved when the
+appliance goes down (the listening socket closed, open connections dropped, the port bound
+again).
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import socket
 import ssl
+import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -35,15 +43,22 @@ class ApiServer(ThreadingHTTPServer):
         simulator: Simulator,
         tls_cert: Path | None = None,
         tls_key: Path | None = None,
+        *,
+        listener: str = "api",
+        bind_and_activate: bool = True,
     ) -> None:
         self.simulator = simulator
+        #: which of the simulator's ports this is: "api" or "pairing"
+        self.listener = listener
         self.tls: ssl.SSLContext | None = None
         if tls_cert is not None:
             context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
             context.minimum_version = ssl.TLSVersion.TLSv1_2
             context.load_cert_chain(str(tls_cert), str(tls_key) if tls_key else None)
             self.tls = context
-        super().__init__(address, Handler)
+        self._connections: set[socket.socket] = set()
+        self._connections_lock = threading.Lock()
+        super().__init__(address, Handler, bind_and_activate=bind_and_activate)
 
     @property
     def url(self) -> str:
@@ -55,7 +70,22 @@ class ApiServer(ThreadingHTTPServer):
         conn, address = self.socket.accept()
         if self.tls is not None:
             conn = self.tls.wrap_socket(conn, server_side=True, do_handshake_on_connect=False)
+        with self._connections_lock:
+            self._connections.add(conn)
         return conn, address
+
+    def shutdown_request(self, request: Any) -> None:
+        with self._connections_lock:
+            self._connections.discard(request)
+        super().shutdown_request(request)
+
+    def drop_connections(self) -> None:
+        """Cut every open (kept-alive) connection: their handler threads end on the error."""
+        with self._connections_lock:
+            connections, self._connections = list(self._connections), set()
+        for conn in connections:
+            with contextlib.suppress(OSError):
+                conn.shutdown(socket.SHUT_RDWR)
 
     def finish_request(self, request: Any, client_address: Any) -> None:
         if isinstance(request, ssl.SSLSocket):
@@ -67,6 +97,74 @@ class ApiServer(ThreadingHTTPServer):
                 return
         request.settimeout(IDLE_TIMEOUT)
         super().finish_request(request, client_address)
+
+
+class Listener:
+    """One port of the simulator: reserved from the start, served while the appliance runs."""
+
+    def __init__(
+        self,
+        address: tuple[str, int],
+        simulator: Simulator,
+        tls_cert: Path | None,
+        tls_key: Path | None,
+        kind: str,
+    ) -> None:
+        self._args = (simulator, tls_cert, tls_key)
+        self.kind = kind
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+        self._server = self._reserve(address)
+        self.address: tuple[str, int] = self._server.server_address[:2]  # type: ignore[assignment]
+        self.url = self._server.url
+
+    def _reserve(self, address: tuple[str, int]) -> ApiServer:
+        simulator, cert, key = self._args
+        server = ApiServer(
+            address, simulator, cert, key, listener=self.kind, bind_and_activate=False
+        )
+        try:
+            server.server_bind()
+        except BaseException:
+            server.server_close()
+            raise
+        return server
+
+    @property
+    def port(self) -> int:
+        return int(self.address[1])
+
+    @property
+    def serving(self) -> bool:
+        return self._thread is not None
+
+    def open(self) -> None:
+        """Listen and serve (on the reserved port)."""
+        with self._lock:
+            if self._thread is not None:
+                return
+            self._server.server_activate()
+            self._thread = threading.Thread(
+                target=self._server.serve_forever,
+                kwargs={"poll_interval": 0.2},
+                name=f"zvm-{self.kind}",
+                daemon=True,
+            )
+            self._thread.start()
+
+    def close(self, *, reserve: bool = True) -> None:
+        """Stop serving: no more accepts, open connections cut, and (unless ``reserve`` is
+        false) the port bound again without listening."""
+        with self._lock:
+            server, thread = self._server, self._thread
+            if thread is not None:
+                server.shutdown()
+                thread.join(timeout=10)
+                self._thread = None
+            server.server_close()
+            server.drop_connections()
+            if reserve:
+                self._server = self._reserve(self.address)
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -88,6 +186,7 @@ class Handler(BaseHTTPRequestHandler):
             return
         body = self.rfile.read(length) if length else b""
         request = Request.build(self.command, self.path, self.headers, body)
+        request.listener = self.server.listener
         response = self.server.simulator.handle(request)
         payload = response.encoded()
         self.send_response(response.status)

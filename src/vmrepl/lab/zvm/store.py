@@ -234,7 +234,8 @@ class Store:
         self.alerts: dict[str, AlertRecord] = {}
         self.reports: list[ReportRecord] = []
         self.vra_activity: dict[str, VraActivity] = {}
-        self.license_key: str | None = "VMREPL-LAB-LICENSE"
+        #: the licence entered (``PUT /v1/license``); a new ZVM has none
+        self.license_key: str | None = None
         self.login_banner: tuple[bool, str] = (False, "")
 
     def live_vpgs(self) -> list[VpgRecord]:

@@ -106,9 +106,8 @@ def _check_vms(
     recovery: str,
     editing: VpgRecord | None,
 ) -> list[ProtectedVm]:
+    # a VPG may be committed empty and filled later (POST /v1/vpgSettings/{id}/vms)
     entries = settings.get("Vms") or []
-    if not entries:
-        raise BadRequest("A VPG must contain at least one VM.")
     protected_site = (settings.get("Basic") or {})["ProtectedSiteIdentifier"]
     others = [
         v

@@ -20,6 +20,7 @@ from vmrepl.lab.zvm.config import VCenterConfig
 from vmrepl.lab.zvm.errors import OperationFailed
 from vmrepl.lab.zvm.inventory import (
     MARK_PREFIX,
+    ROOT_FOLDER_NAME,
     ClusterInfo,
     DatastoreInfo,
     DiskInfo,
@@ -93,6 +94,20 @@ class VmSpec:
     memory_mb: int = 1024
     cpus: int = 1
     marks: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ApplianceVm:
+    """A VM as the boot watcher sees it: its OVF properties are its extraConfig (vcsim 0.24)."""
+
+    moref: str
+    name: str
+    power: str
+    properties: dict[str, str]
+
+    @property
+    def powered_on(self) -> bool:
+        return self.power == "poweredOn"
 
 
 class VCenterBackend:
@@ -189,7 +204,8 @@ class VCenterBackend:
         for obj in found[vim.Folder]:
             inv.folders[obj.moid] = FolderInfo(
                 obj.moid,
-                str(obj["name"]),
+                # a ZVM names the datacenter's root VM folder "/" (vCenter: "vm")
+                ROOT_FOLDER_NAME if obj.moid == inv.vm_folder else str(obj["name"]),
                 _ref_id(obj["parent"]),
                 "VirtualMachine" in list(obj["childType"] or []),
             )
@@ -198,6 +214,28 @@ class VCenterBackend:
         for obj in found.get(vim.VirtualMachine, []):
             inv.vms[obj.moid] = _vm_info(obj)
         return inv
+
+    def appliance_vms(self) -> list[ApplianceVm]:
+        """Every VM's name, power state and extraConfig, in one PropertyCollector call."""
+        return self._run(self._appliance_vms)
+
+    @staticmethod
+    def _appliance_vms(client: VSphereClient) -> list[ApplianceVm]:
+        return [
+            ApplianceVm(
+                obj.moid,
+                str(obj["name"]),
+                str(obj["runtime.powerState"] or "poweredOff"),
+                {
+                    str(o.key): str(o.value)
+                    for o in obj["config.extraConfig"] or []
+                    if o.value is not None
+                },
+            )
+            for obj in client.retrieve(
+                vim.VirtualMachine, ["name", "runtime.powerState", "config.extraConfig"]
+            )
+        ]
 
     # -- changing ---------------------------------------------------------------------------
     def create_vms(self, specs: Sequence[VmSpec]) -> list[str]:

@@ -283,6 +283,8 @@ class VpgService:
         elif op is not None and op.kind in ("Failover", "Move"):
             status = FAILING_OVER if op.kind == "Failover" else MOVING
             sub = _STAGE_SUBSTATUS.get((op.kind, op.stage), SUB_NONE)
+        elif not record.vms:  # committed without VMs: nothing to replicate yet
+            status, sub, rpo, history = NOT_MEETING_SLA, SUB["EmptyProtectionGroup"], 0, 0
         elif syncing:
             status, sub = INITIALIZING, SUB[record.sync_kind]
         elif not link_up:

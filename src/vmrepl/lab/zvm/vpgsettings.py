@@ -331,6 +331,8 @@ class SettingsService:
         body = self._canonical(request.json(), SETTINGS_SCHEMA)
         vpg_id = body.pop("VpgIdentifier", None)
         body.pop("VpgSettingsIdentifier", None)
+        if not vpg_id:
+            self.sim.require_license("creating a VPG")
         if vpg_id:
             vpg = self.sim.vpgs.get(vpg_id)
             with self.sim.store.lock:
@@ -473,6 +475,8 @@ class SettingsService:
     # -- commit -----------------------------------------------------------------------------
     def commit(self, identifier: str, request: Request) -> str:
         record = self.get(identifier)
+        if record.vpg_identifier is None:
+            self.sim.require_license("creating a VPG")
         task = self.sim.vpgs.commit(record, request.principal)
         with self.sim.store.lock:
             self.sim.store.settings.pop(identifier, None)

@@ -24,7 +24,15 @@ from vmrepl.lab.zvm.enums import (
     VRA_UPDATING_IP,
 )
 from vmrepl.lab.zvm.errors import BadRequest, NotFound, OperationFailed
-from vmrepl.lab.zvm.inventory import MARK_PREFIX, ROLE, ROLE_VRA, HostInfo, Inventory, VmInfo
+from vmrepl.lab.zvm.inventory import (
+    MARK_PREFIX,
+    ROLE,
+    ROLE_VRA,
+    HostInfo,
+    Inventory,
+    VmInfo,
+    object_identifier,
+)
 from vmrepl.lab.zvm.links import link
 from vmrepl.lab.zvm.routing import Request, Router
 from vmrepl.lab.zvm.store import VraActivity
@@ -168,6 +176,7 @@ class VraService:
 
     # -- changing ---------------------------------------------------------------------------
     def install(self, request: Request) -> str:
+        self.sim.require_license("installing a VRA")
         body = request.fields()
         inv = self.sim.backend.inventory()
         host_id = body.require_text("HostIdentifier")
@@ -269,7 +278,7 @@ class VraService:
                 kind,
                 self._finishing(moref, work),
                 initiated_by=request.principal,
-                hosts=[f"{self.sim.server_id}.{moref}"],
+                hosts=[object_identifier(self.sim.server_id, moref)],
             )
             self.sim.store.vra_activity[moref] = VraActivity(moref, status, task)
         return task
