@@ -7,7 +7,10 @@ name: lab
 short_description: The embedded lab's simulated sites as an inventory
 description:
   - Reads the running lab (C(vmrepl lab status)) and makes one host per site, with the
-    connection variables of its vCenter and ZVM simulators.
+    connection variables of its vCenter and ZVM simulators, the licence key of each site's ZVM
+    (C(vmrepl_zvm_license_key)) and the target's pairing port (C(pairing_port)).
+  - A lab started bare (the default) is a new customer's site pair - its ZVMs answer only once
+    the deployment has deployed their appliances.
   - Starts the lab first when it is not running and O(autostart) is true.
   - Needs the C(vmrepl) Python package (the repository's C(make setup) installs it).
 options:
@@ -32,6 +35,11 @@ options:
     description: VMs per resource pool in each site when the lab is started here.
     type: int
     default: 2
+  deployed:
+    description:
+      - Start the lab with its ZVMs deployed and licensed (no VRAs, not paired) instead of bare.
+    type: bool
+    default: false
 """
 
 EXAMPLES = r"""
@@ -73,6 +81,7 @@ class InventoryModule(BaseInventoryPlugin):
                 edition=self.get_option("edition"),
                 hosts=self.get_option("hosts_per_site"),
                 vms=self.get_option("vms"),
+                deployed=self.get_option("deployed"),
             )
             try:
                 state, _ = manager.up(spec)
@@ -106,6 +115,10 @@ class InventoryModule(BaseInventoryPlugin):
                 "vmrepl_zvm_username": zvm["username"],
                 "vmrepl_zvm_password": zvm["password"],
                 "vmrepl_zvm_ca_file": zvm["ca_file"],
+                "vmrepl_zvm_license_key": zvm["license_key"],
             }
             for key, value in host_vars.items():
                 inventory.set_variable(name, key, value)
+            if name == "target":
+                # The source ZVM pairs with the target on its pairing port, not its API port.
+                inventory.set_variable("vmrepl_sites", "pairing_port", zvm["pairing_port"])

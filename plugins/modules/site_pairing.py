@@ -19,6 +19,7 @@ author:
 extends_documentation_fragment:
   - vmrepl.core.zvm
   - vmrepl.core.peer_zvm
+  - vmrepl.core.zvm_pending
 options:
   peer_host:
     description:
@@ -27,9 +28,10 @@ options:
     type: str
   peer_port:
     description:
-      - The target's pairing port - 9071 between appliances, 9081 for a Windows ZVM. Defaults
-        to the port of O(peer_zvm_url) when it has one, else 9071.
+      - The target's pairing port, on which the source ZVM reaches the target ZVM - 9071 between
+        appliances, 9081 for a Windows ZVM. It is not the port of the API (O(peer_zvm_url)).
     type: int
+    default: 9071
   state:
     description: V(present) pairs; V(absent) unpairs.
     type: str
@@ -67,11 +69,11 @@ status:
   sample: {"source": "Paired", "target": "Paired"}
 source_site:
   description: The source site's identifier and name.
-  returned: always
+  returned: when the ZVMs are deployed
   type: dict
 target_site:
   description: The target site's identifier and name.
-  returned: always
+  returned: when the ZVMs are deployed
   type: dict
 notes:
   description: What the run found along the way (a repaired half pairing, another run's pairing).
@@ -98,19 +100,35 @@ def main():
             zvm=True,
             peer_zvm=True,
             peer_host={"type": "str"},
-            peer_port={"type": "int"},
+            peer_port={"type": "int", "default": 9071},
             state={"type": "str", "default": "present", "choices": ["present", "absent"]},
             keep_target_disks={"type": "bool", "default": True},
             timeout={"type": "int", "default": 600},
+            zvm_pending={"type": "bool", "default": False},
         ),
         supports_check_mode=True,
     )
     p = module.params
     peer_url = urlparse(p["peer_zvm_url"])
     host = p["peer_host"] or peer_url.hostname
-    port = p["peer_port"] or peer_url.port or 9071
+    port = p["peer_port"]
+    if not 1 <= port <= 65535:
+        module.fail_json(msg=f"peer_port (pairing_port) must be 1 to 65535, not {port}.")
+    if p["zvm_pending"] and not module.check_mode:
+        module.fail_json(msg="zvm_pending is for check mode only: deploy the ZVMs first.")
 
     def body():
+        if p["zvm_pending"]:
+            # A ZVM that this run deploys first has no peer yet.
+            want_paired = p["state"] == "present"
+            return {
+                "changed": want_paired,
+                "status": {"source": "not listed", "target": "not listed"},
+                "notes": ["the ZVMs are not deployed yet"],
+                "msg": f"Would pair with the target at {host}:{port} once the ZVMs are deployed."
+                if want_paired
+                else "Nothing to unpair: the ZVMs are not deployed yet.",
+            }
         with zvm_client(module) as source, zvm_client(module, "peer_zvm") as target:
             pairing = SitePairing(source, target, timeout=p["timeout"])
             state = pairing.settle(pairing.read())

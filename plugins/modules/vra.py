@@ -21,6 +21,7 @@ author:
   - vmrepl maintainers
 extends_documentation_fragment:
   - vmrepl.core.zvm
+  - vmrepl.core.zvm_pending
 options:
   hosts:
     description:
@@ -162,6 +163,7 @@ from ansible_collections.vmrepl.core.plugins.module_utils.vras import (
     raise_for_failures,
     vra_host_name,
 )
+from ansible_collections.vmrepl.core.plugins.module_utils.vras import plan as plan_vras
 
 
 def main():
@@ -186,6 +188,7 @@ def main():
             },
             state={"type": "str", "default": "present", "choices": ["present", "absent"]},
             timeout={"type": "int", "default": 1800},
+            zvm_pending={"type": "bool", "default": False},
         ),
         required_if=[("state", "present", ("datastore", "network"))],
         supports_check_mode=True,
@@ -195,6 +198,54 @@ def main():
         module.fail_json(msg=f"memory_gb must be 1 to 16 (GB), not {p['memory_gb']}.")
     if not 1 <= p["cpus"] <= 4:
         module.fail_json(msg=f"cpus must be 1 to 4, not {p['cpus']}.")
+    if p["zvm_pending"] and not module.check_mode:
+        module.fail_json(msg="zvm_pending is for check mode only: deploy the ZVM first.")
+
+    def describe(plan, removing):
+        """The result of a plan: what would change (check mode) or is about to."""
+        before = sorted(plan.present + removing)
+        after = sorted((set(before) | {i.host for i in plan.installs}) - set(removing))
+        result = {
+            "changed": plan.changes,
+            "installed": [],
+            "edited": [],
+            "removed": [],
+            "present": plan.present,
+            "skipped_hosts": plan.skipped,
+            "failed_hosts": {},
+            "planned": [{"host": i.host, "address": i.address or "dhcp"} for i in plan.installs]
+            + [
+                {
+                    "host": e.host,
+                    "action": "edit",
+                    "changes": {k: v for k, (_, v) in e.changes.items()},
+                }
+                for e in plan.edits
+            ]
+            + [{"host": h, "action": "uninstall"} for h in removing],
+        }
+        if module._diff:
+            result["diff"] = {
+                side: {
+                    "vra_hosts": hosts,
+                    "settings": {
+                        e.host: {k: pair[index] for k, pair in e.changes.items()}
+                        for e in plan.edits
+                    },
+                }
+                for side, hosts, index in (("before", before, 0), ("after", after, 1))
+            }
+        counts = f"{len(plan.present)} present, {len(plan.skipped)} skipped."
+        if not plan.changes:
+            result["msg"] = f"VRAs: nothing to change; {counts}"
+        else:
+            planned = ", ".join(f"{i.host} ({i.address or 'DHCP'})" for i in plan.installs)
+            result["msg"] = (
+                f"VRAs: would install {len(plan.installs)}"
+                + (f" ({planned})" if planned else "")
+                + f", edit {len(plan.edits)}, uninstall {len(removing)}; {counts}"
+            )
+        return result
 
     def body():
         settings = VraSettings(
@@ -205,55 +256,19 @@ def main():
             group=p["group"],
             ip_pool=IpPool(**p["ip_pool"]) if p["ip_pool"] else None,
         )
+        if p["zvm_pending"]:
+            # A ZVM that this run deploys first has no VRA yet and knows every host of its
+            # vCenter: the plan is every chosen host, from the start of the address pool.
+            known = {h: "" for h in p["hosts"]}
+            return describe(
+                plan_vras(p["hosts"], known, [], settings, p["state"], p["skipped_hosts"]), []
+            )
         with zvm_client(module) as zvm:
             rollout = VraRollout(zvm, timeout=p["timeout"])
             plan = rollout.plan(p["hosts"], settings, p["state"], p["skipped_hosts"])
             removing = [vra_host_name(v) for v in plan.removals]
-            before = sorted(plan.present + removing)
-            after = sorted((set(before) | {i.host for i in plan.installs}) - set(removing))
-            result = {
-                "changed": plan.changes,
-                "installed": [],
-                "edited": [],
-                "removed": [],
-                "present": plan.present,
-                "skipped_hosts": plan.skipped,
-                "failed_hosts": {},
-                "planned": [{"host": i.host, "address": i.address or "dhcp"} for i in plan.installs]
-                + [
-                    {
-                        "host": e.host,
-                        "action": "edit",
-                        "changes": {k: v for k, (_, v) in e.changes.items()},
-                    }
-                    for e in plan.edits
-                ]
-                + [{"host": h, "action": "uninstall"} for h in removing],
-            }
-            if module._diff:
-                result["diff"] = {
-                    "before": {
-                        "vra_hosts": before,
-                        "settings": {
-                            e.host: {k: old for k, (old, _) in e.changes.items()}
-                            for e in plan.edits
-                        },
-                    },
-                    "after": {
-                        "vra_hosts": after,
-                        "settings": {
-                            e.host: {k: new for k, (_, new) in e.changes.items()}
-                            for e in plan.edits
-                        },
-                    },
-                }
+            result = describe(plan, removing)
             if module.check_mode or not (plan.changes or plan.busy):
-                verb = "would install" if module.check_mode else "installed"
-                result["msg"] = (
-                    f"VRAs: {verb} {len(plan.installs)}, edit {len(plan.edits)}, "
-                    f"uninstall {len(removing)}; "
-                    f"{len(plan.present)} present, {len(plan.skipped)} skipped."
-                )
                 return result
             outcome = rollout.apply(plan, settings)
             result.update(

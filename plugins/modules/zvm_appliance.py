@@ -329,7 +329,9 @@ def main():
             )
         api_ready = None
         running = outcome.vm is not None and outcome.vm["power_state"] == "poweredOn"
-        if p["api_url"] and p["state"] == "present" and running and not module.check_mode:
+        # (in check mode too: an appliance that is running already may still be booting, and
+        # waiting for it changes nothing)
+        if p["api_url"] and p["state"] == "present" and running:
             api_ready = poll_until(
                 lambda: api_answers(p["api_url"], p["api_validate_certs"], p["api_ca_file"]),
                 timeout=p["wait_timeout"],

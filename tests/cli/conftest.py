@@ -66,7 +66,7 @@ class Cli:
 def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
     """One lab for the command's tests (modules that need a fresh one define their own)."""
     directory = tmp_path_factory.mktemp("cli-lab")
-    started = start_lab(directory)
+    started = start_lab(directory, deployed=True)
     try:
         yield started
     finally:

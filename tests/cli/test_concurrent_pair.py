@@ -24,7 +24,9 @@ PAIR_TASK = "pairing : Pair the source site with the target site"
 def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
     directory = tmp_path_factory.mktemp("pair-lab")
     # Fresh (not paired), with ZVM tasks slow enough that both runs pair at the same moment.
-    state, _ = manager.up(manager.LabSpec(task_seconds=4.0), directory)
+    state, _ = manager.up(
+        manager.LabSpec(task_seconds=4.0, deployed=True, boot_seconds=1.0), directory
+    )
     try:
         yield Lab(directory, state)
     finally:

@@ -92,8 +92,13 @@ class Lab:
         return [s[k]["password"] for s in self.state["sites"] for k in ("vcenter", "zvm")]
 
 
-def start_lab(directory: Path, edition: str = "remote", **spec: Any) -> Lab:
-    state, _ = manager.up(manager.LabSpec(edition=edition, task_seconds=0.3, **spec), directory)
+def start_lab(
+    directory: Path, edition: str = "remote", *, deployed: bool = False, **spec: Any
+) -> Lab:
+    """A lab as a new customer's sites are (bare: no ZVM answers until the deployment has
+    deployed its appliance), or ``deployed`` (ZVMs installed and licensed, nothing else)."""
+    spec = {"task_seconds": 0.3, "boot_seconds": 1.0, **spec}
+    state, _ = manager.up(manager.LabSpec(edition=edition, deployed=deployed, **spec), directory)
     return Lab(directory, state)
 
 

@@ -1,5 +1,6 @@
 """deploy_remote.yml when things go wrong: a VRA install fails on one host, the ZVM answers
-503 for a while, a run is killed in the middle of the VRA installs."""
+503 for a while, a run is killed in the middle of the VRA installs. The faults are injected
+into running ZVMs, so these labs start with the ZVMs deployed."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ pytestmark = pytest.mark.lab
 
 @pytest.fixture
 def fresh_lab(tmp_path: Path) -> Iterator[Lab]:
-    lab = start_lab(tmp_path / "lab")
+    lab = start_lab(tmp_path / "lab", deployed=True)
     try:
         yield lab
     finally:
