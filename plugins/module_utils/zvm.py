@@ -202,6 +202,38 @@ def field(obj: Any, *path: str, default: Any = None) -> Any:
     return current
 
 
+#: Keys whose values are secrets in what the ZVM returns (compared case-insensitively).
+SECRET_RESULT_KEYS = frozenset({"licensekey"})
+
+
+def mask(value: str, keep: int = 4) -> str:
+    """``value`` hidden but for its last ``keep`` characters ("********ABCD"); all of it when
+    it is too short for that to leave most of it hidden."""
+    return "*" * 8 + (value[-keep:] if len(value) >= 3 * keep else "")
+
+
+def masked(obj: Any) -> tuple[Any, set[str]]:
+    """A copy of ``obj`` with the values of :data:`SECRET_RESULT_KEYS` masked (:func:`mask`),
+    and the secrets it held, so that a caller can keep them out of logs too."""
+    secrets: set[str] = set()
+
+    def walk(node: Any) -> Any:
+        if isinstance(node, Mapping):
+            out = {}
+            for key, value in node.items():
+                if str(key).lower() in SECRET_RESULT_KEYS and isinstance(value, str) and value:
+                    secrets.add(value)
+                    out[key] = mask(value)
+                else:
+                    out[key] = walk(value)
+            return out
+        if isinstance(node, list):
+            return [walk(item) for item in node]
+        return node
+
+    return walk(obj), secrets
+
+
 def vra_create_body(
     host_id: str,
     datastore_id: str,

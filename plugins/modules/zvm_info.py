@@ -66,7 +66,9 @@ vms:
   type: list
   elements: dict
 license:
-  description: GET /v1/license.
+  description:
+    - GET /v1/license, with the licence key masked but for its last 4 characters
+      (C(********ABCD)); the key itself is never returned or logged.
   returned: when license is gathered
   type: dict
 datastores:
@@ -86,9 +88,20 @@ from ansible_collections.vmrepl.core.plugins.module_utils.module import (
     zvm_client,
 )
 from ansible_collections.vmrepl.core.plugins.module_utils.pairing import STATUS_NAMES, site_id
-from ansible_collections.vmrepl.core.plugins.module_utils.zvm import field
+from ansible_collections.vmrepl.core.plugins.module_utils.zvm import field, masked
 
-CHOICES = ["site", "peers", "vras", "vpgs", "alerts", "vms", "license", "datastores"]
+#: What to gather → the ZVM client's method that reads it.
+READERS = {
+    "site": "local_site",
+    "peers": "peer_sites",
+    "vras": "vras",
+    "vpgs": "vpgs",
+    "alerts": "alerts",
+    "vms": "vms",
+    "license": "license",
+    "datastores": "datastores",
+}
+CHOICES = list(READERS)
 
 
 def main():
@@ -109,18 +122,10 @@ def main():
     def body():
         result: dict[str, Any] = {"changed": False}
         with zvm_client(module) as zvm:
-            readers = {
-                "site": zvm.local_site,
-                "peers": zvm.peer_sites,
-                "vras": zvm.vras,
-                "vpgs": zvm.vpgs,
-                "alerts": zvm.alerts,
-                "vms": zvm.vms,
-                "license": zvm.license,
-                "datastores": zvm.datastores,
-            }
             for part in gather:
-                result[part] = readers[part]()
+                result[part], secrets = masked(getattr(zvm, READERS[part])())
+                # Ansible replaces these wherever they would appear in output and logs.
+                module.no_log_values.update(secrets)
         if "site" in result:
             result["site"] = {**result["site"], "SiteIdentifier": site_id(result["site"])}
         for peer in result.get("peers", []):
