@@ -9,7 +9,7 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
@@ -20,7 +20,7 @@ import click
 from vmrepl import __version__
 from vmrepl.cli.options import RunOptions
 from vmrepl.progress import LiveProgress, LogProgress, Progress, QuietProgress
-from vmrepl.results import EXIT_CODES, RunSummary, junit_xml, summarise
+from vmrepl.results import EXIT_CODES, RunSummary, junit_xml, message_of, summarise
 from vmrepl.runner import VAULT_PASSWORD_ENV
 
 #: Extra content of a command's document and summary: events → (key, value, render).
@@ -175,9 +175,10 @@ def run_command(
     if interrupt.requested:  # even when the run finished as the signal came
         summary.status, summary.reason = "interrupted", summary.reason or "Interrupted."
     extra = extension(result.events) if extension else {}
-    verdict = extra.pop("verdict", None)  # the playbook's own report of a refusal
-    if verdict and summary.status == "failed" and summary.totals().changed == 0:
-        summary.status, summary.reason = verdict
+    # the extension may carry the playbook's own report of a refusal
+    summary.status, summary.reason = final_verdict(
+        summary, result.events, extra.pop("verdict", None)
+    )
     doc: dict[str, Any] = {
         "vmrepl": __version__,
         "command": command,
@@ -205,6 +206,51 @@ def run_command(
             renderer(out, doc)
         print_verdict(out, doc)
     sys.exit(summary.exit_code)
+
+
+#: A module's typed error that means a site (its ZVM or vCenter) could not be reached.
+UNREACHABLE_ERRORS = frozenset({"ConnectionFailed"})
+
+
+def unreachable_first(events: Iterable[Mapping[str, Any]]) -> str | None:
+    """Where the run's first failure was a site that could not be reached (a host Ansible
+    could not reach, a module's ConnectionFailed, a port check that timed out), or None when
+    the first failure was something else or nothing failed."""
+    for event in events:
+        kind = event.get("event")
+        data = event.get("event_data") or {}
+        if kind not in ("runner_on_unreachable", "runner_on_failed") or data.get("ignore_errors"):
+            continue
+        res = data.get("res") or {}
+        action = str(data.get("task_action") or data.get("resolved_action") or "")
+        unreachable = (
+            kind == "runner_on_unreachable"
+            or bool(res.get("unreachable"))
+            or res.get("error") in UNREACHABLE_ERRORS
+            or (action.endswith("wait_for") and "Timeout when waiting" in message_of(res))
+        )
+        if not unreachable:
+            return None
+        return f"{data.get('host', '')}: {data.get('task', '')}: {message_of(res)}".strip()
+    return None
+
+
+def final_verdict(
+    summary: RunSummary,
+    events: Iterable[Mapping[str, Any]],
+    reported: tuple[str, str] | None = None,
+) -> tuple[str, str]:
+    """The run's verdict: the summary's, or the playbook's own report of a refusal
+    (``reported``) when the run failed and changed nothing. A site that could not be reached
+    is a failure (exit 1), not a refusal, unless the run had been refused before it."""
+    status, reason = summary.status, summary.reason
+    if reported and status == "failed" and summary.totals().changed == 0:
+        status, reason = reported
+    if status == "refused":
+        where = unreachable_first(events)
+        if where:
+            return "failed", f"A site could not be reached. {where}"
+    return status, reason
 
 
 def print_summary(
