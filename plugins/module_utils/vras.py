@@ -86,6 +86,40 @@ class IpPool:
         ]
 
 
+def pool_conflicts(pools: dict[str, IpPool], reserved: dict[str, dict[str, str]]) -> list[str]:
+    """What is wrong with the VRA address pools of the sites together: a pool that holds its
+    own gateway or an address ``reserved`` at any site (``{site: {what: address}}``, e.g. the
+    ZVM's), or two sites' pools that share addresses. Pure; one sentence per conflict."""
+    conflicts = []
+    ranges = {}
+    for site, pool in pools.items():
+        addresses = pool.addresses()  # validated (raises ConfigurationError)
+        first, last = ipaddress.IPv4Address(pool.start), ipaddress.IPv4Address(pool.end)
+        ranges[site] = (first, last)
+        if first <= ipaddress.IPv4Address(pool.gateway) <= last:
+            conflicts.append(
+                f"vra_ip_pool of {site} ({first}-{last}) holds its own gateway {pool.gateway}."
+            )
+        taken = set(addresses)
+        for owner, named in reserved.items():
+            for what, address in named.items():
+                if address in taken:
+                    conflicts.append(
+                        f"vra_ip_pool of {site} ({first}-{last}) holds {address}, the {what} "
+                        f"address of {owner}."
+                    )
+    sites = sorted(ranges)
+    for index, a in enumerate(sites):
+        for b in sites[index + 1 :]:
+            (a_first, a_last), (b_first, b_last) = ranges[a], ranges[b]
+            if a_first <= b_last and b_first <= a_last:
+                conflicts.append(
+                    f"vra_ip_pool of {a} ({a_first}-{a_last}) and of {b} ({b_first}-{b_last}) "
+                    f"share addresses from {max(a_first, b_first)}: every VRA needs its own."
+                )
+    return conflicts
+
+
 @dataclass(frozen=True)
 class VraSettings:
     datastore: str
