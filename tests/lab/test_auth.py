@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from tests.lab.conftest import Site
+from tests.lab.conftest import BOOT_SECONDS, Site
 from tests.lab.helpers import TOKEN_PATH, Zvm
 from vmrepl.lab.zvm import SimulatorConfig, VCenterConfig, ZvmSimulator
 
@@ -127,9 +127,12 @@ def test_tokens_expire_after_their_lifetime(site_a: Site, lab) -> None:
         tls_key=lab.certs.key_file,
         ca_file=lab.certs.ca_file,
         token_lifetime=1,
+        boot_seconds=BOOT_SECONDS,
     )
     with ZvmSimulator(config).start() as sim:
-        zvm = Zvm(sim.url, lab.certs.ca_file, "admin", "lab-password", sim.site_identifier)
+        # it boots from site A's running appliance VM, with the password that VM was given
+        assert sim.wait_answering(10)
+        zvm = Zvm(sim.url, lab.certs.ca_file, "admin", site_a.zvm_password, sim.site_identifier)
         assert zvm.token()["expires_in"] == 1
         assert zvm.get("/v1/localsite")["SiteName"] == "short-lived"
         time.sleep(1.3)

@@ -159,7 +159,7 @@ def _drive_the_rest(lab: Lab, site_c: Zvm) -> None:
     a.put("/v1/localsite/settings/loginBanner", {"IsLoginBannerEnabled": False, "LoginBanner": ""})
     a.post("/v1/localsite/billing/sendUsage")
     a.delete("/v1/license")
-    a.put("/v1/license", {"LicenseKey": "VMREPL-LAB-LICENSE"})
+    a.put("/v1/license", {"LicenseKey": lab.a.license_key})
     datastore = a.get("/v1/datastores")[0]["DatastoreIdentifier"]
     a.get(f"/v1/datastores/{enc(datastore)}")
     for site in (a.site, b.site):

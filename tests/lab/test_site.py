@@ -9,9 +9,11 @@ from collections.abc import Iterator
 import pytest
 from pyVmomi import vim
 
-from tests.lab.conftest import Lab, Site, host_ids, install_vra
+from tests.lab.conftest import BOOT_SECONDS, Lab, Site, host_ids, install_vra
 from tests.lab.helpers import Zvm, enc
+from vmrepl.lab.appliance import apply_license
 from vmrepl.lab.zvm import SimulatorConfig, VCenterConfig, ZvmSimulator
+from vmrepl.lab.zvm.inventory import split_identifier
 
 pytestmark = pytest.mark.lab
 
@@ -32,9 +34,14 @@ def restarted_a(vras: Lab) -> Iterator[Zvm]:
         ca_file=vras.certs.ca_file,
         task_seconds=0.25,
         settings_ttl_seconds=0.5,
+        boot_seconds=BOOT_SECONDS,
     )
     with ZvmSimulator(config).start() as sim:
-        yield Zvm(sim.url, vras.certs.ca_file, "admin", "restarted", sim.site_identifier)
+        # it boots from site A's running appliance VM, with that VM's admin password; its
+        # records are new (nothing persists in-process), so it is licensed again
+        assert sim.wait_answering(10)
+        apply_license(sim.url, vras.certs.ca_file, "admin", a.zvm_password, config.license_key)
+        yield Zvm(sim.url, vras.certs.ca_file, "admin", a.zvm_password, sim.site_identifier)
 
 
 def test_routing_errors(site_a: Site) -> None:
@@ -71,6 +78,12 @@ def test_site_facts(site_a: Site) -> None:
     )
 
 
+def moref_of(identifier: str) -> str:
+    parts = split_identifier(identifier)
+    assert parts is not None, identifier
+    return parts[1]
+
+
 def test_datastores_are_read_from_vcsim(site_a: Site) -> None:
     zvm = site_a.zvm
     real = {
@@ -80,10 +93,13 @@ def test_datastores_are_read_from_vcsim(site_a: Site) -> None:
         )
     }
     listed = zvm.get("/v1/datastores")
-    assert {d["DatastoreIdentifier"].partition(".")[2] for d in listed} == set(real)
+    # vcsim's datastore morefs hold "/": the identifiers do not (they map back to the moref)
+    assert all("/" not in d["DatastoreIdentifier"] for d in listed)
+    morefs = {d["DatastoreIdentifier"]: moref_of(d["DatastoreIdentifier"]) for d in listed}
+    assert set(morefs.values()) == set(real)
     for datastore in listed:
         usage = datastore["Stats"]["Usage"]["Datastore"]
-        truth = real[datastore["DatastoreIdentifier"].partition(".")[2]]
+        truth = real[morefs[datastore["DatastoreIdentifier"]]]
         assert usage["CapacityInBytes"] == truth["summary.capacity"]
         assert 0 < usage["FreeInBytes"] <= usage["CapacityInBytes"]
     one = listed[0]

@@ -130,7 +130,6 @@ def test_commit_validation(vras: Lab) -> None:
 
     a.zvm.delete(f"{path}/vms/{enc(vm)}")
     assert a.zvm.get(path + "/vms") == []
-    assert "at least one VM" in _commit_error(vras, sid)
     assert "was not found" in a.zvm.error("POST", path + "/vms", {"VmIdentifier": "x.vm-404"})
     a.zvm.post(path + "/vms", {"VmIdentifier": vm})
     assert "already in" in a.zvm.error("POST", path + "/vms", {"VmIdentifier": vm})
@@ -142,6 +141,26 @@ def test_commit_validation(vras: Lab) -> None:
 
     a.zvm.run("POST", path + "/commit")
     a.zvm.delete("/v1/vpgSettings/" + a.zvm.post("/v1/vpgSettings", {}))
+
+
+def test_an_empty_vpg_is_committed_then_filled(vras: Lab) -> None:
+    """As Zerto's SDK does: a VPG created without VMs, the VMs added by editing it."""
+    a, b = vras.a, vras.b
+    task = a.zvm.run(
+        "POST", f"/v1/vpgSettings/{vpg_settings(a.zvm, b.zvm, _name('empty'), [])}/commit"
+    )
+    [entity] = task["RelatedEntities"]["Vpgs"]
+    vpg_id = str(entity["identifier"])
+    empty = a.zvm.vpg(vpg_id)
+    assert empty["VmsCount"] == 0
+    assert empty["SubStatusDescription"] == "EmptyProtectionGroup"
+    vm = a.vcsim.make_vm(_name("fill"))
+    sid = a.zvm.post("/v1/vpgSettings", {"VpgIdentifier": vpg_id})
+    a.zvm.post(f"/v1/vpgSettings/{sid}/vms", {"VmIdentifier": vm})
+    a.zvm.run("POST", f"/v1/vpgSettings/{sid}/commit")
+    filled = wait_status(a.zvm, vpg_id, 1)
+    assert filled["VmsCount"] == 1
+    assert filled["SubStatusDescription"] != "EmptyProtectionGroup"
 
 
 def test_a_vm_recovers_to_each_site_at_most_once(vras: Lab) -> None:
