@@ -15,15 +15,13 @@ from ansible_collections.vmrepl.core.plugins.module_utils.errors import (
     ConfigurationError,
     VmreplError,
 )
-from ansible_collections.vmrepl.core.plugins.module_utils.zvm import ZvmClient
+from ansible_collections.vmrepl.core.plugins.module_utils.zvm import ZvmClient, mask
 from ansible_collections.vmrepl.core.plugins.module_utils.zvm import field as zf
 
 
 def mask_key(key: str | None) -> str | None:
-    """``********`` and the key's last four characters (all of it masked when it is short)."""
-    if not key:
-        return None
-    return "********" + (key[-4:] if len(key) >= 12 else "")
+    """The key masked (:func:`zvm.mask`), or None when there is none."""
+    return mask(key) if key else None
 
 
 @dataclass(frozen=True)

@@ -129,6 +129,7 @@ def zvm_client(module: AnsibleModule, prefix: str = "zvm") -> Any:
             kind=p[f"{prefix}_kind"],
             validate_certs=p[f"{prefix}_validate_certs"],
             ca_file=p[f"{prefix}_ca_file"],
+            option=f"{prefix}_url",
         )
     )
 
