@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.lab.helpers import Zvm
 from vmrepl.lab import process
 
 pytestmark = pytest.mark.lab
@@ -35,19 +36,32 @@ def test_up_status_down(tmp_path: Path) -> None:
     lab_dir = tmp_path / "lab"
     up = vmrepl(lab_dir, "up", "--hosts", "3", "--vms", "1")
     assert up.returncode == 0, up.stderr
-    assert "Lab up (remote)" in up.stdout
+    assert "Lab up (remote, bare)" in up.stdout
     try:
         status = vmrepl(lab_dir, "status", "--output", "json")
         assert status.returncode == 0, status.stderr
         doc = json.loads(status.stdout)
-        assert doc["running"] is True
+        assert doc["running"] is True and doc["deployed"] is False
         assert [s["name"] for s in doc["sites"]] == ["source", "target"]
         for site in doc["sites"]:
             vc, zvm = site["vcenter"], site["zvm"]
             assert set(vc) >= {"host", "port", "username", "password", "ca_file"}
-            assert set(zvm) >= {"url", "username", "password"}
+            assert set(zvm) >= {
+                "url",
+                "username",
+                "password",
+                "ca_file",
+                "site_identifier",
+                "pairing_port",
+                "license_key",
+                "answering",
+            }
             assert vc["host"] == "127.0.0.1" and reachable(vc["host"], vc["port"])
             assert zvm["url"].startswith("https://127.0.0.1:")
+            # bare: no appliance, so the ZVM's ports refuse connections
+            assert zvm["answering"] is False
+            assert not reachable("127.0.0.1", int(zvm["url"].rsplit(":", 1)[1]))
+            assert not reachable("127.0.0.1", zvm["pairing_port"])
             assert Path(vc["ca_file"]).exists()
         state = json.loads((lab_dir / "state.json").read_text())
         assert oct((lab_dir / "state.json").stat().st_mode & 0o777) == "0o600"  # holds passwords
@@ -68,14 +82,68 @@ def test_up_status_down(tmp_path: Path) -> None:
     assert gone.returncode == 3 and "not up" in gone.stdout
 
 
-def test_local_edition_has_one_site(tmp_path: Path) -> None:
+def test_local_edition_deployed_has_one_licensed_zvm(tmp_path: Path) -> None:
     lab_dir = tmp_path / "lab"
-    up = vmrepl(lab_dir, "up", "--edition", "local", "--output", "json")
+    up = vmrepl(
+        lab_dir, "up", "--edition", "local", "--deployed", "--boot-seconds", "0.5", "-o", "json"
+    )
     try:
         assert up.returncode == 0, up.stderr
-        assert [s["name"] for s in json.loads(up.stdout)["sites"]] == ["local"]
+        doc = json.loads(up.stdout)
+        assert doc["deployed"] is True
+        [site] = doc["sites"]
+        assert site["name"] == "local"
+        zvm = site["zvm"]
+        assert zvm["answering"] is True
+        client = Zvm(
+            zvm["url"],
+            Path(zvm["ca_file"]),
+            zvm["username"],
+            zvm["password"],
+            zvm["site_identifier"],
+        )
+        assert client.get("/v1/license")["Details"]["LicenseKey"] == zvm["license_key"]
+        assert client.get("/v1/vras") == [] and client.get("/v1/peersites") == []
+        names = {vm["VmName"] for vm in client.inventory("vms")}
+        assert "zvm-local" in names  # the appliance VM the lab deployed
     finally:
         vmrepl(lab_dir, "down")
+
+
+def _pids_mentioning(text: str) -> list[int]:
+    """Processes whose command line mentions ``text`` (the lab dir: its certificates, logs)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+            except OSError:
+                continue
+            if text in cmdline:
+                found.append(int(entry.name))
+    return found
+
+
+def test_two_ups_at_once_start_one_lab(tmp_path: Path) -> None:
+    lab_dir = tmp_path / "lab"
+    env = {**os.environ, "VMREPL_LAB_DIR": str(lab_dir)}
+    argv = [*VMREPL, "lab", "up", "--edition", "local", "--hosts", "1", "--vms", "0", "-o", "json"]
+    runs = [
+        subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for _ in range(2)
+    ]
+    try:
+        outputs = [run.communicate(timeout=120) for run in runs]
+        assert all(run.returncode == 0 for run in runs), outputs
+        docs = [json.loads(out) for out, _ in outputs]
+        assert docs[0]["sites"] == docs[1]["sites"]  # the same lab, the same ports
+        state = json.loads((lab_dir / "state.json").read_text())
+        pids = [state["sites"][0][part]["pid"] for part in ("vcenter", "zvm")]
+        processes = [pid for pid in _pids_mentioning(str(lab_dir)) if pid != os.getpid()]
+        assert len(processes) == len(pids), processes  # one set: one vcsim, one ZVM
+    finally:
+        down = vmrepl(lab_dir, "down")
+    assert "2 processes stopped" in down.stdout
 
 
 def test_bad_input_is_refused_with_the_option(tmp_path: Path) -> None:

@@ -30,14 +30,16 @@ def _print_status(status: dict[str, Any], output: str, headline: str) -> None:
     click.echo(headline)
     for site in status["sites"]:
         vc, zvm = site["vcenter"], site["zvm"]
+        answering = "answering" if zvm.get("answering") else "not answering: no appliance yet"
         click.echo(
             f"  {site['name']:<8} vCenter https://{vc['host']}:{vc['port']}/sdk  "
-            f"ZVM {zvm['url']}  (user {vc['username']} / {zvm['username']})"
+            f"ZVM {zvm['url']} ({answering}; pairing port {zvm.get('pairing_port')})  "
+            f"(user {vc['username']} / {zvm['username']})"
         )
     click.echo(
         "  CA file: " + (status["sites"][0]["vcenter"]["ca_file"] if status["sites"] else "-")
     )
-    click.echo("  Passwords: `vmrepl lab status --output json`.")
+    click.echo("  Passwords and licence keys: `vmrepl lab status --output json`.")
 
 
 @click.group()
@@ -74,21 +76,52 @@ def lab() -> None:
     show_default=True,
     help="How long the simulated ZVM tasks run.",
 )
+@click.option(
+    "--deployed",
+    is_flag=True,
+    help="Deploy each site's ZVM appliance and license it (default: bare sites, no ZVM yet).",
+)
+@click.option(
+    "--boot-seconds",
+    type=click.FloatRange(0),
+    default=3.0,
+    show_default=True,
+    help="How long an appliance VM runs before its ZVM answers.",
+)
 @OUTPUT
-def up(edition: str, hosts: int, vms: int, task_seconds: float, output: str) -> None:
-    """Start the lab (a no-op when it already runs)."""
+def up(
+    edition: str,
+    hosts: int,
+    vms: int,
+    task_seconds: float,
+    deployed: bool,
+    boot_seconds: float,
+    output: str,
+) -> None:
+    """Start the lab (a no-op when it already runs). Sites start bare, as a new customer's:
+    each ZVM answers only once its appliance VM is deployed and has booted."""
     from vmrepl.lab import manager
 
     try:
-        state, started = manager.up(manager.LabSpec(edition, hosts, vms, task_seconds))
+        state, started = manager.up(
+            manager.LabSpec(
+                edition,
+                hosts,
+                vms,
+                task_seconds,
+                deployed=deployed,
+                boot_seconds=boot_seconds,
+            )
+        )
     except manager.LabError as exc:
         _fail(str(exc))
         return
     status = manager.public_status(state)
+    how = "deployed" if state.get("deployed") else "bare"
     if started:
-        headline = f"Lab up ({edition}) in {state['started_in_seconds']} s:"
+        headline = f"Lab up ({edition}, {how}) in {state['started_in_seconds']} s:"
     else:
-        headline = f"Lab already up ({state['edition']}):"
+        headline = f"Lab already up ({state['edition']}, {how}):"
     _print_status(status, output, headline)
 
 

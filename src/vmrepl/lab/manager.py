@@ -1,24 +1,34 @@
 """``vmrepl lab``: bring the embedded lab up and down.
 
 A lab is one or two simulated sites on loopback; each is a vcsim (vCenter) and a ZVM simulator
-that acts on it. What runs is recorded in ``<lab dir>/state.json`` (mode 0600: it holds the lab's
-generated passwords), so that ``status`` can find the sites and ``down`` stops exactly what ``up``
-started, by pid.
+that acts on it. A site starts bare, as a new customer's is: hosts, datastores, networks and VMs,
+and a dormant ZVM that answers only once its appliance VM is deployed and booted (and is then
+unlicensed). ``deployed`` starts where the tests after the deployment begin: each site's
+appliance deployed and powered on, its ZVM answering and licensed (no VRAs, not paired).
+
+What runs is recorded in ``<lab dir>/state.json`` (mode 0600: it holds the lab's generated
+passwords and licence keys), so that ``status`` can find the sites and ``down`` stops exactly
+what ``up`` started, by pid. ``up`` and ``down`` hold a lock in the lab dir, so that two callers
+at once get one lab.
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import os
 import secrets
 import sys
 import time
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from vmrepl.lab import process
+from vmrepl.lab.appliance import APPLIANCE_OVF, VCenterAccess, answers, install_zvm
 from vmrepl.lab.certs import ServerCertificate, ensure_lab_certificates
 from vmrepl.lab.process import LabError
 from vmrepl.lab.vcsim import REPO_ROOT, VcsimTopology, start_vcsim
@@ -26,8 +36,7 @@ from vmrepl.lab.vcsim import REPO_ROOT, VcsimTopology, start_vcsim
 EDITION_SITES = {"remote": ("source", "target"), "local": ("local",)}
 VCENTER_USER = "administrator@vsphere.local"
 ZVM_USER = "admin"
-#: The stand-in ZVM appliance (a small OVF) that deployments on the lab upload.
-APPLIANCE_OVF = REPO_ROOT / "lab" / "appliance" / "zvm-appliance.ovf"
+__all__ = ["APPLIANCE_OVF", "LabError", "LabSpec", "down", "lab_dir", "public_status", "up"]
 
 
 def lab_dir() -> Path:
@@ -42,6 +51,10 @@ class LabSpec:
     hosts: int = 2
     vms: int = 2
     task_seconds: float = 2.0
+    #: each site's ZVM appliance deployed, booted and licensed (else: bare sites)
+    deployed: bool = False
+    #: how long an appliance VM runs before its ZVM answers
+    boot_seconds: float = 3.0
 
     def validate(self) -> None:
         if self.edition not in EDITION_SITES:
@@ -54,10 +67,25 @@ class LabSpec:
             raise LabError(f"vms must be between 0 and 5000, not {self.vms}.")
         if self.task_seconds < 0:
             raise LabError("task_seconds must not be negative.")
+        if self.boot_seconds < 0:
+            raise LabError("boot_seconds must not be negative.")
 
 
 def _state_file(directory: Path) -> Path:
     return directory / "state.json"
+
+
+@contextlib.contextmanager
+def _locked(directory: Path) -> Iterator[None]:
+    """The lab dir's lock (``fcntl.flock``): one ``up`` or ``down`` at a time."""
+    directory.mkdir(parents=True, exist_ok=True)
+    directory.chmod(0o700)
+    with open(directory / "lock", "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def read_state(directory: Path | None = None) -> dict[str, Any] | None:
@@ -95,6 +123,7 @@ def _start_site(
 ) -> dict[str, Any]:
     vc_password = secrets.token_urlsafe(12)
     zvm_password = secrets.token_urlsafe(12)
+    license_key = "LAB-" + secrets.token_hex(10).upper()
     vc = start_vcsim(
         VcsimTopology(hosts=spec.hosts, vms=spec.vms),
         cert,
@@ -142,9 +171,15 @@ def _start_site(
                 ZVM_USER,
                 "--task-seconds",
                 str(spec.task_seconds),
+                "--boot-seconds",
+                str(spec.boot_seconds),
             ],
             directory / "logs" / f"{name}-zvm.log",
-            env={"VMREPL_ZVM_PASSWORD": zvm_password, "VMREPL_VCENTER_PASSWORD": vc_password},
+            env={
+                "VMREPL_ZVM_PASSWORD": zvm_password,
+                "VMREPL_VCENTER_PASSWORD": vc_password,
+                "VMREPL_ZVM_LICENSE_KEY": license_key,
+            },
         )
     except Exception:
         process.stop(vc.pid)
@@ -152,18 +187,55 @@ def _start_site(
     site["zvm"] = {
         "url": str(zvm.ready["url"]),
         "username": ZVM_USER,
+        # the admin password a deployment gives the appliance (OVF property admin_password)
         "password": zvm_password,
         "ca_file": str(cert.ca_file),
         "site_identifier": zvm.ready.get("site_identifier"),
+        "pairing_port": int(zvm.ready["pairing_port"]),
+        "license_key": license_key,
         "pid": zvm.pid,
     }
+    if spec.deployed:
+        try:
+            _install(site)
+        except Exception:
+            process.stop(zvm.pid)
+            process.stop(vc.pid)
+            raise
     return site
 
 
+def _vcenter_access(site: dict[str, Any]) -> VCenterAccess:
+    vc = site["vcenter"]
+    return VCenterAccess(
+        vc["host"], int(vc["port"]), vc["username"], vc["password"], Path(vc["ca_file"])
+    )
+
+
+def _install(site: dict[str, Any]) -> None:
+    """The site's appliance deployed from the lab's OVF, booted, and its ZVM licensed."""
+    zvm = site["zvm"]
+    install_zvm(
+        _vcenter_access(site),
+        site["name"],
+        zvm["url"],
+        Path(zvm["ca_file"]),
+        zvm["username"],
+        zvm["password"],
+        zvm["license_key"],
+    )
+
+
 def up(spec: LabSpec, directory: Path | None = None) -> tuple[dict[str, Any], bool]:
-    """Start the lab unless it already runs as asked. Returns (state, started)."""
+    """Start the lab unless it already runs as asked. Returns (state, started). A caller that
+    comes while another starts the lab waits for it and gets its lab."""
     spec.validate()
     directory = directory or lab_dir()
+    with _locked(directory):
+        return _up(spec, directory)
+
+
+def _up(spec: LabSpec, directory: Path) -> tuple[dict[str, Any], bool]:
     state = read_state(directory)
     if state and is_running(state):
         if state.get("edition") != spec.edition:
@@ -171,11 +243,14 @@ def up(spec: LabSpec, directory: Path | None = None) -> tuple[dict[str, Any], bo
                 f"The lab is up as the {state.get('edition')} edition. "
                 "Run `vmrepl lab down` first to start it as another."
             )
+        if bool(state.get("deployed")) != spec.deployed:
+            raise LabError(
+                f"The lab is up {'deployed' if state.get('deployed') else 'bare'}. "
+                "Run `vmrepl lab down` first to start it the other way."
+            )
         return state, False
     if state:  # left over from a crash or a reboot: clear what remains of it
-        down(directory)
-    directory.mkdir(parents=True, exist_ok=True)
-    directory.chmod(0o700)
+        _down(directory)
     cert = ensure_lab_certificates(directory / "certs")
     names = EDITION_SITES[spec.edition]
     started = time.monotonic()
@@ -189,13 +264,20 @@ def up(spec: LabSpec, directory: Path | None = None) -> tuple[dict[str, Any], bo
                 errors.append(exc)
     state = {
         "edition": spec.edition,
-        "spec": {"hosts": spec.hosts, "vms": spec.vms, "task_seconds": spec.task_seconds},
+        "deployed": spec.deployed,
+        "spec": {
+            "hosts": spec.hosts,
+            "vms": spec.vms,
+            "task_seconds": spec.task_seconds,
+            "deployed": spec.deployed,
+            "boot_seconds": spec.boot_seconds,
+        },
         "sites": sites,
         "started_in_seconds": round(time.monotonic() - started, 2),
     }
     _write_state(directory, state)
     if errors:
-        down(directory)
+        _down(directory)
         raise LabError(f"The lab did not start: {errors[0]}")
     return state, True
 
@@ -203,6 +285,13 @@ def up(spec: LabSpec, directory: Path | None = None) -> tuple[dict[str, Any], bo
 def down(directory: Path | None = None) -> list[int]:
     """Stop every process the recorded lab started; returns the pids that were stopped."""
     directory = directory or lab_dir()
+    if not directory.exists():
+        return []
+    with _locked(directory):
+        return _down(directory)
+
+
+def _down(directory: Path) -> list[int]:
     state = read_state(directory)
     if not state:
         return []
@@ -225,8 +314,25 @@ def public_status(state: dict[str, Any]) -> dict[str, Any]:
                 "name": site["name"],
                 "vcenter": {k: vc[k] for k in ("host", "port", "username", "password", "ca_file")},
                 "zvm": {
-                    k: zvm[k] for k in ("url", "username", "password", "ca_file", "site_identifier")
+                    **{
+                        k: zvm.get(k)
+                        for k in (
+                            "url",
+                            "username",
+                            "password",
+                            "ca_file",
+                            "site_identifier",
+                            "pairing_port",
+                            "license_key",
+                        )
+                    },
+                    "answering": answers(zvm["url"]),
                 },
             }
         )
-    return {"edition": state["edition"], "running": is_running(state), "sites": sites}
+    return {
+        "edition": state["edition"],
+        "deployed": bool(state.get("deployed")),
+        "running": is_running(state),
+        "sites": sites,
+    }
