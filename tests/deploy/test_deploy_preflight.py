@@ -69,6 +69,28 @@ def test_the_wrong_edition_is_refused(lab: Lab) -> None:
     assert nothing_changed(lab)
 
 
+@pytest.mark.parametrize(
+    ("playbook", "extravars"),
+    [
+        ("deploy_local.yml", {"vmrepl_playbook_edition": "remote"}),
+        ("failover_test.yml", {"recovery_operation": "failover", "recovery_confirm": True}),
+        ("failover.yml", {"recovery_operation": "failover_test"}),
+        ("move.yml", {"recovery_operation": "failback"}),
+        ("failback.yml", {"recovery_operation": "move"}),
+        ("local_recovery.yml", {"recovery_operation": "failover"}),
+    ],
+)
+def test_what_a_playbook_decides_is_not_an_input(
+    lab: Lab, playbook: str, extravars: dict[str, object]
+) -> None:
+    result = lab.run(playbook, extravars={"recovery_request_ref": "CHG1", **extravars})
+    assert result.status == "failed"
+    [message] = failure_messages(result)
+    [name] = [k for k in extravars if k != "recovery_confirm"]
+    assert message.startswith("refused: ") and f"remove -e {name}" in message, message
+    assert nothing_changed(lab)
+
+
 def test_a_host_in_maintenance_mode_is_skipped_then_picked_up(lab: Lab) -> None:
     with lab.vcenter("source") as vc:
         host = vc.find_by_name(vim.HostSystem, "DC0_C0_H1").ref
