@@ -1,8 +1,8 @@
 """Requests, responses and the router: method + path template → handler.
 
-Templates are matched segment by segment on the raw (still percent-encoded) path, so that an
-identifier holding a ``/`` (vcsim's datastore morefs) travels as ``%2F`` inside one segment;
-parameters are decoded after the match. Literal segments win over parameters and compare
+Templates are matched segment by segment on the raw (still percent-encoded) path; parameters
+are decoded after the match. The simulator's identifiers hold no ``/`` (see
+``inventory.object_identifier``), but a percent-encoded one (``%2F``) still stays in one segment. Literal segments win over parameters and compare
 case-insensitively (``/v1/vpgs/{id}/moveRollback`` and ``.../MoveRollback`` are one route).
 """
 
