@@ -2,7 +2,8 @@
 
 Templates are matched segment by segment on the raw (still percent-encoded) path; parameters
 are decoded after the match. The simulator's identifiers hold no ``/`` (see
-``inventory.object_identifier``), but a percent-encoded one (``%2F``) still stays in one segment. Literal segments win over parameters and compare
+``inventory.object_identifier``), but a percent-encoded one (``%2F``) still stays in one segment.
+Literal segments win over parameters and compare
 case-insensitively (``/v1/vpgs/{id}/moveRollback`` and ``.../MoveRollback`` are one route).
 """
 
