@@ -78,7 +78,7 @@ def refused(url: str) -> bool:
     started = time.monotonic()
     try:
         socket.create_connection((parts.hostname or "", parts.port or 443), timeout=5).close()
-    except ConnectionRefusedError:
+    except (ConnectionRefusedError, ConnectionResetError):  # reset: caught while closing
         assert time.monotonic() - started < 1
         return True
     return False
