@@ -32,9 +32,26 @@ options:
   name:
     description:
       - The VPG's name; the provider's default is
-        C(<account id>-<journal history days>-<suffix>).
+        C(<account id>-<journal history days>-<suffix>). At most 80 characters - letters,
+        digits, space, C(.), C(_) and C(-), starting with a letter or digit.
+      - Required unless O(definitions) is given.
     type: str
-    required: true
+  definitions:
+    description:
+      - Several VPGs at once, each a dict of this module's per-VPG options (C(name), the VMs,
+        the fields, C(state), C(recovery_site), C(keep_recovery_volumes),
+        C(domain_controller_attribute)), as vpg.yml's C(vpg_definitions).
+      - The whole list is checked first - unknown keys (with the nearest known key), types,
+        ranges, unsafe or too long names, duplicate names - then every VPG is planned from
+        reads only, and only then is anything changed. Any problem refuses the run before a
+        change, naming the entry and the key.
+      - Exclusive with O(name) and the per-VPG options.
+    type: list
+    elements: dict
+  variable:
+    description: The name of the variable O(definitions) came from, for the messages.
+    type: str
+    default: definitions
   edition:
     description: V(remote) recovers to the paired peer site; V(local) to this site.
     type: str
@@ -123,7 +140,9 @@ options:
     description: The network recovered VMs join on failover and move (name).
     type: str
   test_network:
-    description: The network test VMs join in a failover test, usually an isolated one (name).
+    description:
+      - The network test VMs join in a failover test, usually an isolated one (name, at most
+        80 characters).
     type: str
   state:
     description: V(present) creates or updates; V(absent) deletes.
@@ -186,6 +205,18 @@ refused:
   description: Chosen VMs that cannot be protected, with the reason (the run fails when any).
   returned: on failure
   type: dict
+vpgs:
+  description:
+    - With O(definitions), one result per VPG in the order given - C(name), C(changed),
+      C(changes), C(vms), C(msg) (and C(unverified) in check mode).
+  returned: with definitions
+  type: list
+  elements: dict
+problems:
+  description: Every problem found in the input or the plan, each naming the entry and the key.
+  returned: on refusal
+  type: list
+  elements: str
 """
 
 from typing import Any
@@ -205,11 +236,16 @@ from ansible_collections.vmrepl.core.plugins.module_utils.module import (
     zvm_client,
 )
 from ansible_collections.vmrepl.core.plugins.module_utils.vpgs import (
+    DEFINITION_KEYS,
     MANAGED_FIELDS,
     NAMED_FIELDS,
     VpgManager,
     VpgSpec,
     VpgState,
+    apply_definitions,
+    check_definition,
+    check_definitions,
+    plan_definitions,
 )
 
 FIELD_OPTIONS: dict[str, Any] = {
@@ -225,20 +261,16 @@ FIELD_OPTIONS: dict[str, Any] = {
 
 
 def validate(p):
-    """Ranges the argument spec cannot declare; returns the first problem or None."""
-    hours = p["journal_history_hours"]
-    if hours is not None and not 1 <= hours <= 720:
-        return f"journal_history_hours must be 1 to 720, not {hours}."
-    if p["rpo_alert_seconds"] is not None and p["rpo_alert_seconds"] < 1:
-        return "rpo_alert_seconds must be at least 1."
-    hard, warning = p["journal_hard_limit_mb"], p["journal_warning_mb"]
-    if hard is not None and hard < 8192:
-        return f"journal_hard_limit_mb must be at least 8192 (8 GB), not {hard}."
-    if hard is not None and warning is not None and warning >= hard:
-        return f"journal_warning_mb ({warning}) must be below journal_hard_limit_mb ({hard})."
+    """The checks the argument spec cannot declare, as vpgs.check_definition makes them for a
+    definitions file: raises ConfigurationError naming the option (a refusal)."""
+    given = {k: p[k] for k in DEFINITION_KEYS if k in p and p[k] is not None}
+    _, problems = check_definition(given, "")
     if p["edition"] == "local" and p["recovery_site"]:
-        return "recovery_site is for the remote edition; the local edition recovers to this site."
-    return None
+        problems.append(
+            "recovery_site is for the remote edition; the local edition recovers to this site"
+        )
+    if problems:
+        raise ConfigurationError("; ".join(problems) + ".", details={"problems": problems})
 
 
 def main():
@@ -246,7 +278,9 @@ def main():
         argument_spec=argument_spec(
             vsphere=True,
             zvm=True,
-            name={"type": "str", "required": True},
+            name={"type": "str"},
+            definitions={"type": "list", "elements": "dict"},
+            variable={"type": "str", "default": "definitions"},
             edition={"type": "str", "default": "remote", "choices": ["remote", "local"]},
             recovery_site={"type": "str"},
             vms={"type": "list", "elements": "str", "default": []},
@@ -271,15 +305,16 @@ def main():
             timeout={"type": "int", "default": 1800},
             **FIELD_OPTIONS,
         ),
-        mutually_exclusive=[("recovery_host", "recovery_cluster")],
+        mutually_exclusive=[("recovery_host", "recovery_cluster"), ("name", "definitions")],
+        required_one_of=[("name", "definitions")],
         supports_check_mode=True,
     )
     p = module.params
-    problem = validate(p)
-    if problem:
-        module.fail_json(msg=problem)
 
     def body():
+        if p["definitions"] is not None:
+            return many(module)
+        validate(p)
         with zvm_client(module) as zvm:
             manager = VpgManager(zvm, timeout=p["timeout"])
             if p["state"] == "absent":
@@ -351,6 +386,54 @@ def result_of(module, changes, vms, vpg, unverified, created=False):
         result["msg"] = f"VPG {name}: no change"
     else:
         result["msg"] = f"VPG {name}: {'created' if created else 'updated'}{fields}"
+    return result
+
+
+def many(module):
+    """O(definitions): check the whole list, plan every VPG (reads only), then apply."""
+    p = module.params
+    definitions = check_definitions(p["definitions"], p["variable"])
+    with zvm_client(module) as zvm:
+        manager = VpgManager(zvm, timeout=p["timeout"])
+        with vsphere_client(module) as vc:
+            vms = discover_vms(vc)
+
+            def choose(item):
+                return choose_vms(
+                    vms,
+                    item.get("vms") or [],
+                    item.get("vm_folder"),
+                    item.get("vm_custom_attribute"),
+                    tagged_objects(vc, item.get("vm_tag"), "VirtualMachine"),
+                )
+
+            plans = plan_definitions(
+                manager,
+                definitions,
+                choose,
+                p["edition"],
+                module.check_mode,
+                p["variable"],
+                p["domain_controller_attribute"],
+            )
+        results = (
+            [item.result for item in plans]
+            if module.check_mode
+            else apply_definitions(manager, plans, p["keep_recovery_volumes"])
+        )
+    changed = [r["name"] for r in results if r["changed"]]
+    result = {
+        "changed": bool(changed),
+        "vpgs": results,
+        "msg": "; ".join(r["msg"] for r in results),
+    }
+    if module._diff:
+        result["diff"] = {
+            "before": {
+                r["name"]: {k: v["before"] for k, v in r["changes"].items()} for r in results
+            },
+            "after": {r["name"]: {k: v["after"] for k, v in r["changes"].items()} for r in results},
+        }
     return result
 
 

@@ -54,6 +54,7 @@ class TaskResult:
     msg: str = ""
     duration: float = 0.0
     preflight: bool = False
+    error: str = ""  # a vmrepl module's typed error (ConfigurationError, Refused, ...)
 
     @property
     def title(self) -> str:
@@ -158,6 +159,8 @@ class PhaseTracker:
             self.preflight = False
 
 
+#: A vmrepl module's typed errors that mean bad input or a refusal before any change.
+REFUSAL_ERRORS = frozenset({"ConfigurationError", "Refused"})
 #: Failures that mean the input was incomplete: a vault password missing or wrong.
 _BAD_INPUT = re.compile(r"no vault secrets found|Decryption failed", re.IGNORECASE)
 #: A role that notes a refusal (and writes its audit line) before failing says so first:
@@ -171,6 +174,7 @@ def _is_refusal(result: TaskResult) -> bool:
         or bool(_BAD_INPUT.search(result.msg))
         or bool(_REFUSED.match(result.msg))
         or result.action.endswith("validate_argument_spec")
+        or result.error in REFUSAL_ERRORS
         or (result.action.endswith(("assert", "fail")) and result.task.startswith("Refuse"))
     )
 
@@ -224,6 +228,7 @@ def summarise(
             msg=message_of(res) if status != "skipped" else "",
             duration=float(data.get("duration") or 0.0),
             preflight=tracker.preflight,
+            error=str(res.get("error") or "") if isinstance(res, Mapping) else "",
         )
         results.append(result)
         counts = hosts.setdefault(host, HostCounts())
