@@ -418,3 +418,63 @@ def outcome_error(results: Sequence[Mapping[str, Any]], operation: str) -> str |
     return f"The {label(operation)} failed for {len(failed)} VPG(s): " + " | ".join(
         str(r.get("message")) for r in failed
     )
+
+
+#: The option of a recovery run → how the user set it (the role's variable, vmrepl's flag).
+USER_NAMES = {
+    "request_ref": "recovery_request_ref (vmrepl --request-ref)",
+    "point_in_time": "recovery_point_in_time (vmrepl --point-in-time)",
+    "checkpoint_tag": "recovery_checkpoint_tag (vmrepl --checkpoint-tag)",
+    "test_network": "recovery_test_network (vmrepl --test-network)",
+}
+#: How far ahead of the controller's clock a point in time may be (clock skew), in seconds.
+CLOCK_SKEW_SECONDS = 60.0
+REQUEST_REF_MAX = 100
+
+
+def check_inputs(
+    *,
+    request_ref: str | None,
+    point_in_time: str | None,
+    checkpoint_tag: str | None,
+    test_network: str | None,
+    now: float,
+) -> None:
+    """What a recovery run's inputs must be before anything is read: a point in time that is
+    an ISO 8601 date-time and not in the future (the journal holds no checkpoint after now:
+    it would silently be the latest), a test network name vSphere and the ZVM accept, a request
+    reference of printable characters. Raises ConfigurationError naming the variable and the
+    flag the user set. Pure."""
+    from ansible_collections.vmrepl.core.plugins.module_utils.vpgs import (
+        NETWORK_NAME_MAX,
+        check_name,
+    )
+
+    problems = []
+    ref = str(request_ref or "")
+    if len(ref) > REQUEST_REF_MAX:
+        problems.append(f"{USER_NAMES['request_ref']} is {len(ref)} characters; at most 100")
+    if any(not c.isprintable() for c in ref):
+        problems.append(f"{USER_NAMES['request_ref']} holds control characters")
+    if point_in_time:
+        try:
+            moment = parse_time(point_in_time)
+        except ConfigurationError:
+            problems.append(
+                f"{USER_NAMES['point_in_time']}: {point_in_time[:60]!r} is not an ISO 8601 "
+                "date-time (for example 2024-05-14T09:12:00Z)"
+            )
+        else:
+            if moment > now + CLOCK_SKEW_SECONDS:
+                problems.append(
+                    f"{USER_NAMES['point_in_time']}: {point_in_time} is in the future (now "
+                    f"{iso(now)}); the journal holds no checkpoint after now"
+                )
+    if checkpoint_tag is not None and (not checkpoint_tag.strip() or len(checkpoint_tag) > 100):
+        problems.append(f"{USER_NAMES['checkpoint_tag']} must be 1 to 100 characters")
+    if test_network:
+        problems += check_name(
+            test_network, USER_NAMES["test_network"], "the test network", NETWORK_NAME_MAX
+        )
+    if problems:
+        raise ConfigurationError("; ".join(problems) + ".", hint="Nothing was done.")

@@ -17,6 +17,7 @@ follows are the pure functions of :mod:`recovery`.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -35,8 +36,10 @@ from ansible_collections.vmrepl.core.plugins.module_utils.recovery import (
     INITIALIZING,
     RECOVERED,
     TEST_VM_SUFFIX,
+    USER_NAMES,
     VM_PROPERTIES,
     Point,
+    check_inputs,
     check_vm,
     choose_checkpoint,
     failed_checks,
@@ -52,7 +55,13 @@ from ansible_collections.vmrepl.core.plugins.module_utils.recovery import (
     status_text,
     verb,
 )
-from ansible_collections.vmrepl.core.plugins.module_utils.vpgs import get_path, set_path
+from ansible_collections.vmrepl.core.plugins.module_utils.vpgs import (
+    SettingsLedger,
+    clean_up_settings,
+    get_path,
+    open_settings,
+    set_path,
+)
 from ansible_collections.vmrepl.core.plugins.module_utils.zvm import (
     TASK_FAILED,
     TASK_STOPPED,
@@ -114,6 +123,8 @@ class Work:
     expected: dict[str, list[str]] = field(default_factory=dict)  # VM name → network names
     test_network_id: str | None = None
     restore: dict[str, Any] | None = None
+    #: What an interrupted run of ours could not give back (vpgs.SettingsLedger).
+    pending_restore: dict[str, Any] | None = None
     before: dict[str, str] | None = None
     task: str | None = None
     started_at: float = 0.0
@@ -168,8 +179,10 @@ class RecoveryRun:
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
         now: Callable[[], float] = time.time,
+        ledger: SettingsLedger | None = None,
     ) -> None:
         self.zvm = zvm
+        self.ledger = ledger or SettingsLedger()
         self.vc = vc
         self.o = options
         self.check_mode = check_mode
@@ -189,8 +202,18 @@ class RecoveryRun:
         if not str(self.o.request_ref or "").strip():
             raise Refused(
                 f"A {label(self.o.operation)} is initiated by the customer: give the customer's "
-                "request reference (request_ref). Nothing was done."
+                f"request reference ({USER_NAMES['request_ref']}). Nothing was done."
             )
+        check_inputs(
+            request_ref=self.o.request_ref,
+            point_in_time=self.o.point_in_time,
+            checkpoint_tag=self.o.checkpoint_tag,
+            test_network=self.o.test_network,
+            now=self._now(),
+        )
+        # What an interrupted run of ours left at this site (see vpgs.SettingsLedger).
+        if not self.check_mode:
+            clean_up_settings(self.zvm, self.site_id, self.ledger)
         by_name = {str(zf(v, "VpgName")): v for v in self.zvm.vpgs()}
         works = []
         for name in dict.fromkeys(names):
@@ -411,12 +434,14 @@ class RecoveryRun:
             for n in self._site_objects(self.site_id, "networks")
         }
 
+    def _open(self, vpg_id: str, purpose: str) -> Any:
+        return open_settings(
+            self.zvm, self.site_id, vpg_id, f"vmrepl {purpose} {self.o.request_ref}", self.ledger
+        )
+
     def _read_settings(self, vpg_id: str) -> dict[str, Any]:
-        settings_id = self.zvm.vpg_settings_create(vpg_id)
-        try:
-            return self.zvm.vpg_settings_get(settings_id)
-        finally:
-            self.zvm.vpg_settings_delete(settings_id)
+        with self._open(vpg_id, "read") as opened:
+            return self.zvm.vpg_settings_get(opened.id)
 
     def _plan_settings(self, work: Work) -> None:
         """Recovery hosts, expected networks, and the test network switch, from the settings."""
@@ -454,6 +479,12 @@ class RecoveryRun:
             work.expected[vm_name] = sorted(set(expected))
         if not self.o.is_test:
             return
+        if not self.check_mode:
+            work.pending_restore = self.ledger.pending_restore(self.site_id, work.vpg_id)
+        if work.pending_restore is not None:
+            work.result["notes"].append(
+                "an interrupted run left the VPG's test network switched: this run gives it back"
+            )
         if not wanted:
             work.result["test_network"] = names.get(str(default), default)
             return
@@ -612,49 +643,50 @@ class RecoveryRun:
         work.result["checkpoint"] = work.point.as_dict()
 
     def _switch_test_network(self, work: Work) -> str | None:
-        settings_id = self.zvm.vpg_settings_create(work.vpg_id)
-        try:
-            settings = self.zvm.vpg_settings_get(settings_id)
+        with self._open(work.vpg_id, "failover test network") as opened:
+            settings = self.zvm.vpg_settings_get(opened.id)
             path = ("Networks", "FailoverTest", "Hypervisor", "DefaultNetworkIdentifier")
             nic_path = ("FailoverTest", "Hypervisor", "NetworkIdentifier")
-            restore: dict[str, Any] = {"default": get_path(settings, path), "nics": {}}
-            changed = restore["default"] != work.test_network_id
+            found: dict[str, Any] = {"default": get_path(settings, path), "nics": {}}
+            changed = found["default"] != work.test_network_id
             set_path(settings, path, work.test_network_id)
             for entry in zf(settings, "Vms") or []:
                 for nic in zf(entry, "Nics") or []:
                     key = f"{zf(entry, 'VmIdentifier')}/{zf(nic, 'NicIdentifier')}"
-                    restore["nics"][key] = get_path(nic, nic_path)
-                    changed = changed or restore["nics"][key] != work.test_network_id
+                    found["nics"][key] = get_path(nic, nic_path)
+                    changed = changed or found["nics"][key] != work.test_network_id
                     set_path(nic, nic_path, work.test_network_id)
             if not changed:
-                self.zvm.vpg_settings_delete(settings_id)
-                return None
-            self.zvm.vpg_settings_put(settings_id, settings)
-            task = self.zvm.vpg_settings_commit(settings_id)
-        except VmreplError:
-            self.zvm.vpg_settings_delete(settings_id)
-            raise
+                return None  # deleted on the way out
+            # What the VPG had before any run of ours switched it (an interrupted run may
+            # have left it switched): kept in the ledger until it is given back.
+            restore = work.pending_restore or found
+            with contextlib.suppress(OSError):
+                self.ledger.save_restore(self.site_id, work.vpg_id, restore)
+            self.zvm.vpg_settings_put(opened.id, settings)
+            task = opened.commit()
         work.restore = restore
         work.result["changed"] = True
         return task
 
     def _restore_test_network(self, work: Work) -> str:
-        assert work.restore is not None
-        settings_id = self.zvm.vpg_settings_create(work.vpg_id)
-        settings = self.zvm.vpg_settings_get(settings_id)
-        path = ("Networks", "FailoverTest", "Hypervisor", "DefaultNetworkIdentifier")
-        set_path(settings, path, work.restore["default"])
-        for entry in zf(settings, "Vms") or []:
-            for nic in zf(entry, "Nics") or []:
-                key = f"{zf(entry, 'VmIdentifier')}/{zf(nic, 'NicIdentifier')}"
-                if key in work.restore["nics"]:
-                    set_path(
-                        nic,
-                        ("FailoverTest", "Hypervisor", "NetworkIdentifier"),
-                        work.restore["nics"][key],
-                    )
-        self.zvm.vpg_settings_put(settings_id, settings)
-        return self.zvm.vpg_settings_commit(settings_id)
+        restore = work.restore or work.pending_restore
+        assert restore is not None
+        with self._open(work.vpg_id, "restore test network") as opened:
+            settings = self.zvm.vpg_settings_get(opened.id)
+            path = ("Networks", "FailoverTest", "Hypervisor", "DefaultNetworkIdentifier")
+            set_path(settings, path, restore["default"])
+            for entry in zf(settings, "Vms") or []:
+                for nic in zf(entry, "Nics") or []:
+                    key = f"{zf(entry, 'VmIdentifier')}/{zf(nic, 'NicIdentifier')}"
+                    if key in restore["nics"]:
+                        set_path(
+                            nic,
+                            ("FailoverTest", "Hypervisor", "NetworkIdentifier"),
+                            restore["nics"][key],
+                        )
+            self.zvm.vpg_settings_put(opened.id, settings)
+            return opened.commit()
 
     def _before(self, work: Work) -> None:
         names = {name for name, _ in work.vms}
@@ -864,12 +896,22 @@ class RecoveryRun:
         return (head + "failed - " + "; ".join(problems or work.result["errors"]))[:1000]
 
     def _clean_up(self, batch: list[Work]) -> None:
-        restoring = [w for w in batch if w.restore is not None]
+        restoring = [w for w in batch if w.restore is not None or w.pending_restore is not None]
         for work in restoring:
-            work.task = self._step(
-                work, "Restore the VPG's test network", partial(self._restore_test_network, work)
+            what = "Restore the VPG's test network" + (
+                " (left switched by an interrupted run)" if work.restore is None else ""
             )
-        self._wait(restoring, "restoring the test network")
+            work.task = self._step(work, what, partial(self._restore_test_network, work))
+            if work.task is None:
+                continue
+            work.result["changed"] = True
+        failed_before = {id(w): len(w.result["errors"]) for w in restoring}
+        self._wait([w for w in restoring if w.task], "restoring the test network")
+        for work in restoring:
+            restored = len(work.result["errors"]) == failed_before[id(work)]
+            if restored and not any("Restore the VPG" in e for e in work.result["errors"]):
+                with contextlib.suppress(OSError):
+                    self.ledger.clear_restore(self.site_id, work.vpg_id)
 
     def _conclude(self, work: Work) -> None:
         o, result = self.o, work.result

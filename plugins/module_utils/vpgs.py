@@ -360,6 +360,31 @@ class SettingsLedger:
         with self._locked() as entries:
             entries[:] = [e for e in entries if e.get("settings_id") != settings_id]
 
+    def save_restore(self, site: str, vpg_id: str, restore: dict[str, Any]) -> None:
+        """Keep what a VPG's settings must be given back (a failover test's network) until
+        :meth:`clear_restore`: a run that cannot restore them leaves it to the next run."""
+        with self._locked() as entries:
+            if not any(
+                e.get("restore") is not None and (e["site"], e["vpg_id"]) == (site, vpg_id)
+                for e in entries
+            ):
+                entries.append({"site": site, "vpg_id": vpg_id, "restore": restore})
+
+    def pending_restore(self, site: str, vpg_id: str) -> dict[str, Any] | None:
+        with self._locked() as entries:
+            for e in entries:
+                if e.get("restore") is not None and (e["site"], e["vpg_id"]) == (site, vpg_id):
+                    return dict(e["restore"])
+        return None
+
+    def clear_restore(self, site: str, vpg_id: str) -> None:
+        with self._locked() as entries:
+            entries[:] = [
+                e
+                for e in entries
+                if not (e.get("restore") is not None and (e["site"], e["vpg_id"]) == (site, vpg_id))
+            ]
+
     def stale(self, site: str) -> list[dict[str, Any]]:
         """The entries of ``site`` that are provably ours and abandoned (see the class)."""
         with self._locked() as entries:
@@ -368,6 +393,7 @@ class SettingsLedger:
                 dict(e)
                 for e in entries
                 if e.get("site") == site
+                and e.get("settings_id")
                 and e.get("host") == here
                 and isinstance(e.get("pid"), int)
                 and not _alive(e["pid"])
