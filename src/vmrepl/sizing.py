@@ -15,6 +15,7 @@ per sample (with a ``timestamp``: the WAN percentile is then taken on the sum at
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import json
 import math
@@ -108,32 +109,77 @@ def _pick(row: Mapping[str, Any], keys: Iterable[str]) -> Any:
     return None
 
 
-def _rows_to_samples(rows: Iterable[Mapping[str, Any]], source: str) -> list[Sample]:
+#: The highest write rate accepted for one VM: 10 GiB/s (in KB/s), far above what one VM
+#: writes; a larger figure (1e300) is a unit or export error, not a workload.
+MAX_WRITE_KBPS = 10 * 1024 * 1024
+
+
+def _column(row: Mapping[str, Any], keys: Iterable[str]) -> str:
+    lowered = {str(k).strip().lower(): str(k) for k in row}
+    return next((lowered[k.lower()] for k in keys if k.lower() in lowered), next(iter(keys)))
+
+
+def _timestamp(value: Any) -> str | None:
+    """The sample time as given, when it is an ISO 8601 date-time or seconds since the epoch;
+    None when it is neither."""
+    text = str(value).strip()
+    try:
+        dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+        return text
+    except ValueError:
+        pass
+    try:
+        seconds = float(text)
+    except ValueError:
+        return None
+    return text if math.isfinite(seconds) and 0 <= seconds < 32503680000 else None
+
+
+def _rows_to_samples(
+    rows: Iterable[Mapping[str, Any]], source: str, first_line: int | None = None
+) -> list[Sample]:
+    """Samples from rows; a problem names ``source``, the row (and, for CSV, its line) and the
+    column."""
     samples = []
     for number, row in enumerate(rows, start=1):
+        where = f"{source} row {number}" + (
+            f" (line {first_line + number - 1})" if first_line else ""
+        )
         if not isinstance(row, Mapping):
-            raise SizingError(f"{source} row {number}: expected an object, got {row!r}")
+            raise SizingError(f"{where}: expected an object, got {row!r}"[:300])
+        if None in row:  # csv: more fields than the header names
+            raise SizingError(f"{where}: more fields than the header has columns")
         vm = _pick(row, _VM_KEYS)
         rate = _pick(row, _RATE_KEYS)
         if vm is None or rate is None:
             raise SizingError(
-                f"{source} row {number}: needs a VM name ('vm') and a write rate in KB/s "
-                f"('write_kbps'); got {sorted(row)}"
+                f"{where}: needs a VM name ('vm') and a write rate in KB/s "
+                f"('write_kbps'); got {sorted(str(k) for k in row)}"
             )
+        if not isinstance(vm, str) or not vm.strip() or not vm.isprintable():
+            raise SizingError(f"{where}, column {_column(row, _VM_KEYS)!r}: {vm!r} is not a name")
+        rate_column = _column(row, _RATE_KEYS)
         rates = rate if isinstance(rate, list) else [rate]
-        timestamp = _pick(row, _TIME_KEYS)
+        raw_time = _pick(row, _TIME_KEYS)
+        timestamp = None if raw_time is None else _timestamp(raw_time)
+        if raw_time is not None and timestamp is None:
+            raise SizingError(
+                f"{where} ({vm}), column {_column(row, _TIME_KEYS)!r}: {str(raw_time)[:60]!r} "
+                "is not a time (ISO 8601, e.g. 2024-05-01T10:00:00Z, or seconds since 1970)"
+            )
         for value in rates:
             try:
-                kbps = float(value)
+                kbps = float(str(value) if isinstance(value, bool) else value)
             except (TypeError, ValueError):
                 raise SizingError(
-                    f"{source} row {number} ({vm}): write rate {value!r} is not a number"
+                    f"{where} ({vm}), column {rate_column!r}: write rate {value!r} is not a number"
                 ) from None
-            if not math.isfinite(kbps) or kbps < 0:
+            if not math.isfinite(kbps) or not 0 <= kbps <= MAX_WRITE_KBPS:
                 raise SizingError(
-                    f"{source} row {number} ({vm}): write rate {value!r} must be 0 or more"
+                    f"{where} ({vm}), column {rate_column!r}: write rate {value!r} must be 0 or "
+                    f"more, and at most {MAX_WRITE_KBPS} KB/s (10 GiB/s)"
                 )
-            samples.append(Sample(str(vm), kbps, None if timestamp is None else str(timestamp)))
+            samples.append(Sample(str(vm), kbps, timestamp))
     if not samples:
         raise SizingError(f"{source}: no VM write rates")
     return samples
@@ -152,12 +198,29 @@ def parse(text: str, source: str = "input") -> list[Sample]:
         if not isinstance(data, list):
             raise SizingError(f"{source}: JSON must be a list of rows or {{'vms': [...]}}")
         return _rows_to_samples(data, source)
+    if "\x00" in text:
+        raise SizingError(f"{source}: holds NUL bytes - not a CSV or JSON text file")
     reader = csv.DictReader(io.StringIO(text))
-    return _rows_to_samples(reader, source)
+    try:
+        return _rows_to_samples(reader, source, first_line=2)
+    except csv.Error as exc:
+        raise SizingError(f"{source} line {reader.line_num}: {exc}") from None
 
 
 def load(path: Path) -> list[Sample]:
-    return parse(path.read_text(encoding="utf-8-sig"), str(path))
+    """Samples from a file; a file that is not UTF-8 text is refused naming the file, the line
+    and the column of the first byte that is not."""
+    data = path.read_bytes()
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+        raise SizingError(
+            f"{path} line {line}, column {column}: byte 0x{data[exc.start]:02x} is not UTF-8 "
+            "(save the file as UTF-8 CSV or JSON)"
+        ) from None
+    return parse(text, str(path))
 
 
 def size(
@@ -170,6 +233,8 @@ def size(
     """Journals per VM and in total, and the WAN bandwidth, from write-rate samples."""
     if not samples:
         raise SizingError("no VM write rates")
+    if not math.isfinite(pct) or not 0 < pct <= 100:
+        raise SizingError(f"the percentile must be above 0 and at most 100, not {pct}")
     if not 1 <= history_hours <= 720:
         raise SizingError(f"journal history must be 1 to 720 hours, not {history_hours}")
     if journal_compression not in JOURNAL_COMPRESSION:

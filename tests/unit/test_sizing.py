@@ -60,12 +60,14 @@ def test_wan_without_timestamps_sums_each_vm_and_has_a_floor() -> None:
 
 def test_csv_and_json_inputs(tmp_path: Path) -> None:
     csv_file = tmp_path / "rates.csv"
-    csv_file.write_text("vm,timestamp,write_kbps\napp01,t1,100\napp01,t2,300\ndb01,t1,50\n")
+    csv_file.write_text(
+        "vm,timestamp,write_kbps\napp01,2024-05-01T10:00:00Z,100\napp01,2024-05-01T10:05:00Z,300\ndb01,2024-05-01T10:00:00Z,50\n"
+    )
     samples = sizing.load(csv_file)
     assert samples == [
-        Sample("app01", 100.0, "t1"),
-        Sample("app01", 300.0, "t2"),
-        Sample("db01", 50.0, "t1"),
+        Sample("app01", 100.0, "2024-05-01T10:00:00Z"),
+        Sample("app01", 300.0, "2024-05-01T10:05:00Z"),
+        Sample("db01", 50.0, "2024-05-01T10:00:00Z"),
     ]
     result = sizing.size(samples)
     assert [(v.vm, v.average_write_kbps) for v in result.vms] == [("app01", 200.0), ("db01", 50.0)]
