@@ -275,6 +275,15 @@ def _definitions(path: Path) -> list[dict[str, Any]]:
             "vpg_definitions: [...]",
             param_hint="'--definitions'",
         )
+    from vmrepl.cli.options import secrets_in
+
+    found = secrets_in(data, "vpg_definitions")
+    if found:
+        raise click.BadParameter(
+            f"{path}: {', '.join(found)} holds a secret (a password in a URL or a secret-looking "
+            "key); VPG definitions hold none.",
+            param_hint="'--definitions'",
+        )
     return data
 
 

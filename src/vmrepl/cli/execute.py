@@ -18,7 +18,7 @@ from typing import Any, NoReturn
 import click
 
 from vmrepl import __version__
-from vmrepl.cli.options import RunOptions
+from vmrepl.cli.options import RunOptions, mask_url_credentials
 from vmrepl.progress import LiveProgress, LogProgress, Progress, QuietProgress
 from vmrepl.results import EXIT_CODES, RunSummary, junit_xml, message_of, summarise
 from vmrepl.runner import VAULT_PASSWORD_ENV
@@ -187,7 +187,7 @@ def run_command(
         "limit": run.limit,
         "check": run.check,
         "diff": run.diff,
-        "extra_vars": variables,
+        "extra_vars": json.loads(mask_url_credentials(json.dumps(variables, default=str))),
         "started_at": started_at.isoformat(timespec="seconds"),
         "duration_seconds": round(time.monotonic() - started, 1),
         **summary.as_dict(),

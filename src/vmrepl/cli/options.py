@@ -20,6 +20,34 @@ SECRET_KEY = re.compile(
     re.IGNORECASE,
 )
 
+#: A URL with credentials in it: ``scheme://user:password@host``.
+URL_CREDENTIALS = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^/@\s:]*:[^/@\s]+@")
+
+
+def secrets_in(value: Any, path: str = "") -> list[str]:
+    """Where a (YAML) value holds a secret: a key that looks like one, or a URL with a
+    password (``https://user:pw@host``); the paths, never the values."""
+    found: list[str] = []
+    if isinstance(value, str):
+        if URL_CREDENTIALS.search(value):
+            found.append(path or "the value")
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            where = f"{path}.{key}" if path else str(key)
+            if SECRET_KEY.search(str(key)) and item not in (None, ""):
+                found.append(where)
+            else:
+                found += secrets_in(item, where)
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            found += secrets_in(item, f"{path}[{index}]")
+    return found
+
+
+def mask_url_credentials(text: str) -> str:
+    """``scheme://user:pw@host`` → ``scheme://user:********@host``."""
+    return re.sub(r"([A-Za-z][A-Za-z0-9+.-]*://[^/@\s:]*:)[^/@\s]+@", r"\1********@", text)
+
 
 @dataclass
 class RunOptions:
@@ -61,6 +89,15 @@ def parse_extra_var(text: str) -> tuple[str, Any]:
         value = yaml.safe_load(raw) if raw.strip() else ""
     except yaml.YAMLError:
         value = raw
+    found = secrets_in(value, key) or (secrets_in(raw, key) if value != raw else [])
+    if found:
+        raise click.BadParameter(
+            f"{key!r} holds a secret ({', '.join(found)}: a password in a URL, or a secret-"
+            "looking key), and a command line is visible to every user of the machine and kept "
+            "in shell histories. Give the URL without the password, and the password in the "
+            "inventory's vault or the environment.",
+            param_hint="'-e' / '--extra-var'",
+        )
     return key, value
 
 
