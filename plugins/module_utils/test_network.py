@@ -114,7 +114,21 @@ def read_hosts(client: VSphereClient, names: Sequence[str]) -> dict[str, Any]:
 def plan(
     client: VSphereClient, hosts: Sequence[str], name: str, vswitch: str = DEFAULT_VSWITCH
 ) -> tuple[dict[str, Any], list[HostPlan]]:
-    """Read the hosts and plan the isolated network on each."""
+    """Read the hosts and plan the isolated network on each; a name vSphere or the ZVM would
+    not take (over 80 characters, unsafe characters) is refused before anything is read."""
+    from ansible_collections.vmrepl.core.plugins.module_utils.vpgs import (
+        NETWORK_NAME_MAX,
+        check_name,
+    )
+
+    problems = check_name(
+        name,
+        "test network (name; recovery_test_network, vmrepl --test-network)",
+        "its name",
+        NETWORK_NAME_MAX,
+    ) + check_name(vswitch, "test network vSwitch (vswitch)", "its name", NETWORK_NAME_MAX)
+    if problems:
+        raise ConfigurationError("; ".join(problems) + ".", hint="Nothing was changed.")
     refs = read_hosts(client, hosts)
     infos = client.host_networking(list(refs.values()))
     by_moid = {ref._moId: host for host, ref in refs.items()}

@@ -43,8 +43,19 @@ def test_plain_ansible_runner_run_keeps_passwords_out_of_the_command_file(tmp_pa
         '-e \'{"peer_zvm_password": "cmd-secret-6"}\' -e url=https://u:cmd-secret-7@h/'
     )
     done = subprocess.run(
-        [str(RUNNER), "run", str(tmp_path), "-p", "quick.yml", "-i", "localhost,", "--ident"]
-        + ["quick", "--cmdline", cmdline],
+        [
+            str(RUNNER),
+            "run",
+            str(tmp_path),
+            "-p",
+            "quick.yml",
+            "-i",
+            "localhost,",
+            "--ident",
+            "quick",
+            "--cmdline",
+            cmdline,
+        ],
         env=env,
         capture_output=True,
         text=True,
