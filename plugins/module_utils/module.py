@@ -101,6 +101,10 @@ def vsphere_client(module: AnsibleModule) -> Any:
     )
 
     p = module.params
+    if not p["validate_certs"]:
+        module.warn(
+            f"validate_certs is false: the certificate of vCenter {p['hostname']} is not checked."
+        )
     return VSphereClient.connect(
         VSphereConnectionParams(
             hostname=p["hostname"],
@@ -121,6 +125,9 @@ def zvm_client(module: AnsibleModule, prefix: str = "zvm") -> Any:
     )
 
     p = module.params
+    if not p[f"{prefix}_validate_certs"]:
+        url = p[f"{prefix}_url"]
+        module.warn(f"{prefix}_validate_certs is false: the certificate of {url} is not checked.")
     return ZvmClient(
         ZvmConnectionParams(
             url=p[f"{prefix}_url"],
