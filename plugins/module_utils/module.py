@@ -158,7 +158,7 @@ def run(module: AnsibleModule, body: Callable[[], dict[str, Any]]) -> None:
     try:
         result = body()
     except VmreplError as exc:
-        module.fail_json(msg=str(exc), error=type(exc).__name__, **exc.details)
+        module.fail_json(**{**exc.details, "msg": str(exc), "error": type(exc).__name__})
     except faults as exc:
         module.fail_json(
             msg=f"vCenter refused the operation: {fault_message(exc)}", error=type(exc).__name__

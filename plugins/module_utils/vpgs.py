@@ -787,11 +787,13 @@ class VpgManager:
         chosen: list[dict[str, Any]],
         dc_attribute: str,
         vras_required: bool = True,
+        released: dict[str, set[str]] | None = None,
     ) -> VpgPlan:
         """Read the VPG (GET calls only) and compare it with ``spec``; refuse, before any
         change, VMs that cannot be protected (``chosen`` are the VMs as discovery reports them).
         With ``vras_required`` false (check mode: the same run may install them) a VM's host is
-        not required to have a VRA yet."""
+        not required to have a VRA yet. ``released`` names, by VM, the VPGs that the same run
+        takes the VM out of before this one."""
         recovery_site = spec.recovery_site or self.local_site
         names = self.names(recovery_site)
         desired = desired_values(spec, names)
@@ -806,7 +808,7 @@ class VpgManager:
             others = {
                 vpg: site
                 for vpg, site in memberships.get(vm_ids.get(vm["name"], ""), {}).items()
-                if vpg != spec.name
+                if vpg != spec.name and vpg not in (released or {}).get(vm["name"], set())
             }
             reason = protectability(vm, others, recovery_site, dc.lower() == "true")
             if reason is None and vm["name"] not in vm_ids:
@@ -882,6 +884,9 @@ def plan_definitions(
     ``choose(definition)`` returns the VMs (as discovery reports them) a definition chooses."""
     plans: list[DefinitionPlan] = []
     problems: list[str] = []
+    # VM name → the VPGs that earlier definitions of the file take it out of (regrouping VMs:
+    # a VM may move from one VPG to another listed after it).
+    released: dict[str, set[str]] = {}
     for index, item in enumerate(definitions):
         name = item["name"]
         where = f"{variable}[{index}] (VPG {name!r})"
@@ -898,6 +903,8 @@ def plan_definitions(
                     else "absent already"
                 )
                 plans.append(DefinitionPlan(item, result, delete=state))
+                for vm_name in state.vms:
+                    released.setdefault(vm_name, set()).add(name)
                 continue
             if edition == "local" and item.get("recovery_site"):
                 raise ConfigurationError(
@@ -921,7 +928,10 @@ def plan_definitions(
                 chosen,
                 item.get("domain_controller_attribute") or dc_attribute,
                 vras_required=not check_mode,
+                released=released,
             )
+            for vm_name in set(plan.state.vms) - set(spec.vms):
+                released.setdefault(vm_name, set()).add(name)
         except ConfigurationError as exc:
             problems.append(f"{where}: {exc.message}")
             continue

@@ -76,20 +76,27 @@ class Lab:
                 )
             ]
 
-    def admin(self, name: str, path: str, body: dict[str, Any] | None = None) -> Any:
+    def admin(
+        self, name: str, path: str, body: dict[str, Any] | None = None, method: str | None = None
+    ) -> Any:
+        """A call to the site's lab endpoints (``/lab/...``): POST with a body, else GET."""
         zvm = self.site(name)["zvm"]
         context = ssl.create_default_context(cafile=zvm["ca_file"])
         request = urllib.request.Request(
             zvm["url"] + path,
             data=json.dumps(body).encode() if body is not None else None,
-            method="POST" if body is not None else "GET",
+            method=method or ("POST" if body is not None else "GET"),
             headers={"Content-Type": "application/json"},
         )
         with urllib.request.urlopen(request, context=context) as response:
-            return json.load(response)
+            raw = response.read()
+        return json.loads(raw) if raw else None
 
     def secrets(self) -> list[str]:
-        return [s[k]["password"] for s in self.state["sites"] for k in ("vcenter", "zvm")]
+        """Every password and licence key of the lab."""
+        return [s[k]["password"] for s in self.state["sites"] for k in ("vcenter", "zvm")] + [
+            s["zvm"]["license_key"] for s in self.state["sites"]
+        ]
 
 
 def start_lab(
@@ -104,8 +111,9 @@ def start_lab(
 
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
+    """ZVMs deployed and licensed (the bare start has tests of its own: test_deploy_bare)."""
     directory = tmp_path_factory.mktemp("lab")
-    started = start_lab(directory)
+    started = start_lab(directory, deployed=True)
     try:
         yield started
     finally:

@@ -13,14 +13,24 @@ pytestmark = pytest.mark.lab
 LAB_VMS = {"DC0_C0_RP0_VM0", "DC0_C0_RP0_VM1"}
 
 
-def test_check_mode_changes_nothing(lab: Lab) -> None:
+def test_check_mode_changes_nothing_not_even_a_transient_object(lab: Lab) -> None:
+    for site in ("source", "target"):
+        lab.admin(site, "/lab/contract", None, method="DELETE")
     before = {site: lab.vms(site) for site in ("source", "target")}
     result = lab.run("deploy_remote.yml", check=True, diff=True)
     assert result.status == "successful", failure_messages(result)
     assert result.count("changed") > 0  # it says what it would do
     assert {site: lab.vms(site) for site in ("source", "target")} == before
-    with lab.zvm("source") as zvm:
-        assert zvm.vras() == [] and zvm.peer_sites() == [] and zvm.vpgs() == []
+    for site in ("source", "target"):
+        with lab.zvm(site) as zvm:
+            assert zvm.vras() == [] and zvm.peer_sites() == [] and zvm.vpgs() == []
+        # Only reads (and the login) reached the ZVM: no settings object, no VRA, no pairing
+        # token.
+        operations = lab.admin(site, "/lab/contract")["requests_checked"]
+        login = "POST /auth/realms/zerto/protocol/openid-connect/token"
+        writes = [op for op in operations if not op.startswith("GET ") and op != login]
+        assert operations and writes == [], writes
+        assert lab.admin(site, "/lab/state")["settings"] == []
 
 
 def test_deploy_builds_the_pair_and_a_second_run_changes_nothing(lab: Lab) -> None:
