@@ -25,7 +25,7 @@ import re
 import socket
 import time
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import replace, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -668,10 +668,14 @@ class VpgPlan:
     names: Names
     changes: dict[str, dict[str, Any]]
     unverified: list[str] = field(default_factory=list)
+    deferred: dict[str, str] = field(default_factory=dict)  # VM → why it waits for a later run
 
     @property
     def needs_apply(self) -> bool:
-        """Whether apply has anything to do or to check."""
+        """Whether apply has anything to do or to check (a VPG none of whose VMs can be
+        protected yet is not created empty)."""
+        if self.state.vpg is None and not self.spec.vms:
+            return False
         return bool(self.changes or self.unverified)
 
 
@@ -788,18 +792,29 @@ class VpgManager:
         dc_attribute: str,
         vras_required: bool = True,
         released: dict[str, set[str]] | None = None,
+        skipped_hosts: dict[str, str] | None = None,
     ) -> VpgPlan:
         """Read the VPG (GET calls only) and compare it with ``spec``; refuse, before any
         change, VMs that cannot be protected (``chosen`` are the VMs as discovery reports them).
         With ``vras_required`` false (check mode: the same run may install them) a VM's host is
         not required to have a VRA yet. ``released`` names, by VM, the VPGs that the same run
-        takes the VM out of before this one."""
+        takes the VM out of before this one. A VM that runs on one of ``skipped_hosts`` (host →
+        reason: maintenance mode, disconnected) and is not in the VPG yet waits for a later run
+        (``deferred``) instead of refusing the VPG; one that is in it stays."""
         recovery_site = spec.recovery_site or self.local_site
         names = self.names(recovery_site)
         desired = desired_values(spec, names)
         vm_ids, memberships = self.vm_identifiers()
         vra_hosts = self.vra_hosts()
         state = self.read(spec.name)
+        deferred = {
+            vm["name"]: f"runs on host {vm['host']}, {(skipped_hosts or {})[vm['host']]}"
+            for vm in chosen
+            if vm["host"] in (skipped_hosts or {}) and vm["name"] not in state.vms
+        }
+        if deferred:
+            chosen = [vm for vm in chosen if vm["name"] not in deferred]
+            spec = replace(spec, vms=[n for n in spec.vms if n not in deferred])
         refused = {}
         for vm in chosen:
             if vm["name"] in state.vms:
@@ -832,8 +847,8 @@ class VpgManager:
         )
         changes = readable(diff, names, vm_ids)
         if state.vpg is None:
-            changes = {"vpg": {"before": None, "after": spec.name}, **changes}
-        return VpgPlan(spec, state, desired, vm_ids, names, changes, unverified)
+            changes = {"vpg": {"before": None, "after": spec.name}, **changes} if spec.vms else {}
+        return VpgPlan(spec, state, desired, vm_ids, names, changes, unverified, deferred)
 
     def recovery_site_id(self, wanted: str | None, edition: str) -> str:
         """The recovery site: the local site (local edition), or the named / only paired peer."""

@@ -99,6 +99,14 @@ options:
       - A VM whose custom attribute of this name is V(true) is a domain controller, and refused.
     type: str
     default: vmrepl.domain_controller
+  skipped_hosts:
+    description:
+      - Hosts left out of this run, with the reason (maintenance mode, disconnected) - the
+        deployment passes those its preflight found. A chosen VM that runs on one of them and
+        is not in the VPG yet is left for a later run (RV(deferred)) instead of refusing the
+        VPG; a VM in the VPG already stays in it.
+    type: dict
+    default: {}
   journal_history_hours:
     description: Journal history, 1 to 720 hours. The provider's default is 7 days.
     type: int
@@ -195,6 +203,11 @@ vms:
   returned: always
   type: list
   elements: str
+deferred:
+  description: The chosen VMs left for a later run, with the reason (their host was skipped).
+  returned: with O(name)
+  type: dict
+  sample: {"web02": "runs on host esx02, in maintenance mode"}
 unverified:
   description:
     - In check mode, the given fields that only a settings object shows; the apply compares them.
@@ -300,6 +313,7 @@ def main():
                 },
             },
             domain_controller_attribute={"type": "str", "default": "vmrepl.domain_controller"},
+            skipped_hosts={"type": "dict", "default": {}},
             state={"type": "str", "default": "present", "choices": ["present", "absent"]},
             keep_recovery_volumes={"type": "bool", "default": False},
             timeout={"type": "int", "default": 1800},
@@ -353,22 +367,38 @@ def main():
                 recovery_site=recovery_site,
             )
             plan = manager.plan(
-                spec, chosen, p["domain_controller_attribute"], vras_required=not module.check_mode
+                spec,
+                chosen,
+                p["domain_controller_attribute"],
+                vras_required=not module.check_mode,
+                skipped_hosts=p["skipped_hosts"],
             )
+            vms = plan.spec.vms
             if module.check_mode:
-                return result_of(module, plan.changes, spec.vms, plan.state.vpg, plan.unverified)
+                return result_of(
+                    module, plan.changes, vms, plan.state.vpg, plan.unverified, plan.deferred
+                )
             changes = manager.apply(plan) if plan.needs_apply else {}
             vpg = manager.find(p["name"]) if changes else plan.state.vpg
-            return result_of(module, changes, spec.vms, vpg, [], created=plan.state.vpg is None)
+            created = plan.state.vpg is None
+            return result_of(module, changes, vms, vpg, [], plan.deferred, created=created)
 
     run(module, body)
 
 
-def result_of(module, changes, vms, vpg, unverified, created=False):
+def result_of(module, changes, vms, vpg, unverified, deferred=None, created=False):
     """The module's result: changed, changes (and the diff), msg; in check mode what would
-    change, and the fields that only the apply can compare (``unverified``)."""
+    change, and the fields that only the apply can compare (``unverified``); the VMs that wait
+    for a later run (``deferred``)."""
     name = module.params["name"]
-    result = {"changed": bool(changes), "changes": changes, "vms": vms, "vpg": vpg}
+    deferred = deferred or {}
+    result = {
+        "changed": bool(changes),
+        "changes": changes,
+        "vms": vms,
+        "vpg": vpg,
+        "deferred": deferred,
+    }
     if module.check_mode:
         result["unverified"] = unverified
     if module._diff:
@@ -386,6 +416,10 @@ def result_of(module, changes, vms, vpg, unverified, created=False):
         result["msg"] = f"VPG {name}: no change"
     else:
         result["msg"] = f"VPG {name}: {'created' if created else 'updated'}{fields}"
+    if deferred:
+        result["msg"] += "; left for a later run: " + "; ".join(
+            f"{vm} {why}" for vm, why in sorted(deferred.items())
+        )
     return result
 
 

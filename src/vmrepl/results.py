@@ -11,7 +11,7 @@ from typing import Any
 from xml.etree import ElementTree as ET
 
 #: The exit codes of the ``vmrepl`` command, by verdict.
-EXIT_CODES = {"successful": 0, "failed": 1, "refused": 2, "interrupted": 130}
+EXIT_CODES = {"successful": 0, "failed": 1, "refused": 2, "incomplete": 3, "interrupted": 130}
 
 RESULT_EVENTS = {
     "runner_on_ok": "ok",
@@ -90,13 +90,16 @@ class HostCounts:
 class RunSummary:
     """Everything the summary table, the JSON document and the JUnit report show."""
 
-    status: str  # successful | failed | refused | interrupted
+    status: str  # successful | failed | refused | incomplete | interrupted
     hosts: dict[str, HostCounts]
     results: list[TaskResult]
     messages: list[dict[str, Any]] = field(default_factory=list)
     skipped_hypervisors: list[dict[str, str]] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     reason: str = ""
+    #: What the playbook reported through ``set_stats`` (key ``vmrepl``): its verdict, and for
+    #: an incomplete run what is left per site (``left``).
+    reported: dict[str, Any] = field(default_factory=dict)
 
     @property
     def exit_code(self) -> int:
@@ -138,6 +141,7 @@ class RunSummary:
             ],
             "messages": self.messages,
             "errors": self.errors,
+            "left": self.reported.get("left", {}),
         }
 
 
@@ -198,11 +202,15 @@ def summarise(
     messages: list[dict[str, Any]] = []
     hypervisors: dict[tuple[str, str], dict[str, str]] = {}
     errors: list[str] = []
+    reported: dict[str, Any] = {}
     for event in events:
         kind = str(event.get("event", ""))
         data = event.get("event_data") or {}
         if kind == "playbook_on_task_start":
             tracker.task_start(data)
+            continue
+        if kind == "playbook_on_stats":
+            reported = dict((data.get("artifact_data") or {}).get("vmrepl") or {})
             continue
         if kind in ("verbose", "error", "warning") or (kind == "" and event.get("stdout")):
             for line in plain(str(event.get("stdout", ""))).splitlines():
@@ -254,6 +262,7 @@ def summarise(
         messages=messages,
         skipped_hypervisors=list(hypervisors.values()),
         errors=list(dict.fromkeys(errors)),
+        reported=reported,
     )
     summary.status, summary.reason = _verdict(summary, runner_status)
     return summary
@@ -266,6 +275,14 @@ def _verdict(summary: RunSummary, runner_status: str) -> tuple[str, str]:
         return "interrupted", "The run was interrupted; tasks that had started may have finished."
     if runner_status == "successful" and not failures:
         return "successful", ""
+    if summary.reported.get("verdict") == "incomplete":
+        # The playbook did all it could and ended on purpose, naming what is left; any other
+        # failure makes the run a failure.
+        own = [f for f in failures if f.msg.startswith("incomplete:")]
+        if own and len(own) == len(failures):
+            return "incomplete", " ".join(
+                f"{f.host}: {f.msg.removeprefix('incomplete: ')}" for f in own
+            )
     if failures:
         first = failures[0]
         where = f"{first.host}: {first.title}: {first.msg}".strip()

@@ -9,10 +9,14 @@ from collections.abc import Iterator
 import pytest
 from pyVmomi import vim
 
+from ansible_collections.vmrepl.core.plugins.module_utils.zvm import field
 from tests.deploy.conftest import Lab, failure_messages, start_lab
 from vmrepl.lab import manager
+from vmrepl.results import summarise
 
 pytestmark = pytest.mark.lab
+
+LAB_VMS = {"DC0_C0_RP0_VM0", "DC0_C0_RP0_VM1"}
 
 
 @pytest.fixture(scope="module")
@@ -107,12 +111,22 @@ def test_a_host_in_maintenance_mode_is_skipped_then_picked_up(lab: Lab) -> None:
     assert Counter(v["host"] for v in lab.vms("source") if v["name"].startswith("Z-VRA-")) == {
         "DC0_C0_H0": 1
     }
-    # Its VMs cannot be protected without a VRA: the VPG step says so, and creates nothing.
-    assert result.status == "failed"
+    # Everything else is done: the VMs that can be protected are; those on DC0_C0_H1 wait
+    # for a later run, and the run ends as incomplete, naming them.
+    assert result.status == "failed"  # as ansible-runner sees it
+    summary = summarise(result.events, result.status)
+    assert summary.status == "incomplete", summary.reason
+    assert summary.reported["left"]["source"]["hosts"] == {"DC0_C0_H1": "in maintenance mode"}
+    assert sorted(summary.reported["left"]["source"]["vms"]) == sorted(vms_on_h1)
     messages = " ".join(failure_messages(result))
-    assert f"{vms_on_h1[0]} runs on host DC0_C0_H1, which has no installed VRA" in messages
+    assert (
+        messages.startswith("incomplete: ") and "host DC0_C0_H1 is in maintenance mode" in messages
+    )
+    assert f"VM {vms_on_h1[0]} runs on host DC0_C0_H1, in maintenance mode" in messages, messages
+    others = sorted(LAB_VMS - set(vms_on_h1))
     with lab.zvm("source") as zvm:
-        assert zvm.vpgs() == []
+        protected = sorted(str(field(v, "VmName")) for v in zvm.vms())
+    assert protected == others
 
     with lab.vcenter("source") as vc:
         host = vc.find_by_name(vim.HostSystem, "DC0_C0_H1").ref
@@ -123,3 +137,5 @@ def test_a_host_in_maintenance_mode_is_skipped_then_picked_up(lab: Lab) -> None:
         "DC0_C0_H0": 1,
         "DC0_C0_H1": 1,
     }
+    with lab.zvm("source") as zvm:
+        assert sorted(str(field(v, "VmName")) for v in zvm.vms()) == sorted(LAB_VMS)

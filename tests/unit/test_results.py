@@ -207,3 +207,56 @@ def test_a_role_that_fails_after_noting_a_refusal_is_a_refusal() -> None:
     assert summarise(events, "failed").status == "refused"
     events[-1]["event_data"]["res"]["msg"] = "failed: the commit did not finish"
     assert summarise(events, "failed").status == "failed"
+
+
+def _stats_event(artifact_data: dict) -> dict:
+    return {"event": "playbook_on_stats", "event_data": {"artifact_data": artifact_data}}
+
+
+def _failed(host: str, msg: str) -> dict:
+    return {
+        "event": "runner_on_failed",
+        "event_data": {
+            "host": host,
+            "task": "End as incomplete while something is left",
+            "role": "verify",
+            "task_action": "ansible.builtin.fail",
+            "res": {"msg": msg, "failed": True},
+        },
+    }
+
+
+def test_a_run_that_reports_itself_incomplete_is_incomplete_with_what_is_left() -> None:
+    left = {"source": {"hosts": {"esx2": "in maintenance mode"}, "vms": {}}}
+    events = [
+        {
+            "event": "runner_on_ok",
+            "event_data": {"host": "source", "task": "x", "res": {"changed": True}},
+        },
+        _failed(
+            "source",
+            "incomplete: everything else is done at source, but host esx2 is in maintenance mode.",
+        ),
+        _stats_event({"vmrepl": {"verdict": "incomplete", "left": left}}),
+    ]
+    summary = summarise(events, "failed")
+    assert summary.status == "incomplete" and summary.exit_code == 3
+    assert "host esx2 is in maintenance mode" in summary.reason
+    assert summary.as_dict()["left"] == left
+
+
+def test_an_incomplete_run_with_another_failure_is_failed() -> None:
+    events = [
+        {
+            "event": "runner_on_failed",
+            "event_data": {"host": "target", "task": "y", "res": {"msg": "boom"}},
+        },
+        _failed("source", "incomplete: everything else is done at source, but ..."),
+        _stats_event({"vmrepl": {"verdict": "incomplete", "left": {}}}),
+    ]
+    assert summarise(events, "failed").status == "failed"
+
+
+def test_an_incomplete_message_without_the_reported_verdict_is_not_enough() -> None:
+    events = [_failed("source", "incomplete: said by some other task")]
+    assert summarise(events, "failed").status == "failed"

@@ -15,6 +15,7 @@ Exit codes:
   0    success
   1    failed (a task or an operation failed, a site unreachable)
   2    refused: bad input, preflight or edition rules (nothing was changed)
+  3    incomplete: all that could be done was done; what is left is named (run again)
   130  interrupted (Ctrl-C or SIGTERM; the run was cancelled)
 
 \b

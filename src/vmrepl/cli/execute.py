@@ -273,7 +273,9 @@ def print_summary(
             str(counts.unreachable),
         )
     console.print(table)
-    label = "[yellow]REFUSED[/]" if summary.status == "refused" else "[red]FAILED[/]"
+    label = {"refused": "[yellow]REFUSED[/]", "incomplete": "[yellow]LEFT FOR LATER[/]"}.get(
+        summary.status, "[red]FAILED[/]"
+    )
     for failure in summary.failures:
         console.print(f"{label} {failure.host}: {failure.title}: {failure.msg}")
     for change in doc["changes"]:
@@ -297,7 +299,9 @@ def print_summary(
 
 
 def print_verdict(console: Any, doc: dict[str, Any]) -> None:
-    colour = {"successful": "green", "refused": "yellow"}.get(doc["status"], "red")
+    colour = {"successful": "green", "refused": "yellow", "incomplete": "yellow"}.get(
+        doc["status"], "red"
+    )
     line = (
         f"[bold {colour}]{doc['status'].upper()}[/] (exit {doc['exit_code']}) in "
         f"{doc['duration_seconds']} s"
