@@ -5,6 +5,7 @@ build context."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -115,14 +116,9 @@ def test_the_installed_artifact_runs_playbooks_by_full_name(artifact: Path, tmp_
     assert str(tmp_path / "ansible_collections" / "vmrepl" / "core") in doc
 
 
-@pytest.mark.lab
-def test_the_installed_artifact_deploys_on_the_lab_in_check_mode(
-    artifact: Path, lab: Lab, tmp_path: Path
-) -> None:
-    """deploy_remote of the installed collection against the lab, through a plain inventory
-    (the lab's inventory plugin is not part of the collection)."""
-    env = install(artifact, tmp_path / "collections")
-    inventory = tmp_path / "inventory"
+def plain_inventory(lab: Lab, inventory: Path) -> Path:
+    """The lab's sites as a plain inventory (the lab's inventory plugin is not part of the
+    collection)."""
     shutil.copytree(REPO_ROOT / "inventories" / "lab" / "group_vars", inventory / "group_vars")
     shutil.copytree(REPO_ROOT / "inventories" / "lab" / "host_vars", inventory / "host_vars")
     from vmrepl.lab import manager
@@ -143,6 +139,7 @@ def test_the_installed_artifact_deploys_on_the_lab_in_check_mode(
             "vmrepl_zvm_username": zvm["username"],
             "vmrepl_zvm_password": zvm["password"],
             "vmrepl_zvm_ca_file": zvm["ca_file"],
+            "vmrepl_zvm_license_key": zvm["license_key"],
         }
     hosts = {
         "all": {
@@ -151,6 +148,7 @@ def test_the_installed_artifact_deploys_on_the_lab_in_check_mode(
                     "vars": {
                         "vmrepl_edition": "remote",
                         "vmrepl_lab_appliance_ovf": str(manager.APPLIANCE_OVF),
+                        "pairing_port": lab.site("target")["zvm"]["pairing_port"],
                     },
                     "hosts": sites,
                 }
@@ -159,6 +157,17 @@ def test_the_installed_artifact_deploys_on_the_lab_in_check_mode(
     }
     (inventory / "hosts.yml").write_text(yaml.safe_dump(hosts))
     (inventory / "hosts.yml").chmod(0o600)
+    return inventory
+
+
+@pytest.mark.lab
+def test_the_installed_artifact_deploys_on_the_lab_in_check_mode(
+    artifact: Path, lab: Lab, tmp_path: Path
+) -> None:
+    """deploy_remote of the installed collection against the lab, through a plain inventory
+    (the lab's inventory plugin is not part of the collection)."""
+    env = install(artifact, tmp_path / "collections")
+    inventory = plain_inventory(lab, tmp_path / "inventory")
     out = run(
         BIN / "ansible-playbook", "vmrepl.core.deploy_remote", "--check",
         "-i", inventory, cwd=tmp_path, env=env | {"VMREPL_REPORT_DIR": str(tmp_path / "reports")},
@@ -166,6 +175,33 @@ def test_the_installed_artifact_deploys_on_the_lab_in_check_mode(
     recap = out[out.index("PLAY RECAP") :]
     assert "failed=0" in recap and "unreachable=0" in recap
     assert "source" in recap and "target" in recap
+
+
+@pytest.mark.lab
+def test_the_installed_collection_keeps_its_evidence_outside_itself(
+    artifact: Path, lab: Lab, tmp_path: Path
+) -> None:
+    """A refused failover test of the installed collection, with no VMREPL_REPORT_DIR: the
+    report and the audit line go to the user's state folder, never into the collection (an
+    execution environment throws that away)."""
+    home = tmp_path / "home"
+    home.mkdir()
+    env = install(artifact, tmp_path / "collections") | {"HOME": str(home)}
+    for name in ("VMREPL_REPORT_DIR", "VMREPL_AUDIT_LOG", "XDG_STATE_HOME"):
+        env.pop(name, None)
+    inventory = plain_inventory(lab, tmp_path / "inventory")
+    done = subprocess.run(
+        [BIN / "ansible-playbook", "vmrepl.core.failover_test", "-i", inventory],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600, check=False,
+    )  # fmt: skip
+    assert done.returncode != 0, done.stdout[-2000:]  # refused: no request reference
+    state = home / ".local" / "state" / "vmrepl"
+    [report] = (state / "reports").glob("failover_test-*.json")
+    assert json.loads(report.read_text())["result"] == "refused"
+    [line] = (state / "audit.jsonl").read_text().splitlines()
+    assert json.loads(line)["result"].startswith("refused")
+    installed = tmp_path / "collections" / "ansible_collections" / "vmrepl" / "core"
+    assert not list(installed.rglob("*.jsonl")) and not (installed / "reports").exists()
 
 
 def test_ansible_builder_creates_the_build_context(artifact: Path, tmp_path: Path) -> None:

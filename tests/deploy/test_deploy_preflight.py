@@ -97,6 +97,20 @@ def test_what_a_playbook_decides_is_not_an_input(
     assert nothing_changed(lab)
 
 
+@pytest.mark.parametrize("playbook", ["deploy_local.yml", "failover_test.yml", "move.yml"])
+def test_without_such_variables_the_check_lets_the_playbook_run(lab: Lab, playbook: str) -> None:
+    """The other side of the test above: the check is not what stops these runs (they fail
+    later, for reasons of their own on this lab)."""
+    result = lab.run(playbook, extravars={"recovery_request_ref": "CHG1"})
+    assert not any("is not an input" in m for m in failure_messages(result))
+    started = {
+        str(e["event_data"].get("role") or "")
+        for e in result.events
+        if e.get("event") == "playbook_on_task_start"
+    }
+    assert any(role.endswith(("preflight", "recovery")) for role in started), started
+
+
 def test_a_host_in_maintenance_mode_is_skipped_then_picked_up(lab: Lab) -> None:
     with lab.vcenter("source") as vc:
         host = vc.find_by_name(vim.HostSystem, "DC0_C0_H1").ref
