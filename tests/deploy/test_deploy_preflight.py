@@ -111,6 +111,40 @@ def test_without_such_variables_the_check_lets_the_playbook_run(lab: Lab, playbo
     assert any(role.endswith(("preflight", "recovery")) for role in started), started
 
 
+@pytest.mark.parametrize(
+    ("extravars", "named"),
+    [
+        ({"vra_memory_gb": 32}, "vra_memory_gb is 32"),
+        ({"vra_cpus": 0}, "vra_cpus is 0"),
+        ({"default_vpg_journal_history_days": 45}, "default_vpg_journal_history_days is 45"),
+        ({"default_vpg_recovery_host": "DC0_C0_H0"}, "(now both)"),
+        ({"default_vpg_vms": [], "default_vpg_vm_folder": ""}, "the default VPG has no VMs"),
+        ({"vmrepl_account_id": ""}, "vmrepl_account_id"),
+        (
+            {
+                "vra_ip_pool": {
+                    "start": "10.20.1.11",
+                    "end": "10.20.1.42",
+                    "subnet_mask": "255.255.255.0",
+                    "gateway": "10.20.1.1",
+                }
+            },
+            "share addresses from 10.20.1.11",
+        ),
+        ({"vmrepl_vcenter_ca_file": "/nonexistent/ca.pem"}, "vmrepl_vcenter_ca_file of"),
+    ],
+)
+def test_bad_input_is_refused_naming_the_variable_before_any_change(
+    lab: Lab, extravars: dict[str, object], named: str
+) -> None:
+    result = lab.run("deploy_remote.yml", extravars=extravars)
+    assert result.status == "failed"
+    assert summarise(result.events, result.status).status == "refused"
+    messages = " ".join(failure_messages(result))
+    assert named in messages, messages
+    assert nothing_changed(lab)
+
+
 def test_a_host_in_maintenance_mode_is_skipped_then_picked_up(lab: Lab) -> None:
     with lab.vcenter("source") as vc:
         host = vc.find_by_name(vim.HostSystem, "DC0_C0_H1").ref
