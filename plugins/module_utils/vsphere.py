@@ -33,6 +33,7 @@ from ansible_collections.vmrepl.core.plugins.module_utils.errors import (
     TaskTimeout,
     VmreplError,
 )
+from ansible_collections.vmrepl.core.plugins.module_utils.wait import poll_until
 
 try:
     from pyVim.connect import Disconnect, SmartConnect
@@ -271,8 +272,8 @@ class VSphereClient:
         """
         pending = {moid(task): task for task in tasks}
         done: dict[str, Any] = {}
-        deadline = time.monotonic() + timeout
-        while pending:
+
+        def round_() -> dict[str, Any] | None:
             for obj in self.retrieve_objects(pending.values(), ["info"]):
                 info = obj["info"]
                 if info.state in (vim.TaskInfo.State.success, vim.TaskInfo.State.error):
@@ -280,15 +281,17 @@ class VSphereClient:
                     pending.pop(obj.moid, None)
             if on_progress is not None:
                 on_progress({"done": len(done), "pending": len(pending)})
-            if not pending:
-                break
-            if time.monotonic() > deadline:
-                names = ", ".join(sorted(pending))
-                raise TaskTimeout(
-                    f"vCenter tasks {names} did not finish within {timeout:.0f} s.",
-                    hint="They may still be running: check the vCenter task list before a re-run.",
-                )
-            time.sleep(interval)
+            return done if not pending else None
+
+        def timed_out() -> TaskTimeout:
+            names = ", ".join(sorted(pending))
+            return TaskTimeout(
+                f"vCenter tasks {names} did not finish within {timeout:.0f} s.",
+                hint="They may still be running: check the vCenter task list before a re-run.",
+            )
+
+        if pending:
+            poll_until(round_, timeout=timeout, interval=interval, timeout_error=timed_out)
         if raise_on_error:
             for info in done.values():
                 if info.state == vim.TaskInfo.State.error:
@@ -888,26 +891,6 @@ class OvfPackage:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-
-def poll_until(
-    check: Callable[[], T | None],
-    *,
-    timeout: float,
-    interval: float,
-    timeout_error: Callable[[], VmreplError],
-) -> T:
-    """Call ``check`` until it returns something other than None; raise ``timeout_error()`` after
-    ``timeout`` seconds. For conditions that are not vCenter tasks (a lease, a guest address, an
-    API coming up); tasks go through :meth:`VSphereClient.wait_for_tasks`."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value is not None:
-            return value
-        if time.monotonic() >= deadline:
-            raise timeout_error()
-        time.sleep(interval)
 
 
 @dataclass(frozen=True)

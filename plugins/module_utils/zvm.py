@@ -40,6 +40,7 @@ from ansible_collections.vmrepl.core.plugins.module_utils.errors import (
     TaskFailed,
     TaskTimeout,
 )
+from ansible_collections.vmrepl.core.plugins.module_utils.wait import poll_until
 
 log = logging.getLogger(__name__)
 
@@ -200,6 +201,22 @@ def field(obj: Any, *path: str, default: Any = None) -> Any:
         else:
             return default
     return current
+
+
+def site_id(site: Any) -> str:
+    """The identifier of a local or peer site object (``GET /v1/localsite``, ``/v1/peersites``).
+
+    ``SiteIdentifier`` first, else the identifier of the object's ``Link``; ``""`` when it has
+    neither (a peer that is still pairing lists neither yet). Never the text ``"None"``: a missing
+    or null field is no identifier. The one place that reads a site's identifier.
+    """
+    for value in (field(site, "SiteIdentifier"), field(site, "Link", "identifier")):
+        if value is None or isinstance(value, Mapping | list | bool):
+            continue
+        text = str(value).strip()
+        if text and text.lower() not in ("none", "null"):
+            return text
+    return ""
 
 
 #: Keys whose values are secrets in what the ZVM returns (compared case-insensitively).
@@ -777,8 +794,8 @@ class ZvmClient:
         """
         pending = list(dict.fromkeys(task_ids))
         results: dict[str, dict[str, Any]] = {}
-        deadline = self._clock() + timeout
-        while pending:
+
+        def round_() -> dict[str, dict[str, Any]] | None:
             for task_id in list(pending):
                 task = self.task(task_id)
                 results[task_id] = task
@@ -794,15 +811,24 @@ class ZvmClient:
                         },
                     }
                 )
-            if not pending:
-                break
-            if self._clock() + interval > deadline:
-                states = ", ".join(f"{tid} {task_summary(results[tid])}" for tid in pending)
-                raise TaskTimeout(
-                    f"{self.where}: tasks did not finish within {timeout:.0f} s: {states}.",
-                    hint="They may still be running: check the ZVM task list before a re-run.",
-                )
-            self._sleep(interval)
+            return results if not pending else None
+
+        def timed_out() -> TaskTimeout:
+            states = ", ".join(f"{tid} {task_summary(results[tid])}" for tid in pending)
+            return TaskTimeout(
+                f"{self.where}: tasks did not finish within {timeout:.0f} s: {states}.",
+                hint="They may still be running: check the ZVM task list before a re-run.",
+            )
+
+        if pending:
+            poll_until(
+                round_,
+                timeout=timeout,
+                interval=interval,
+                timeout_error=timed_out,
+                sleep=self._sleep,
+                clock=self._clock,
+            )
         if raise_on_error:
             failed = [(tid, t) for tid, t in results.items() if _task_state(t) in (4, 5)]
             if failed:
