@@ -16,11 +16,19 @@ extends_documentation_fragment:
   - vmrepl.core.zvm
 options:
   gather:
-    description: What to read.
+    description:
+      - What to read.
+      - V(health) reads the site, peers, VRAs, VPGs and alerts and returns RV(health) too.
     type: list
     elements: str
     default: [site, peers, vras, vpgs, alerts]
-    choices: [site, peers, vras, vpgs, alerts, vms, license, datastores]
+    choices: [site, peers, vras, vpgs, alerts, vms, license, datastores, health]
+  edition:
+    description:
+      - The edition of the site, for RV(health) - the remote edition's sites must be paired.
+    type: str
+    choices: [remote, local]
+    default: remote
 notes:
   - Read-only; supports check mode.
 """
@@ -33,6 +41,12 @@ EXAMPLES = r"""
     zvm_password: "{{ vault_zvm_password }}"
     gather: [site, vpgs, alerts]
   register: vmrepl_zvm
+
+- name: Read the health of a site of the local edition
+  vmrepl.core.zvm_info:
+    gather: [health]
+    edition: local
+  register: vmrepl_health
 """
 
 RETURN = r"""
@@ -76,12 +90,51 @@ datastores:
   returned: when datastores is gathered
   type: list
   elements: dict
+health:
+  description:
+    - The site's replication health - healthy when paired (remote edition), every VPG meets its
+      SLA and no error alert is on - with the problems found and a summary of the site.
+  returned: when health is gathered
+  type: dict
+  contains:
+    healthy:
+      description: Whether the site is healthy.
+      type: bool
+    problems:
+      description: What makes the site unhealthy, one sentence each.
+      type: list
+      elements: str
+    zvm:
+      description: The ZVM's site name.
+      type: str
+    version:
+      description: The ZVM's version.
+      type: str
+    peers:
+      description: The peer sites, C(site) and pairing C(status).
+      type: list
+      elements: dict
+    vras_installed:
+      description: How many VRAs are installed.
+      type: int
+    vras:
+      description: How many VRAs there are.
+      type: int
+    vpgs:
+      description: Each VPG's name, status, C(meeting_sla), RPO and journal history.
+      type: list
+      elements: dict
+    alerts:
+      description: The alerts that are on (not dismissed), C(level), C(help), C(description).
+      type: list
+      elements: dict
 """
 
 from typing import Any
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.vmrepl.core.plugins.module_utils.health import PARTS, site_health
 from ansible_collections.vmrepl.core.plugins.module_utils.module import (
     argument_spec,
     run,
@@ -101,7 +154,7 @@ READERS = {
     "license": "license",
     "datastores": "datastores",
 }
-CHOICES = list(READERS)
+CHOICES = [*READERS, "health"]
 
 
 def main():
@@ -114,15 +167,17 @@ def main():
                 "default": ["site", "peers", "vras", "vpgs", "alerts"],
                 "choices": CHOICES,
             },
+            edition={"type": "str", "choices": ["remote", "local"], "default": "remote"},
         ),
         supports_check_mode=True,
     )
     gather = module.params["gather"]
+    reads = list(dict.fromkeys([*gather, *PARTS])) if "health" in gather else gather
 
     def body():
         result: dict[str, Any] = {"changed": False}
         with zvm_client(module) as zvm:
-            for part in gather:
+            for part in (p for p in reads if p != "health"):
                 result[part], secrets = masked(getattr(zvm, READERS[part])())
                 # Ansible replaces these wherever they would appear in output and logs.
                 module.no_log_values.update(secrets)
@@ -130,7 +185,10 @@ def main():
             result["site"] = {**result["site"], "SiteIdentifier": site_id(result["site"])}
         for peer in result.get("peers", []):
             peer["PairingStatusName"] = STATUS_NAMES.get(field(peer, "PairingStatus"), "?")
-        result["msg"] = "Read " + ", ".join(gather) + "."
+        if "health" in gather:
+            parts = [result[p] for p in PARTS]
+            result["health"] = site_health(*parts, paired=module.params["edition"] == "remote")
+        result["msg"] = "Read " + ", ".join(reads) + "."
         return result
 
     run(module, body)
