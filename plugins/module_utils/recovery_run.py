@@ -62,14 +62,21 @@ from ansible_collections.vmrepl.core.plugins.module_utils.vpgs import (
     open_settings,
     set_path,
 )
+from ansible_collections.vmrepl.core.plugins.module_utils.wait import poll_until
 from ansible_collections.vmrepl.core.plugins.module_utils.zvm import (
     TASK_FAILED,
     TASK_STOPPED,
     CommitPolicy,
     ShutdownPolicy,
     ZvmClient,
+    site_id,
 )
 from ansible_collections.vmrepl.core.plugins.module_utils.zvm import field as zf
+
+
+class _BootWaitOver(Exception):
+    """Internal: the boot timeout passed before every recovered VM was up (not an error: the
+    validation then says which did not come up)."""
 
 
 # -- the run ----------------------------------------------------------------------------------
@@ -190,7 +197,7 @@ class RecoveryRun:
         self._clock = clock
         self._now = now
         site = zvm.local_site()
-        self.site_id = str(zf(site, "SiteIdentifier") or zf(site, "Link", "identifier") or "")
+        self.site_id = site_id(site)
         self.site_name = str(zf(site, "SiteName") or self.site_id)
         self._objects: dict[tuple[str, str], list[dict[str, Any]]] = {}
         self._home_id: str | None = None
@@ -262,10 +269,8 @@ class RecoveryRun:
         if wanted in (self.site_id, self.site_name):
             self._home_id = self.site_id
             return self._home_id
-        peers = [
-            (str(zf(p, "SiteIdentifier") or zf(p, "Link", "identifier")), zf(p, "PeerSiteName"))
-            for p in self.zvm.peer_sites()
-        ]
+        # A peer still pairing has no identifier yet: it is no home site.
+        peers = [(site_id(p), zf(p, "PeerSiteName")) for p in self.zvm.peer_sites() if site_id(p)]
         matches = [i for i, n in peers if not wanted or wanted in (i, n)]
         if len(matches) != 1:
             raise ConfigurationError(
@@ -405,16 +410,24 @@ class RecoveryRun:
                 work.result["notes"].append("the VPG is in its initial sync; the run waits for it")
                 return work.vpg
             raise Refused(f"it is {status_text(work.vpg)}: no recovery before the sync completes")
-        deadline = self._clock() + self.o.sync_timeout
-        vpg = work.vpg
-        while zf(vpg, "Status") == INITIALIZING:
-            if self._clock() > deadline:
-                raise Refused(
-                    f"it is still {status_text(vpg)} after {self.o.sync_timeout:.0f} s: no "
-                    "recovery before the sync completes; run again later"
-                )
-            self._sleep(self.o.poll_interval)
-            vpg = self.zvm.vpg(work.vpg_id)
+        unread = [work.vpg]  # the first round looks at the VPG as read; later rounds read it
+        seen = [work.vpg]
+
+        def synced() -> dict[str, Any] | None:
+            seen[0] = unread.pop() if unread else self.zvm.vpg(work.vpg_id)
+            return seen[0] if zf(seen[0], "Status") != INITIALIZING else None
+
+        vpg = poll_until(
+            synced,
+            timeout=self.o.sync_timeout,
+            interval=self.o.poll_interval,
+            timeout_error=lambda: Refused(
+                f"it is still {status_text(seen[0])} after {self.o.sync_timeout:.0f} s: no "
+                "recovery before the sync completes; run again later"
+            ),
+            sleep=self._sleep,
+            clock=self._clock,
+        )
         work.vpg = vpg
         work.result["vpg_status"] = status_text(vpg)
         return vpg
@@ -785,23 +798,37 @@ class RecoveryRun:
         if not active:
             return
         begin, started = self._clock(), iso(self._now())
-        deadline = begin + self.o.boot_timeout
-        while True:
+        unreadable: list[Exception] = []
+
+        def all_up() -> bool | None:
             try:
                 facts = self._vm_facts()
             except Exception as exc:  # a test must not be stopped as passed unchecked
-                for work in active:
-                    work.error(f"the recovered VMs could not be read at {self.site_name}: {exc}")
-                return
+                unreadable.append(exc)
+                return False
             now = self._clock()
             for work in active:
                 checks = self._checks(work, facts)
                 work.result["vms"] = checks
                 if work.up_at is None and all(vm["up"] for vm in checks):
                     work.up_at = now
-            if all(w.up_at is not None for w in active) or now >= deadline:
-                break
-            self._sleep(min(self.o.poll_interval, max(0.0, deadline - now)))
+            return True if all(w.up_at is not None for w in active) else None
+
+        with contextlib.suppress(_BootWaitOver):
+            poll_until(
+                all_up,
+                timeout=self.o.boot_timeout,
+                interval=self.o.poll_interval,
+                timeout_error=_BootWaitOver,
+                sleep=self._sleep,
+                clock=self._clock,
+            )
+        if unreadable:
+            for work in active:
+                work.error(
+                    f"the recovered VMs could not be read at {self.site_name}: {unreadable[0]}"
+                )
+            return
         for work in active:
             seconds = round(self._clock() - begin, 2)
             problems = [p for vm in work.result["vms"] for p in failed_checks(vm)]

@@ -25,7 +25,7 @@ import re
 import socket
 import time
 from collections.abc import Iterator, Mapping
-from dataclasses import replace, dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +34,7 @@ from ansible_collections.vmrepl.core.plugins.module_utils.errors import (
     NotFound,
     VmreplError,
 )
-from ansible_collections.vmrepl.core.plugins.module_utils.zvm import ZvmClient
+from ansible_collections.vmrepl.core.plugins.module_utils.zvm import ZvmClient, site_id
 from ansible_collections.vmrepl.core.plugins.module_utils.zvm import field as zf
 
 MAX_VPGS_PER_VM = 3
@@ -687,9 +687,7 @@ class VpgManager:
         self.timeout = timeout
         self.ledger = ledger or SettingsLedger()
         site = zvm.local_site()
-        self.local_site = str(
-            zf(site, "SiteIdentifier") or zf(zf(site, "Link") or {}, "identifier")
-        )
+        self.local_site = site_id(site)
 
     def names(self, site_id: str) -> Names:
         tables = Names()
@@ -854,10 +852,11 @@ class VpgManager:
         """The recovery site: the local site (local edition), or the named / only paired peer."""
         if edition == "local":
             return self.local_site
-        peers = list(self.zvm.peer_sites())
+        # A peer still pairing has no identifier yet: it is no recovery site.
+        peers = [peer for peer in self.zvm.peer_sites() if site_id(peer)]
         if wanted:
             for peer in peers:
-                ident = str(zf(zf(peer, "Link") or {}, "identifier") or zf(peer, "SiteIdentifier"))
+                ident = site_id(peer)
                 if wanted in (ident, zf(peer, "PeerSiteName")):
                     return ident
             raise NotFound(
@@ -869,8 +868,7 @@ class VpgManager:
                 f"This site has {len(peers)} peer sites; name the recovery_site.",
                 hint="Pair the sites first (pair_sites.yml)." if not peers else None,
             )
-        peer = peers[0]
-        return str(zf(zf(peer, "Link") or {}, "identifier") or zf(peer, "SiteIdentifier"))
+        return site_id(peers[0])
 
 
 # -- a whole file of definitions: check all, plan all (reads only), then apply ----------------

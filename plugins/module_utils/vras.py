@@ -9,8 +9,8 @@ addresses come from a per-site pool; a host keeps the address its VRA already ha
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -18,10 +18,13 @@ from typing import Any
 from ansible_collections.vmrepl.core.plugins.module_utils.errors import (
     ConfigurationError,
     TaskFailed,
+    TaskTimeout,
     VmreplError,
 )
+from ansible_collections.vmrepl.core.plugins.module_utils.wait import poll_until
 from ansible_collections.vmrepl.core.plugins.module_utils.zvm import (
     ZvmClient,
+    site_id,
     vra_create_body,
 )
 from ansible_collections.vmrepl.core.plugins.module_utils.zvm import field as zf
@@ -269,11 +272,15 @@ class Outcome:
 class VraRollout:
     """Reads the site from its ZVM, plans, and applies."""
 
+    #: Seconds between two reads of GET /v1/vras while waiting for installs of an earlier run
+    #: (the ZVM client's task polling interval).
+    poll_interval = 2.0
+
     def __init__(self, zvm: ZvmClient, timeout: float = 1800.0) -> None:
         self.zvm = zvm
         self.timeout = timeout
         site = zvm.local_site()
-        self.site_id = str(zf(site, "SiteIdentifier") or zf(zf(site, "Link") or {}, "identifier"))
+        self.site_id = site_id(site)
 
     def _names(self, kind: str, name_key: str, id_key: str) -> dict[str, str]:
         return {
@@ -367,9 +374,9 @@ class VraRollout:
     def _wait_busy(self, hosts: Sequence[str], outcome: Outcome) -> None:
         """Wait for VRAs that an interrupted run left installing (no task id to poll: read
         GET /v1/vras until they settle)."""
-        deadline = time.monotonic() + self.timeout
         pending = set(hosts)
-        while pending and time.monotonic() < deadline:
+
+        def settled() -> bool | None:
             states = {vra_host_name(v): zf(v, "Status") for v in self.zvm.vras()}
             for host in list(pending):
                 if states.get(host) not in BUSY_STATES:
@@ -377,8 +384,15 @@ class VraRollout:
                     if states.get(host) in ABSENT_STATES or host not in states:
                         state = STATUS_NAMES.get(states.get(host) or 2)
                         outcome.failed[host] = f"the install started earlier ended in {state}"
-            if pending:
-                time.sleep(1.0)
+            return True if not pending else None
+
+        with contextlib.suppress(TaskTimeout):
+            poll_until(
+                settled,
+                timeout=self.timeout,
+                interval=self.poll_interval,
+                timeout_error=lambda: TaskTimeout("still installing"),
+            )
         for host in pending:
             outcome.failed[host] = "still installing after the timeout"
 
