@@ -22,7 +22,11 @@ pytestmark = pytest.mark.lab
 
 
 def env_placeholders() -> dict[str, str]:
-    return {p.name: p.read_text() for p in (REPO_ROOT / "env").iterdir()}
+    return {
+        str(p.relative_to(REPO_ROOT / "env")): p.read_text()
+        for p in (REPO_ROOT / "env").rglob("*")
+        if p.is_file() and "__pycache__" not in p.parts
+    }
 
 
 @pytest.fixture(scope="module", autouse=True)

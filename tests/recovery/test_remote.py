@@ -6,6 +6,8 @@ report and one audit line."""
 
 from __future__ import annotations
 
+import threading
+import time
 from pathlib import Path
 from xml.etree import ElementTree as ET
 
@@ -141,6 +143,49 @@ def test_a_failover_is_refused_while_the_peer_site_is_cut_off(pair: Lab) -> None
     assert [p for p in customer_vms(pair, "source") if p[1] == "poweredOn"] == [
         (name, "poweredOn") for name in LAB_VMS
     ]
+
+
+def test_a_peer_cut_during_a_failover_test_leaves_nothing_and_the_next_test_passes(
+    pair: Lab,
+) -> None:
+    """The link goes down while the test runs (its test VMs are up): the run fails, every
+    settings object it opened is closed, and once the link is back a failover test passes."""
+    for site in ("source", "target"):
+        pair.admin(site, "/lab/faults", {"task_seconds": {"failover_test_stop": 4}})
+    cut = threading.Event()
+    stop = threading.Event()
+
+    def cut_when_the_test_vms_run() -> None:
+        deadline = time.monotonic() + 300
+        while not stop.is_set() and time.monotonic() < deadline:
+            running = {n for n, power in customer_vms(pair, "target") if power == "poweredOn"}
+            if running >= TEST_VMS:
+                for site in ("source", "target"):
+                    pair.admin(site, "/lab/faults", {"peer_link": "cut"})
+                cut.set()
+                return
+            time.sleep(0.3)
+
+    watcher = threading.Thread(target=cut_when_the_test_vms_run, daemon=True)
+    watcher.start()
+    try:
+        failed = run(pair, "failover_test.yml", recovery_request_ref="CHG-PEERCUT")
+    finally:
+        stop.set()
+        watcher.join(timeout=10)
+        for site in ("source", "target"):
+            pair.admin(site, "/lab/faults", {"peer_link": "up", "task_seconds": 0.3})
+    assert cut.is_set(), "the test VMs never ran"
+    assert failed.status == "failed"
+    for site in ("source", "target"):
+        assert pair.admin(site, "/lab/state")["settings"] == [], site
+
+    wait_meeting_sla(pair)
+    passed = run(pair, "failover_test.yml", recovery_request_ref="CHG-AFTERCUT")
+    assert passed.status == "successful", failure_messages(passed)
+    assert last_report(pair.directory, "failover_test")["result"] == "succeeded"
+    for site in ("source", "target"):
+        assert pair.admin(site, "/lab/state")["settings"] == [], site
 
 
 # -- the full cycle: failover test, move, failback ---------------------------------------------
