@@ -1,29 +1,59 @@
 # Copyright: vmrepl contributors
 # Apache License 2.0
 """Site pairing (remote edition): token from the target, pair from the source, verify Paired on
-both sides. A no-op when paired; a half-done pairing is repaired; unpairing only on request."""
+both sides. A no-op when paired; a half-done pairing is repaired; unpairing only on request.
+
+Two runs may pair the same sites at the same moment (two pipelines). The run that meets a pairing
+in progress waits for it rather than failing or undoing it. What tells "in progress" from "half
+done and abandoned":
+
+- in progress: a side says Pairing; a side lists a pairing that has no peer identifier yet (the
+  source while it talks to the target); a PairSites or UnpairSites task of either ZVM has not
+  ended; the source refuses a new pairing because one is "already in progress" (or the site is
+  "already paired": the other run's pairing got there first);
+- abandoned: one side lists the other and they are not Paired on both sides, with none of the
+  above, and it stays so for ``grace`` seconds of watching. Only then is the half pairing undone.
+"""
 
 from __future__ import annotations
 
+import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from ansible_collections.vmrepl.core.plugins.module_utils.errors import TaskFailed, VmreplError
-from ansible_collections.vmrepl.core.plugins.module_utils.zvm import ZvmClient
+from ansible_collections.vmrepl.core.plugins.module_utils.errors import (
+    TaskFailed,
+    TaskTimeout,
+    VmreplError,
+)
+from ansible_collections.vmrepl.core.plugins.module_utils.wait import poll_until
+from ansible_collections.vmrepl.core.plugins.module_utils.zvm import (
+    TASK_COMPLETED,
+    TASK_FAILED,
+    TASK_STOPPED,
+    ZvmClient,
+    site_id,
+)
 from ansible_collections.vmrepl.core.plugins.module_utils.zvm import field as zf
 
 PAIRED, PAIRING, UNPAIRED = 0, 1, 2
 STATUS_NAMES = {PAIRED: "Paired", PAIRING: "Pairing", UNPAIRED: "Unpaired"}
 
+#: ZVM task types that change a pairing; while one has not ended, a pairing is in progress.
+PAIRING_TASK_TYPES = ("PairSites", "UnpairSites")
+#: Task states that are an end (Failed, Stopped, Completed).
+_TASK_ENDED = frozenset({TASK_FAILED, TASK_STOPPED, TASK_COMPLETED})
+#: What the source answers when another pairing with the same target is under way.
+_OTHER_RUN_REFUSAL = re.compile(r"already (in progress|paired)|in progress", re.IGNORECASE)
 
-def site_id(site: dict[str, Any]) -> str:
-    """The identifier of a local or peer site object (``SiteIdentifier`` or its link)."""
-    return str(zf(site, "SiteIdentifier") or zf(zf(site, "Link") or {}, "identifier") or "")
+#: Seconds a half pairing must stay as it is, with nothing in progress, before it is undone.
+DEFAULT_GRACE = 30.0
 
 
 def find_peer(peers: list[dict[str, Any]], peer_id: str) -> dict[str, Any] | None:
-    return next((p for p in peers if site_id(p) == peer_id), None)
+    return next((p for p in peers if peer_id and site_id(p) == peer_id), None)
 
 
 @dataclass
@@ -37,6 +67,8 @@ class PairingState:
     source_view: dict[str, Any] | None
     target_view: dict[str, Any] | None
     notes: list[str] = field(default_factory=list)
+    #: Evidence that a pairing is being made or undone right now (by this run or another).
+    busy: list[str] = field(default_factory=list)
 
     @property
     def paired(self) -> bool:
@@ -47,7 +79,8 @@ class PairingState:
 
     @property
     def pairing(self) -> bool:
-        return any(
+        """A pairing is in progress: a side says Pairing, or there is other evidence (busy)."""
+        return bool(self.busy) or any(
             view is not None and zf(view, "PairingStatus") == PAIRING
             for view in (self.source_view, self.target_view)
         )
@@ -55,6 +88,11 @@ class PairingState:
     @property
     def absent(self) -> bool:
         return self.source_view is None and self.target_view is None
+
+    @property
+    def half(self) -> bool:
+        """One side lists the other, and they are not Paired on both sides."""
+        return not self.paired and not self.absent
 
     def describe(self) -> dict[str, str]:
         def status(view: dict[str, Any] | None) -> str:
@@ -64,45 +102,122 @@ class PairingState:
 
 
 class SitePairing:
-    def __init__(self, source: ZvmClient, target: ZvmClient, timeout: float = 600.0) -> None:
+    def __init__(
+        self,
+        source: ZvmClient,
+        target: ZvmClient,
+        timeout: float = 600.0,
+        *,
+        grace: float = DEFAULT_GRACE,
+        interval: float = 1.0,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.source = source
         self.target = target
         self.timeout = timeout
+        self.grace = grace
+        self.interval = interval
+        self._sleep = sleep
+        self._clock = clock
 
+    # -- reading ----------------------------------------------------------------------------
     def read(self) -> PairingState:
         src, tgt = self.source.local_site(), self.target.local_site()
         source_id, target_id = site_id(src), site_id(tgt)
+        source_peers, target_peers = list(self.source.peer_sites()), list(self.target.peer_sites())
+        busy = [
+            *_unnamed_pairings("source", source_peers),
+            *_unnamed_pairings("target", target_peers),
+            *_tasks_in_progress("source", self.source),
+            *_tasks_in_progress("target", self.target),
+        ]
         return PairingState(
             source_id=source_id,
             target_id=target_id,
             source_name=str(zf(src, "SiteName")),
             target_name=str(zf(tgt, "SiteName")),
-            source_view=find_peer(list(self.source.peer_sites()), target_id),
-            target_view=find_peer(list(self.target.peer_sites()), source_id),
+            source_view=find_peer(source_peers, target_id),
+            target_view=find_peer(target_peers, source_id),
+            busy=busy,
         )
 
     def settle(self, state: PairingState) -> PairingState:
-        """Wait while either side says Pairing (another run may be pairing right now)."""
-        deadline = time.monotonic() + self.timeout
-        while state.pairing and time.monotonic() < deadline:
-            time.sleep(1.0)
-            state = self.read()
-        return state
+        """Wait while a pairing is in progress (another run may be pairing right now); returns
+        the first state with nothing in progress. TaskTimeout after ``timeout`` seconds."""
+        return self._watch(state, quiet=0.0, absent_ends=True)
 
+    def _watch(self, state: PairingState, *, quiet: float, absent_ends: bool) -> PairingState:
+        """Read both sides until they are Paired, or (``absent_ends``) neither lists the other
+        with nothing in progress, or they have stayed not Paired with nothing in progress for
+        ``quiet`` seconds. Each sign of progress starts the quiet time again."""
+        unread, last = [state], [state]
+        quiet_since: list[float | None] = [None]
+
+        def check() -> PairingState | None:
+            current = unread.pop() if unread else self.read()
+            current.notes = list(state.notes)
+            last[0] = current
+            if current.paired and not current.busy:
+                return current
+            if current.pairing:
+                quiet_since[0] = None
+                return None
+            if current.absent and absent_ends:
+                return current
+            now = self._clock()
+            since = quiet_since[0]
+            if since is None:
+                since = quiet_since[0] = now
+            return current if now - since >= quiet else None
+
+        def timed_out() -> TaskTimeout:
+            current = last[0]
+            evidence = "; ".join(current.busy) or "both sides say " + str(current.describe())
+            return TaskTimeout(
+                f"The pairing of {current.source_name} with {current.target_name} is still not "
+                f"settled after {self.timeout:.0f} s ({evidence}).",
+                hint="Another run or a ZVM task may still be pairing them: look at the task "
+                "lists of both ZVMs, then run again (raise the timeout for slow sites).",
+            )
+
+        return poll_until(
+            check,
+            timeout=self.timeout,
+            interval=self.interval,
+            timeout_error=timed_out,
+            sleep=self._sleep,
+            clock=self._clock,
+        )
+
+    # -- changing ---------------------------------------------------------------------------
     def pair(self, state: PairingState, host: str, port: int) -> PairingState:
-        """Pair from the source with a fresh token of the target; repair a half pairing first."""
+        """Pair from the source with a fresh token of the target. A pairing in progress is
+        waited for; a half pairing is undone first, once it is known to be abandoned."""
         notes = list(state.notes)
-        if state.source_view is not None or state.target_view is not None:
-            # Half-done: one side lists the other, not Paired on both. Start clean.
-            self._unpair_sides(state, keep_target_disks=True)
-            notes.append("repaired a half-done pairing: " + str(state.describe()))
+        state = self.settle(state)
+        if state.half:
+            # Half-done, nothing in progress: watch it for the grace period before undoing it
+            # (a pairing of another run may be between two of its steps).
+            state = self._watch(state, quiet=self.grace, absent_ends=True)
+            if state.half:
+                self._unpair_sides(state, keep_target_disks=True)
+                notes.append("repaired a half-done pairing: " + str(state.describe()))
+        if state.paired:
+            state.notes = [*notes, "paired by another run at the same time"]
+            return state
         token = zf(self.target.generate_peer_token(), "Token")
         try:
             task = self.source.pair_site(host, port, str(token))
             self.source.wait_for_task(task, timeout=self.timeout)
         except VmreplError as first_error:
-            # Another run may have paired the sites in the meantime: then that is success.
-            after = self.settle(self.read())
+            # "Already in progress" (or "already paired"): another run is pairing the sites
+            # right now; wait for it to end Paired. Any other failure: it may still be that
+            # another run paired them in the meantime, which is success too.
+            other_run = bool(_OTHER_RUN_REFUSAL.search(first_error.message))
+            after = self._watch(
+                self.read(), quiet=self.grace if other_run else 0.0, absent_ends=not other_run
+            )
             if after.paired:
                 after.notes = [*notes, "paired by another run at the same time"]
                 return after
@@ -134,3 +249,30 @@ class SitePairing:
         for client, task in tasks:
             if task:
                 client.wait_for_task(task, timeout=self.timeout)
+
+
+def _unnamed_pairings(side: str, peers: list[dict[str, Any]]) -> list[str]:
+    """Peers listed as Pairing without an identifier: a pairing the ZVM is still making."""
+    return [
+        f"the {side} is pairing with {zf(p, 'HostName')}:{zf(p, 'Port')}"
+        for p in peers
+        if not site_id(p) and zf(p, "PairingStatus") == PAIRING
+    ]
+
+
+def _tasks_in_progress(side: str, zvm: ZvmClient) -> list[str]:
+    """PairSites / UnpairSites tasks of one ZVM that have not ended. A ZVM that cannot list its
+    tasks gives no evidence (its peer list still does)."""
+    found = []
+    for task_type in PAIRING_TASK_TYPES:
+        try:
+            tasks = zvm.tasks(task_type)
+        except VmreplError:
+            continue
+        found += [
+            f"the {side} has a {task_type} task running ({zf(t, 'TaskIdentifier')})"
+            for t in tasks
+            if str(zf(t, "Type") or task_type).lower() == task_type.lower()
+            and zf(t, "Status", "State") not in _TASK_ENDED
+        ]
+    return found

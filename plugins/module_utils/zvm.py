@@ -773,6 +773,10 @@ class ZvmClient:
         """``GET /v1/tasks/{id}``."""
         return self._object(self.get(f"/v1/tasks/{_seg(task_id)}"))
 
+    def tasks(self, task_type: str | None = None) -> list[dict[str, Any]]:
+        """``GET /v1/tasks`` (``?type=`` when given, e.g. ``PairSites``): the ZVM's tasks."""
+        return self._list(self.get("/v1/tasks", params={"type": task_type} if task_type else None))
+
     def wait_for_tasks(
         self,
         task_ids: Iterable[str],

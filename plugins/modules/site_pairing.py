@@ -9,9 +9,15 @@ short_description: Pair a source site's replication manager with a target site's
 description:
   - Remote edition only. Generates a pairing token on the target ZVM (O(peer_zvm_url)), pairs
     from the source ZVM (O(zvm_url)), and verifies that both sides say Paired.
-  - A no-op when the sites are paired. A half-done pairing (one side lists the other, or a side
-    is Unpaired) is repaired. While either side says Pairing (another run at work), it waits.
-  - Two runs at the same moment - one pairs, the other finds the sites paired; neither fails.
+  - A no-op when the sites are paired. While a pairing is in progress (a side says Pairing, the
+    source lists a pairing it is still making, a PairSites or UnpairSites task of either ZVM has
+    not ended, or the source refuses because a pairing is already in progress), it waits for it
+    until both sides say Paired or O(timeout) has passed.
+  - A half-done pairing (one side lists the other, or a side is Unpaired) is repaired, but only
+    once it is known to be abandoned - nothing in progress, and unchanged for 30 seconds of
+    watching; a pairing another run is making is never undone.
+  - Two runs at the same moment - one pairs, the other waits for it and finds the sites paired;
+    neither fails, and only the first reports a change.
   - Unpairs only with O(state=absent); unpairing deletes the VPGs between the sites.
 version_added: 0.1.0
 author:

@@ -1,4 +1,8 @@
-"""Site pairing decisions against fake ZVMs (unit tests: the lab tests pair real simulators)."""
+"""Site pairing decisions against fake ZVMs (unit tests: the lab tests pair real simulators).
+
+The fake sites follow a timeline (what each side lists, and its pairing tasks, from a given
+second on) read at a fake clock, so that a pairing of another run can be in progress while the
+run under test reads, waits and decides."""
 
 from __future__ import annotations
 
@@ -6,7 +10,11 @@ from typing import Any
 
 import pytest
 
-from ansible_collections.vmrepl.core.plugins.module_utils.errors import ApiError, TaskFailed
+from ansible_collections.vmrepl.core.plugins.module_utils.errors import (
+    ApiError,
+    TaskFailed,
+    TaskTimeout,
+)
 from ansible_collections.vmrepl.core.plugins.module_utils.pairing import (
     PAIRED,
     PAIRING,
@@ -14,67 +22,128 @@ from ansible_collections.vmrepl.core.plugins.module_utils.pairing import (
     SitePairing,
 )
 
+PENDING = "pending"  # the source lists a pairing with no identifier yet (it talks to the target)
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.sleeps: list[float] = []
+
+    def clock(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+
+class World:
+    """Each side's view of the other, as a timeline: ``[(from second, {side: status})]``; a
+    snapshot's ``tasks`` lists a side's running pairing tasks (``{"source": ["PairSites"]}``)."""
+
+    def __init__(self, clock: Clock, *timeline: tuple[float, dict[str, Any]]) -> None:
+        self.clock = clock
+        self.timeline = list(timeline) or [(0.0, {})]
+        self.calls: list[str] = []
+        self.pair_refusal: str | None = None
+
+    def now(self) -> dict[str, Any]:
+        return [snap for start, snap in self.timeline if start <= self.clock.now][-1]
+
+    def set_from_now(self, **snapshot: Any) -> None:
+        self.timeline.append((self.clock.now, snapshot))
+
 
 class FakeZvm:
-    """Just what SitePairing calls; a shared ``world`` holds each side's view of the other."""
+    """Just what SitePairing calls."""
 
-    def __init__(self, name: str, world: dict[str, Any]) -> None:
+    def __init__(self, name: str, world: World) -> None:
         self.name = name
         self.world = world
-        self.calls: list[str] = []
 
     def local_site(self) -> dict[str, Any]:
         return {"SiteName": self.name, "Link": {"identifier": f"id-{self.name}"}}
 
     def peer_sites(self) -> list[dict[str, Any]]:
-        status = self.world.get(self.name)
+        status = self.world.now().get(self.name)
         if status is None:
             return []
+        if status == PENDING:
+            return [
+                {
+                    "SiteIdentifier": None,
+                    "Link": {"identifier": None},
+                    "PairingStatus": PAIRING,
+                    "HostName": "zvm-b",
+                    "Port": 9071,
+                }
+            ]
         peer = "target" if self.name == "source" else "source"
         return [
             {"PeerSiteName": peer, "PairingStatus": status, "Link": {"identifier": f"id-{peer}"}}
         ]
 
+    def tasks(self, task_type: str | None = None) -> list[dict[str, Any]]:
+        running = self.world.now().get("tasks", {}).get(self.name, [])
+        return [
+            {"TaskIdentifier": f"{t}.1", "Type": t, "Status": {"State": 1, "Progress": 40}}
+            for t in running
+            if task_type in (None, t)
+        ]
+
     def generate_peer_token(self) -> dict[str, Any]:
-        self.calls.append("token")
+        self.world.calls.append(f"{self.name} token")
         return {"Token": "t0k3n"}
 
     def pair_site(self, host: str, port: int, token: str) -> str:
-        self.calls.append(f"pair {host}:{port} {token}")
-        if self.world.get("pair_fails"):
-            if self.world.get("other_run_pairs"):
-                self.world.update(source=PAIRED, target=PAIRED)
-            raise ApiError("Sites already paired", status=400)
-        self.world.update(source=PAIRED, target=PAIRED)
+        self.world.calls.append(f"{self.name} pair {host}:{port} {token}")
+        if self.world.pair_refusal:
+            raise ApiError(self.world.pair_refusal, status=400)
+        self.world.set_from_now(source=PAIRED, target=PAIRED)
         return "task-pair"
 
     def unpair_site(self, site_id: str, keep_target_disks: bool) -> str:
-        self.calls.append(f"unpair {site_id}")
-        self.world.pop("source", None)
-        self.world.pop("target", None)
+        self.world.calls.append(f"{self.name} unpair {site_id}")
+        self.world.set_from_now()
         return "task-unpair"
 
     def wait_for_task(self, task: str, timeout: float = 0) -> dict[str, Any]:
         return {"Status": {"State": 6}}
 
 
-def pairing(world: dict[str, Any]) -> tuple[SitePairing, FakeZvm, FakeZvm]:
+def pairing(
+    *timeline: tuple[float, dict[str, Any]], timeout: float = 600, grace: float = 30
+) -> tuple[SitePairing, World, Clock]:
+    clock = Clock()
+    world = World(clock, *timeline)
     source, target = FakeZvm("source", world), FakeZvm("target", world)
-    return SitePairing(source, target, timeout=0), source, target  # type: ignore[arg-type]
+    p = SitePairing(
+        source,  # type: ignore[arg-type]
+        target,  # type: ignore[arg-type]
+        timeout=timeout,
+        grace=grace,
+        sleep=clock.sleep,
+        clock=clock.clock,
+    )
+    return p, world, clock
+
+
+def unpairs(world: World) -> list[str]:
+    return [c for c in world.calls if " unpair " in c]
 
 
 def test_fresh_sites_are_paired_with_a_token_from_the_target() -> None:
-    p, source, target = pairing({})
+    p, world, _ = pairing()
     state = p.read()
-    assert state.absent and not state.paired
+    assert state.absent and not state.paired and not state.pairing
     after = p.pair(state, "zvm-b.example", 9071)
     assert after.paired
-    assert target.calls == ["token"]
-    assert source.calls == ["pair zvm-b.example:9071 t0k3n"]
+    assert world.calls == ["target token", "source pair zvm-b.example:9071 t0k3n"]
 
 
 def test_paired_sites_need_nothing() -> None:
-    p, _, _ = pairing({"source": PAIRED, "target": PAIRED})
+    p, _, _ = pairing((0, {"source": PAIRED, "target": PAIRED}))
     state = p.read()
     assert state.paired and state.describe() == {"source": "Paired", "target": "Paired"}
 
@@ -83,31 +152,115 @@ def test_paired_sites_need_nothing() -> None:
     "world",
     [{"source": UNPAIRED}, {"target": PAIRED}, {"source": PAIRED, "target": UNPAIRED}],
 )
-def test_a_half_pairing_is_undone_then_paired(world: dict[str, Any]) -> None:
-    p, source, target = pairing(dict(world))
+def test_an_abandoned_half_pairing_is_undone_after_the_grace_period(world: dict) -> None:
+    p, fake, clock = pairing((0, world), grace=30)
     state = p.read()
-    assert not state.paired and not state.absent
+    assert state.half and not state.pairing
     after = p.pair(state, "zvm-b", 9071)
     assert after.paired
-    assert any(c.startswith("unpair") for c in source.calls + target.calls)
+    assert len(unpairs(fake)) == 1
     assert any("repaired a half-done pairing" in note for note in after.notes)
+    assert clock.now >= 30  # watched for the whole grace period before undoing anything
+
+
+def test_a_half_pairing_that_completes_within_the_grace_period_is_left_alone() -> None:
+    # The target accepted, the source has not written its side yet (between two steps of
+    # another run's pairing, with no sign of it): it becomes Paired by itself.
+    p, world, _ = pairing((0, {"target": PAIRED}), (5, {"source": PAIRED, "target": PAIRED}))
+    after = p.pair(p.read(), "zvm-b", 9071)
+    assert after.paired
+    assert unpairs(world) == [] and "source pair" not in " ".join(world.calls)
+    assert after.notes == ["paired by another run at the same time"]
+
+
+def test_a_half_pairing_with_a_pairing_task_running_is_waited_for_not_undone() -> None:
+    # Past the grace period, but the source's PairSites task has not ended: in progress.
+    p, world, clock = pairing(
+        (0, {"target": PAIRED, "tasks": {"source": ["PairSites"]}}),
+        (90, {"source": PAIRED, "target": PAIRED}),
+        grace=30,
+    )
+    state = p.read()
+    assert state.pairing and state.busy == ["the source has a PairSites task running (PairSites.1)"]
+    after = p.settle(state)
+    assert after.paired and clock.now >= 90
+    assert unpairs(world) == []
+
+
+def test_a_pairing_the_source_is_still_making_is_waited_for() -> None:
+    # The source lists the pairing without an identifier (talking to the target) while the
+    # target already lists the source as Paired: old code saw "half done" and unpaired it.
+    p, world, _ = pairing(
+        (0, {"source": PENDING, "target": PAIRED}),
+        (3, {"source": PAIRING, "target": PAIRED}),
+        (8, {"source": PAIRED, "target": PAIRED}),
+    )
+    state = p.read()
+    assert state.busy == ["the source is pairing with zvm-b:9071"]
+    after = p.pair(state, "zvm-b", 9071)
+    assert after.paired and after.notes == ["paired by another run at the same time"]
+    assert world.calls == []  # no token, no pairing, no unpairing
+
+
+def test_already_in_progress_refusal_means_wait_for_the_other_run() -> None:
+    # Both runs found the sites unpaired; the other run's pairing started first.
+    p, world, _ = pairing()
+    world.pair_refusal = "Pairing with zvm-b:9071 is already in progress."
+    state = p.read()
+    world.timeline += [
+        (0.5, {"source": PENDING, "tasks": {"source": ["PairSites"]}}),
+        (2, {"source": PAIRING, "target": PAIRED, "tasks": {"source": ["PairSites"]}}),
+        (12, {"source": PAIRED, "target": PAIRED}),
+    ]
+    world.clock.now = 0.5
+    after = p.pair(state, "zvm-b", 9071)
+    assert after.paired and after.notes == ["paired by another run at the same time"]
+    assert unpairs(world) == []
+
+
+def test_already_in_progress_without_other_evidence_still_waits_the_grace_period() -> None:
+    # A ZVM that cannot list its tasks and lists nothing yet: the refusal alone says "wait".
+    p, world, clock = pairing(grace=30)
+    world.pair_refusal = "Pairing with zvm-b:9071 is already in progress."
+    world.timeline.append((20, {"source": PAIRED, "target": PAIRED}))
+    after = p.pair(p.read(), "zvm-b", 9071)
+    assert after.paired and clock.now >= 20
 
 
 def test_another_run_pairing_at_the_same_moment_counts_as_success() -> None:
-    p, _, _ = pairing({"pair_fails": True, "other_run_pairs": True})
+    p, world, _ = pairing()
+    world.pair_refusal = "Sites already paired"
+    world.timeline.append((0, {"source": PAIRED, "target": PAIRED}))
     after = p.pair(p.read(), "zvm-b", 9071)
     assert after.paired
     assert after.notes == ["paired by another run at the same time"]
 
 
 def test_a_real_pairing_failure_names_both_sites_and_the_port() -> None:
-    p, _, _ = pairing({"pair_fails": True})
+    p, world, clock = pairing()
+    world.pair_refusal = "The peer site could not be reached at zvm-b:9071."
     with pytest.raises(TaskFailed, match=r"Pairing source with target at zvm-b:9071 failed") as err:
         p.pair(p.read(), "zvm-b", 9071)
     assert "9071 appliance, 9081 Windows" in str(err.value)
+    assert clock.now == 0  # nothing in progress: no waiting for a pairing that is not coming
 
 
-def test_pairing_in_progress_is_reported() -> None:
-    p, _, _ = pairing({"source": PAIRING, "target": PAIRING})
-    state = p.settle(p.read())  # timeout 0: no waiting
-    assert state.pairing and not state.paired
+def test_a_pairing_in_progress_past_the_timeout_is_a_timeout_naming_the_evidence() -> None:
+    p, _, clock = pairing(
+        (0, {"source": PAIRING, "target": PAIRED, "tasks": {"target": ["UnpairSites"]}}),
+        timeout=60,
+    )
+    with pytest.raises(TaskTimeout, match="still not settled after 60 s") as err:
+        p.settle(p.read())
+    assert "UnpairSites task running" in str(err.value)
+    assert clock.now == 60
+
+
+def test_a_zvm_that_cannot_list_tasks_gives_no_evidence() -> None:
+    p, _, _ = pairing((0, {"source": PAIRED, "target": PAIRED}))
+
+    def refuse(task_type: str | None = None) -> list[dict[str, Any]]:
+        raise ApiError("GET /v1/tasks: 403 Forbidden", status=403)
+
+    p.source.tasks = refuse  # type: ignore[method-assign]
+    assert p.read().paired and p.read().busy == []
