@@ -186,8 +186,8 @@ def main():
         for peer in result.get("peers", []):
             peer["PairingStatusName"] = STATUS_NAMES.get(field(peer, "PairingStatus"), "?")
         if "health" in gather:
-            parts = [result[p] for p in PARTS]
-            result["health"] = site_health(*parts, paired=module.params["edition"] == "remote")
+            paired = module.params["edition"] == "remote"
+            result["health"] = site_health(**{p: result[p] for p in PARTS}, paired=paired)
         result["msg"] = "Read " + ", ".join(reads) + "."
         return result
 

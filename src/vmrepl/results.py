@@ -1,6 +1,9 @@
 """What a playbook run did, from ansible-runner's events: per-host counts, failures with their
-messages, skips, what the playbook reported, and the verdict (success, failed, refused,
-interrupted) with its exit code. Pure functions: no Ansible, no terminal."""
+messages, skips, what the playbook reported through ``set_stats`` (the stats event's
+``artifact_data``), and the verdict (successful, incomplete, failed, refused, interrupted) with
+its exit code. The verdict comes from what the playbook reported and from what the events are
+(their kind, action, typed error, changes), never from a task's name or a message's wording.
+Pure functions: no Ansible, no terminal."""
 
 from __future__ import annotations
 
@@ -97,8 +100,7 @@ class RunSummary:
     skipped_hypervisors: list[dict[str, str]] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     reason: str = ""
-    #: What the playbook reported through ``set_stats`` (key ``vmrepl``): its verdict, and for
-    #: an incomplete run what is left per site (``left``).
+    #: What the playbook reported through ``set_stats`` (key ``vmrepl``, see ``reported_by``).
     reported: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -142,6 +144,8 @@ class RunSummary:
             "messages": self.messages,
             "errors": self.errors,
             "left": self.reported.get("left", {}),
+            # what the playbook reported (set_stats): the job's artifacts in Automation Platform
+            "reported": self.reported,
         }
 
 
@@ -165,22 +169,14 @@ class PhaseTracker:
 
 #: A vmrepl module's typed errors that mean bad input or a refusal before any change.
 REFUSAL_ERRORS = frozenset({"ConfigurationError", "Refused"})
-#: Failures that mean the input was incomplete: a vault password missing or wrong.
-_BAD_INPUT = re.compile(r"no vault secrets found|Decryption failed", re.IGNORECASE)
-#: A role that notes a refusal (and writes its audit line) before failing says so first:
-#: "refused: ..." or "Failover test refused: ...".
-_REFUSED = re.compile(r"^\s*(?:[\w-]+ ){0,3}refused:", re.IGNORECASE)
+#: A module's typed error that means a site (its ZVM or vCenter) could not be reached.
+UNREACHABLE_ERRORS = frozenset({"ConnectionFailed"})
 
 
 def _is_refusal(result: TaskResult) -> bool:
-    return (
-        result.preflight
-        or bool(_BAD_INPUT.search(result.msg))
-        or bool(_REFUSED.match(result.msg))
-        or result.action.endswith("validate_argument_spec")
-        or result.error in REFUSAL_ERRORS
-        or (result.action.endswith(("assert", "fail")) and result.task.startswith("Refuse"))
-    )
+    """A failure that is a refusal by what it is (not by what it says): a role's argument
+    spec, or a vmrepl module's typed refusal."""
+    return result.action.endswith("validate_argument_spec") or result.error in REFUSAL_ERRORS
 
 
 def _skipped_hypervisors(host: str, res: Mapping[str, Any]) -> list[dict[str, str]]:
@@ -210,7 +206,7 @@ def summarise(
             tracker.task_start(data)
             continue
         if kind == "playbook_on_stats":
-            reported = dict((data.get("artifact_data") or {}).get("vmrepl") or {})
+            reported = reported_by(data)
             continue
         if kind in ("verbose", "error", "warning") or (kind == "" and event.get("stdout")):
             for line in plain(str(event.get("stdout", ""))).splitlines():
@@ -268,30 +264,47 @@ def summarise(
     return summary
 
 
+def reported_by(stats_event_data: Mapping[str, Any]) -> dict[str, Any]:
+    """What the playbook reported through ``ansible.builtin.set_stats`` (``per_host: false``,
+    key ``vmrepl``), which ansible-runner puts into the ``playbook_on_stats`` event's
+    ``artifact_data`` and Automation Platform shows as the job's artifacts: ``verdict``
+    (successful, incomplete, refused, failed), ``reason`` and ``left`` by site, ``health`` by
+    site, the evidence of a recovery run."""
+    reported = (stats_event_data.get("artifact_data") or {}).get("vmrepl")
+    return dict(reported) if isinstance(reported, Mapping) else {}
+
+
+def reasons_of(reported: Mapping[str, Any]) -> str:
+    """The playbook's reasons, site by site (``reason: {site: text}``), in one line."""
+    reason = reported.get("reason")
+    if isinstance(reason, Mapping):
+        return " ".join(f"{site}: {text}" for site, text in reason.items() if text)
+    return str(reason or "")
+
+
 def _verdict(summary: RunSummary, runner_status: str) -> tuple[str, str]:
     failures = summary.failures
     changed = summary.totals().changed
+    reported = summary.reported.get("verdict")
     if runner_status == "canceled":
         return "interrupted", "The run was interrupted; tasks that had started may have finished."
     if runner_status == "successful" and not failures:
         return "successful", ""
-    if summary.reported.get("verdict") == "incomplete":
-        # The playbook did all it could and ended on purpose, naming what is left; any other
-        # failure makes the run a failure.
-        own = [f for f in failures if f.msg.startswith("incomplete:")]
-        if own and len(own) == len(failures):
-            return "incomplete", " ".join(
-                f"{f.host}: {f.msg.removeprefix('incomplete: ')}" for f in own
-            )
     if failures:
         first = failures[0]
         where = f"{first.host}: {first.title}: {first.msg}".strip()
-        if (
-            changed == 0
-            and all(_is_refusal(f) for f in failures if f.status == "failed")
-            and all(f.status == "failed" for f in failures)
-        ):
-            return "refused", f"Refused before any change. {where}"
+        failed_only = all(f.status == "failed" for f in failures)
+        # The playbook did all it could and ended on purpose, naming what is left at each site
+        # that failed; a failure anywhere else makes the run a failure.
+        left = summary.reported.get("left")
+        all_left = isinstance(left, Mapping) and {f.host for f in failures} <= set(left)
+        if reported == "incomplete" and failed_only and all_left:
+            return "incomplete", reasons_of(summary.reported) or where
+        if changed == 0 and failed_only:
+            if reported == "refused":
+                return "refused", f"Refused before any change. {reasons_of(summary.reported)}"
+            if all(_is_refusal(f) for f in failures):
+                return "refused", f"Refused before any change. {where}"
         return "failed", where
     if runner_status == "timeout":
         return "failed", "The run timed out."
@@ -303,6 +316,40 @@ def _verdict(summary: RunSummary, runner_status: str) -> tuple[str, str]:
         )
         return "refused", detail
     return "failed", summary.errors[0] if summary.errors else f"ansible-runner: {runner_status}"
+
+
+def unreachable_first(events: Iterable[Mapping[str, Any]]) -> str | None:
+    """Where the run's first failure was a site that could not be reached (a host Ansible
+    could not reach, a module's ConnectionFailed, a port check that timed out), or None when
+    the first failure was something else or nothing failed."""
+    for event in events:
+        kind = event.get("event")
+        data = event.get("event_data") or {}
+        if kind not in ("runner_on_unreachable", "runner_on_failed") or data.get("ignore_errors"):
+            continue
+        res = data.get("res") or {}
+        action = str(data.get("task_action") or data.get("resolved_action") or "")
+        unreachable = (
+            kind == "runner_on_unreachable"
+            or bool(res.get("unreachable"))
+            or res.get("error") in UNREACHABLE_ERRORS
+            # wait_for fails on its timeout, and says how long it waited
+            or (action.endswith("wait_for") and "elapsed" in res)
+        )
+        if not unreachable:
+            return None
+        return f"{data.get('host', '')}: {data.get('task', '')}: {message_of(res)}".strip()
+    return None
+
+
+def final_verdict(summary: RunSummary, events: Iterable[Mapping[str, Any]]) -> tuple[str, str]:
+    """The run's verdict: the summary's, except that a site that could not be reached is a
+    failure (exit 1), not a refusal, unless the run had been refused before it."""
+    if summary.status == "refused":
+        where = unreachable_first(events)
+        if where:
+            return "failed", f"A site could not be reached. {where}"
+    return summary.status, summary.reason
 
 
 def junit_xml(summary: RunSummary, suite_name: str) -> bytes:

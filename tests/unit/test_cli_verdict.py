@@ -1,12 +1,12 @@
 """The vmrepl command's verdict when a site cannot be reached: a failure (exit 1), not a
-refusal (exit 2), unless the run was refused before. Synthetic ansible-runner events."""
+refusal (exit 2), unless the run was refused before. Synthetic ansible-runner events; a
+refusal is what the playbook reported through set_stats (the stats event's artifact_data)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from vmrepl.cli.execute import final_verdict, unreachable_first
-from vmrepl.results import EXIT_CODES, summarise
+from vmrepl.results import EXIT_CODES, final_verdict, summarise, unreachable_first
 
 
 def task(name: str, role: str = "", action: str = "ansible.builtin.debug") -> dict[str, Any]:
@@ -23,9 +23,15 @@ def result(kind: str, host: str, name: str, role: str = "", action: str = "", **
     }
 
 
-def verdict(events: list[dict[str, Any]], reported: tuple[str, str] | None = None):
+def refused(**reason: str) -> dict[str, Any]:
+    """The stats event of a run whose playbook reported a refusal (site → reason)."""
+    data = {"vmrepl": {"verdict": "refused", "reason": reason}}
+    return {"event": "playbook_on_stats", "event_data": {"artifact_data": data}}
+
+
+def verdict(events: list[dict[str, Any]]) -> tuple[str, str, int]:
     summary = summarise(events, "failed")
-    status, reason = final_verdict(summary, events, reported)
+    status, reason = final_verdict(summary, events)
     return status, reason, EXIT_CODES[status]
 
 
@@ -41,6 +47,7 @@ def test_a_zvm_that_cannot_be_reached_in_preflight_fails_the_run() -> None:
         task(*LOGIN),
         result("ok", "source", *LOGIN),
         result("failed", "target", *LOGIN, **UNREACHABLE_ZVM),
+        refused(target=UNREACHABLE_ZVM["msg"]),  # preflight reports every failure as refused
     ]
     assert summarise(events, "failed").status == "refused"  # what the summary alone says
     status, reason, code = verdict(events)
@@ -60,9 +67,11 @@ def test_a_host_ansible_cannot_reach_and_a_port_check_that_times_out_fail() -> N
             *ports,
             "ansible.builtin.wait_for",
             msg="Timeout when waiting for 10.0.0.9:443",
+            elapsed=10,
         ),
+        refused(target="the site is not ready"),
     ]
-    assert verdict(timeout, ("refused", "Refused: the site is not ready"))[:1] == ("failed",)
+    assert verdict(timeout)[:1] == ("failed",)
 
 
 def test_a_refusal_before_the_site_was_unreachable_stays_a_refusal() -> None:
@@ -72,17 +81,18 @@ def test_a_refusal_before_the_site_was_unreachable_stays_a_refusal() -> None:
         result("failed", "source", *refuse, msg="vmrepl_account_id is required"),
         task(*LOGIN),
         result("failed", "target", *LOGIN, **UNREACHABLE_ZVM),
+        refused(source="vmrepl_account_id is required"),
     ]
     assert unreachable_first(events) is None
     assert verdict(events)[2] == 2
 
 
 def test_other_refusals_and_successes_are_unchanged() -> None:
-    refuse = ("Refuse an edition that does not match the playbook", "preflight", "assert")
+    refuse = ("Check the edition", "preflight", "ansible.builtin.assert")
     events = [task(*refuse), result("failed", "source", *refuse, msg="local edition")]
-    assert verdict(events)[2] == 2
-    reported = verdict([result("failed", "source", "Stop", msg="x")], ("refused", "Refused: y"))
-    assert reported == ("refused", "Refused: y", 2)
+    assert verdict([*events, refused(source="local edition")])[2] == 2
+    stopped = verdict([result("failed", "source", "Stop", msg="x"), refused(source="y")])
+    assert stopped == ("refused", "Refused before any change. source: y", 2)
     ok = summarise([result("ok", "source", "A")], "successful")
     assert final_verdict(ok, []) == ("successful", "")
 
@@ -92,4 +102,4 @@ def test_an_ignored_connection_failure_is_not_the_first_failure() -> None:
     ignored["event_data"]["ignore_errors"] = True
     refuse = ("Refuse a site with no customer-dedicated host", "preflight", "assert")
     events = [ignored, task(*refuse), result("failed", "source", *refuse, msg="no host")]
-    assert verdict(events)[2] == 2
+    assert verdict([*events, refused(source="no host")])[2] == 2

@@ -76,28 +76,33 @@ def test_ansible_stats_override_the_counts() -> None:
     assert (summary.hosts["source"].ok, summary.hosts["source"].changed) == (5, 2)
 
 
-def test_a_failure_in_preflight_is_a_refusal() -> None:
+def refused_stats(**reason: str) -> dict[str, Any]:
+    """The stats event of a run whose playbook reported a refusal (site → reason)."""
+    return _stats_event({"vmrepl": {"verdict": "refused", "reason": reason}})
+
+
+def test_a_failure_that_preflight_reports_as_refused_is_a_refusal() -> None:
+    login = ("Log in to the ZVM", "preflight", "vmrepl.core.zvm_info")
     events = [
-        task("Log in to the ZVM", "preflight", "vmrepl.core.zvm_info"),
-        result(
-            "failed",
-            "source",
-            "Log in to the ZVM",
-            "preflight",
-            "vmrepl.core.zvm_info",
-            msg="Refused: wrong password",
-        ),
+        task(*login),
+        result("failed", "source", *login, msg="Refused: wrong password"),
+        result("failed", "source", "Stop", "preflight", "ansible.builtin.fail", msg="wrong pw"),
+        refused_stats(source="wrong password"),
     ]
     summary = summarise(events, "failed")
     assert summary.status == "refused" and summary.exit_code == 2
-    assert "wrong password" in summary.reason
+    assert summary.reason == "Refused before any change. source: wrong password"
+    assert summary.as_dict()["reported"]["verdict"] == "refused"
+    # Without the playbook's report, neither the role nor the words make it a refusal.
+    assert summarise(events[:-1], "failed").status == "failed"
 
 
-def test_a_failure_while_preflight_plans_in_check_mode_is_a_refusal() -> None:
+def test_a_failure_while_preflight_plans_in_check_mode_is_a_refusal_it_reports() -> None:
     events = [
         task("Plan every change", "preflight", "ansible.builtin.include_role"),
         task("Install a VRA", "vra", "vmrepl.core.vra"),
         result("failed", "source", "Install a VRA", "vra", "vmrepl.core.vra", msg="bad pool"),
+        refused_stats(source="bad pool"),
     ]
     assert summarise(events, "failed").status == "refused"
 
@@ -117,21 +122,21 @@ def test_the_same_role_after_preflight_fails_for_real() -> None:
     assert summary.failures[0].msg == "task failed"
 
 
-def test_a_refusing_assert_outside_preflight_is_a_refusal_unless_something_changed() -> None:
+def test_a_reported_refusal_after_a_change_is_a_failure() -> None:
     refuse = [
-        task("Refuse a failover without a request reference", "failover", "ansible.builtin.assert"),
-        result(
-            "failed",
-            "source",
-            "Refuse a failover without a request reference",
-            "failover",
-            "ansible.builtin.assert",
-            msg="Give request_ref",
-        ),
+        result("failed", "source", "Check", "failover", "ansible.builtin.assert", msg="no ref"),
+        refused_stats(source="no ref"),
     ]
     assert summarise(refuse, "failed").status == "refused"
     changed_first = [result("ok", "source", "Change", changed=True), *refuse]
     assert summarise(changed_first, "failed").status == "failed"
+
+
+def test_typed_refusals_and_argument_specs_are_refusals_by_what_they_are() -> None:
+    typed = result("failed", "source", "Apply", "vpg", "vmrepl.core.vpg", error="Refused", msg="m")
+    spec = result("failed", "source", "Validate", "vra", "ansible.builtin.validate_argument_spec")
+    assert summarise([typed], "failed").status == "refused"
+    assert summarise([spec], "failed").status == "refused"
 
 
 def test_unreachable_fails_and_canceled_is_interrupted() -> None:
@@ -182,31 +187,16 @@ def test_junit_of_a_run_that_never_started_has_an_error() -> None:
     assert root.find(".//testcase/error") is not None
 
 
-def test_a_role_that_fails_after_noting_a_refusal_is_a_refusal() -> None:
+def test_a_role_that_fails_after_reporting_a_refusal_is_a_refusal() -> None:
     events = [
-        result(
-            "failed",
-            "source",
-            "Refuse a customisation without the request",
-            "vpg",
-            "ansible.builtin.assert",
-            msg="give the request reference",
-        ),
+        result("failed", "source", "Refuse", "vpg", "ansible.builtin.assert", msg="give the ref"),
         result("ok", "source", "Append the run to the audit log", "vpg", "vmrepl.core.audit_log"),
-        result(
-            "failed",
-            "source",
-            "Fail the run that was refused or failed",
-            "vpg",
-            "ansible.builtin.fail",
-            msg="refused: give the request reference",
-        ),
+        result("failed", "source", "Fail", "vpg", "ansible.builtin.fail", msg="refused: give"),
     ]
-    assert summarise(events, "failed").status == "refused"
-    events[-1]["event_data"]["res"]["msg"] = "Failover test refused: no request reference"
-    assert summarise(events, "failed").status == "refused"
-    events[-1]["event_data"]["res"]["msg"] = "failed: the commit did not finish"
+    # The words "refused" and "Refuse" decide nothing: the report does.
     assert summarise(events, "failed").status == "failed"
+    events.append(refused_stats(source="give the request reference"))
+    assert summarise(events, "failed").status == "refused"
 
 
 def _stats_event(artifact_data: dict) -> dict:
@@ -226,22 +216,24 @@ def _failed(host: str, msg: str) -> dict:
     }
 
 
+def _incomplete_stats(left: dict[str, Any], **reason: str) -> dict[str, Any]:
+    return _stats_event({"vmrepl": {"verdict": "incomplete", "left": left, "reason": reason}})
+
+
 def test_a_run_that_reports_itself_incomplete_is_incomplete_with_what_is_left() -> None:
     left = {"source": {"hosts": {"esx2": "in maintenance mode"}, "vms": {}}}
+    why = "everything else is done at source, but host esx2 is in maintenance mode."
     events = [
         {
             "event": "runner_on_ok",
             "event_data": {"host": "source", "task": "x", "res": {"changed": True}},
         },
-        _failed(
-            "source",
-            "incomplete: everything else is done at source, but host esx2 is in maintenance mode.",
-        ),
-        _stats_event({"vmrepl": {"verdict": "incomplete", "left": left}}),
+        _failed("source", f"incomplete: {why}"),
+        _incomplete_stats(left, source=why),
     ]
     summary = summarise(events, "failed")
     assert summary.status == "incomplete" and summary.exit_code == 3
-    assert "host esx2 is in maintenance mode" in summary.reason
+    assert summary.reason == f"source: {why}"
     assert summary.as_dict()["left"] == left
 
 
@@ -252,7 +244,7 @@ def test_an_incomplete_run_with_another_failure_is_failed() -> None:
             "event_data": {"host": "target", "task": "y", "res": {"msg": "boom"}},
         },
         _failed("source", "incomplete: everything else is done at source, but ..."),
-        _stats_event({"vmrepl": {"verdict": "incomplete", "left": {}}}),
+        _incomplete_stats({"source": {}}, source="..."),
     ]
     assert summarise(events, "failed").status == "failed"
 
@@ -260,3 +252,78 @@ def test_an_incomplete_run_with_another_failure_is_failed() -> None:
 def test_an_incomplete_message_without_the_reported_verdict_is_not_enough() -> None:
     events = [_failed("source", "incomplete: said by some other task")]
     assert summarise(events, "failed").status == "failed"
+
+
+SCENARIOS = {
+    "refused": [
+        task("Refuse datastores with too little free space", "preflight", "assert"),
+        result("failed", "source", "Refuse datastores", "preflight", "assert", msg="refused: x"),
+        refused_stats(source="LocalDS_0 has 9% free"),
+    ],
+    "incomplete": [
+        result("ok", "source", "Install", changed=True),
+        _failed("source", "incomplete: everything else is done"),
+        _incomplete_stats({"source": {}}, source="host esx2 is in maintenance mode"),
+    ],
+    "failed": [
+        result("ok", "source", "Install", changed=True),
+        result("failed", "source", "Refuse", "vpg", "assert", msg="refused: give the ref"),
+    ],
+    "successful": [result("ok", "source", "Install", changed=True)],
+}
+
+
+def _renamed(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The same events with every task and role renamed and every message reworded."""
+    out = []
+    for number, event in enumerate(events):
+        copy = {**event, "event_data": dict(event.get("event_data") or {})}
+        data = copy["event_data"]
+        if "task" in data:
+            data["task"], data["role"] = f"task {number}", f"role{number}"
+        if isinstance(data.get("res"), dict):
+            data["res"] = {**data["res"], "msg": f"words {number}"}
+        out.append(copy)
+    return out
+
+
+def test_renaming_tasks_and_rewording_messages_changes_no_verdict() -> None:
+    for expected, events in SCENARIOS.items():
+        status = "successful" if expected == "successful" else "failed"
+        assert summarise(events, status).status == expected
+        assert summarise(_renamed(events), status).status == expected, expected
+
+
+def test_no_verdict_is_read_from_a_task_name_or_a_message_pattern() -> None:
+    """The CLI reads the verdict, reason, health and recovery result from set_stats: none of
+    its source compares task names, matches task-name prefixes or greps messages for words
+    such as "refused:" or "incomplete:"."""
+    import re
+    from pathlib import Path
+
+    import vmrepl
+
+    root = Path(vmrepl.__file__).parent
+    # the lab simulates the sites; everything else is the command and its reading of runs
+    files = [p for p in sorted(root.rglob("*.py")) if "lab" not in p.relative_to(root).parts]
+    quote = "[\x27\x22]"
+    forbidden = {
+        "a refusal pattern": re.compile(
+            rf"re\.compile\([^)]*refused|(startswith|match|search)\(\s*r?{quote}[^\x27\x22]*refused"
+            rf"|{quote}Refuse{quote}",
+            re.IGNORECASE,
+        ),
+        "an incomplete pattern": re.compile(rf"{quote}incomplete:"),
+        "a vault message pattern": re.compile(r"no vault secrets|Decryption failed"),
+        "a task-name comparison": re.compile(
+            rf"get\({quote}task{quote}\)\s*[!=]=|\.task\s*[!=]=|[\x27\x22]task[\x27\x22]\]\s*[!=]="
+        ),
+        "a task-name prefix": re.compile(r"\.(task|title)\.startswith\("),
+        "a task-name constant": re.compile(r"^[A-Z_]*TASK\s*=", re.MULTILINE),
+    }
+    assert any(p.name == "results.py" for p in files) and len(files) > 5
+    for path in files:
+        text = path.read_text()
+        for what, pattern in forbidden.items():
+            match = pattern.search(text)
+            assert match is None, f"{path.name} has {what}: {match and match.group(0)!r}"

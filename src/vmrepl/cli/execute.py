@@ -1,5 +1,7 @@
-"""Run one playbook for a ``vmrepl`` command: secrets, paths, live progress, Ctrl-C, then the
-summary (a table, or one JSON document), the JUnit report and the exit code."""
+"""Run one playbook for a ``vmrepl`` command: paths, secrets (the vault password), live
+progress, Ctrl-C, the run; then its summary and verdict (``vmrepl.results``, from the events
+and what the playbook reported through ``set_stats``) as one JSON document or through
+``vmrepl.cli.render``, the JUnit report and the exit code."""
 
 from __future__ import annotations
 
@@ -9,7 +11,7 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
@@ -19,12 +21,13 @@ import click
 
 from vmrepl import __version__
 from vmrepl.cli.options import RunOptions, mask_url_credentials
+from vmrepl.cli.render import console, print_summary, print_verdict
 from vmrepl.progress import LiveProgress, LogProgress, Progress, QuietProgress
-from vmrepl.results import EXIT_CODES, RunSummary, junit_xml, message_of, summarise
+from vmrepl.results import EXIT_CODES, RunSummary, final_verdict, junit_xml, summarise
 from vmrepl.runner import VAULT_PASSWORD_ENV
 
-#: Extra content of a command's document and summary: events → (key, value, render).
-Extension = Callable[[list[dict[str, Any]]], dict[str, Any]]
+#: Extra content of a command's document, from the run's summary (what the playbook reported).
+Extension = Callable[[RunSummary], dict[str, Any]]
 Renderer = Callable[[Any, dict[str, Any]], None]
 
 
@@ -35,15 +38,6 @@ def default_artifact_dir() -> Path:
         return Path(explicit).expanduser()
     state = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
     return Path(state) / "vmrepl" / "artifacts"
-
-
-def console(stderr: bool = False) -> Any:
-    """A rich console; off a terminal (CI logs) wide enough for the tables, without colour."""
-    from rich.console import Console
-
-    probe = Console(stderr=stderr)
-    width = None if probe.is_terminal or os.environ.get("COLUMNS") else 160
-    return Console(stderr=stderr, highlight=False, width=width)
 
 
 def refuse(message: str) -> NoReturn:
@@ -76,6 +70,47 @@ def _vault_password(run: RunOptions) -> str | None:
         password: str = click.prompt("Vault password", hide_input=True, err=True)
         return password
     return None
+
+
+#: How a vault-encrypted file or value starts.
+VAULT_HEADER = b"$ANSIBLE_VAULT;"
+#: Ansible's own ways to give vault secrets, which vmrepl passes on.
+ANSIBLE_VAULT_ENV = ("ANSIBLE_VAULT_PASSWORD_FILE", "ANSIBLE_VAULT_IDENTITY_LIST")
+
+
+def vaulted_file(inventory: str | None) -> Path | None:
+    """The first file of the inventory (a folder, or a file and the ``host_vars`` and
+    ``group_vars`` beside it) that holds vault-encrypted data, or None."""
+    if not inventory:
+        return None
+    root = Path(inventory)
+    if root.is_dir():
+        candidates = sorted(root.rglob("*"))
+    else:
+        beside = [root.parent / "host_vars", root.parent / "group_vars"]
+        candidates = [root, *(p for folder in beside for p in sorted(folder.rglob("*")))]
+    for path in candidates:
+        try:
+            small = path.is_file() and path.stat().st_size < 4 << 20
+            if small and VAULT_HEADER in path.read_bytes():
+                return path
+        except OSError:
+            continue
+    return None
+
+
+def vault_refusal(inventory: str | None, run: RunOptions, password: str | None) -> str:
+    """Why the run is refused before it starts: an inventory with vaulted values and no vault
+    secret (else ``""``)."""
+    given = run.vault_password_file or password or any(os.environ.get(n) for n in ANSIBLE_VAULT_ENV)
+    vaulted = None if given else vaulted_file(inventory)
+    if not vaulted:
+        return ""
+    return (
+        f"{vaulted} holds vault-encrypted values: give the vault password "
+        "(--vault-password-file, the environment variable VMREPL_VAULT_PASSWORD or "
+        "--ask-vault-password). Nothing ran."
+    )
 
 
 class Interrupt:
@@ -123,6 +158,7 @@ def run_command(
     inventory = _absolute(run.inventory, "Inventory")
     vault_file = _absolute(run.vault_password_file, "Vault password file")
     vault_password = _vault_password(run)
+    refusal = vault_refusal(inventory, run, vault_password)
     # Old runs are rotated out of the default directory only: a directory the user names may
     # hold other things (ansible-runner removes whatever is oldest there).
     rotate = 0 if run.artifact_dir else 100
@@ -151,34 +187,37 @@ def run_command(
         progress.event(event)
         return True
 
-    progress.start()
-    try:
-        with Interrupt(progress) as interrupt:
-            result = run_playbook(
-                playbook,
-                inventory=inventory,
-                extravars=variables or None,
-                envvars=envvars,
-                check=run.check,
-                diff=run.diff,
-                limit=run.limit,
-                artifact_dir=artifacts,
-                vault_password_file=vault_file,
-                vault_password=vault_password,
-                event_handler=on_event,
-                cancel_callback=interrupt,
-                rotate_artifacts=rotate,
-            )
-    finally:
-        progress.stop()
-    summary = summarise(result.events, result.status, result.stats)
-    if interrupt.requested:  # even when the run finished as the signal came
-        summary.status, summary.reason = "interrupted", summary.reason or "Interrupted."
-    extra = extension(result.events) if extension else {}
-    # the extension may carry the playbook's own report of a refusal
-    summary.status, summary.reason = final_verdict(
-        summary, result.events, extra.pop("verdict", None)
-    )
+    events: list[dict[str, Any]] = []
+    run_dir: Path = artifacts
+    if refusal:
+        summary = RunSummary(status="refused", hosts={}, results=[], reason=refusal)
+    else:
+        progress.start()
+        try:
+            with Interrupt(progress) as interrupt:
+                result = run_playbook(
+                    playbook,
+                    inventory=inventory,
+                    extravars=variables or None,
+                    envvars=envvars,
+                    check=run.check,
+                    diff=run.diff,
+                    limit=run.limit,
+                    artifact_dir=artifacts,
+                    vault_password_file=vault_file,
+                    vault_password=vault_password,
+                    event_handler=on_event,
+                    cancel_callback=interrupt,
+                    rotate_artifacts=rotate,
+                )
+        finally:
+            progress.stop()
+        events, run_dir = result.events, result.run_dir or result.artifact_dir
+        summary = summarise(events, result.status, result.stats)
+        if interrupt.requested:  # even when the run finished as the signal came
+            summary.status, summary.reason = "interrupted", summary.reason or "Interrupted."
+        summary.status, summary.reason = final_verdict(summary, events)
+    extra = extension(summary) if extension else {}
     doc: dict[str, Any] = {
         "vmrepl": __version__,
         "command": command,
@@ -192,7 +231,7 @@ def run_command(
         "duration_seconds": round(time.monotonic() - started, 1),
         **summary.as_dict(),
         **extra,
-        "artifact_dir": str(result.run_dir or result.artifact_dir),
+        "artifact_dir": str(run_dir),
         "junit": junit,
     }
     if junit:
@@ -206,109 +245,3 @@ def run_command(
             renderer(out, doc)
         print_verdict(out, doc)
     sys.exit(summary.exit_code)
-
-
-#: A module's typed error that means a site (its ZVM or vCenter) could not be reached.
-UNREACHABLE_ERRORS = frozenset({"ConnectionFailed"})
-
-
-def unreachable_first(events: Iterable[Mapping[str, Any]]) -> str | None:
-    """Where the run's first failure was a site that could not be reached (a host Ansible
-    could not reach, a module's ConnectionFailed, a port check that timed out), or None when
-    the first failure was something else or nothing failed."""
-    for event in events:
-        kind = event.get("event")
-        data = event.get("event_data") or {}
-        if kind not in ("runner_on_unreachable", "runner_on_failed") or data.get("ignore_errors"):
-            continue
-        res = data.get("res") or {}
-        action = str(data.get("task_action") or data.get("resolved_action") or "")
-        unreachable = (
-            kind == "runner_on_unreachable"
-            or bool(res.get("unreachable"))
-            or res.get("error") in UNREACHABLE_ERRORS
-            or (action.endswith("wait_for") and "Timeout when waiting" in message_of(res))
-        )
-        if not unreachable:
-            return None
-        return f"{data.get('host', '')}: {data.get('task', '')}: {message_of(res)}".strip()
-    return None
-
-
-def final_verdict(
-    summary: RunSummary,
-    events: Iterable[Mapping[str, Any]],
-    reported: tuple[str, str] | None = None,
-) -> tuple[str, str]:
-    """The run's verdict: the summary's, or the playbook's own report of a refusal
-    (``reported``) when the run failed and changed nothing. A site that could not be reached
-    is a failure (exit 1), not a refusal, unless the run had been refused before it."""
-    status, reason = summary.status, summary.reason
-    if reported and status == "failed" and summary.totals().changed == 0:
-        status, reason = reported
-    if status == "refused":
-        where = unreachable_first(events)
-        if where:
-            return "failed", f"A site could not be reached. {where}"
-    return status, reason
-
-
-def print_summary(
-    console: Any, summary: RunSummary, doc: dict[str, Any], messages: bool = True
-) -> None:
-    """The table of counts per site, then what failed, changed and was skipped, and why."""
-    from rich.table import Table
-
-    table = Table(title=f"{doc['command']}: {doc['playbook']}", title_justify="left")
-    table.add_column("site")
-    for name in ("ok", "changed", "failed", "skipped", "unreachable"):
-        table.add_column(name, justify="right")
-    for host, counts in sorted(summary.hosts.items()):
-        table.add_row(
-            host,
-            str(counts.ok),
-            str(counts.changed),
-            str(counts.failed),
-            str(counts.skipped),
-            str(counts.unreachable),
-        )
-    console.print(table)
-    label = {"refused": "[yellow]REFUSED[/]", "incomplete": "[yellow]LEFT FOR LATER[/]"}.get(
-        summary.status, "[red]FAILED[/]"
-    )
-    for failure in summary.failures:
-        console.print(f"{label} {failure.host}: {failure.title}: {failure.msg}")
-    for change in doc["changes"]:
-        console.print(f"[yellow]changed[/] {change['host']}: {change['task']}: {change['msg']}")
-    for entry in summary.skipped_hypervisors:
-        console.print(
-            f"skipped hypervisor {entry['hypervisor']} ({entry['site']}): {entry['reason']}"
-        )
-    by_host: dict[str, list[str]] = {}
-    for skip in summary.skipped:
-        by_host.setdefault(skip.host, []).append(skip.title)
-    for host, tasks in sorted(by_host.items()):
-        console.print(
-            f"skipped on {host} (condition not met): {len(tasks)} task(s): " + "; ".join(tasks)
-        )
-    for message in summary.messages if messages else []:
-        lines = message["msg"] if isinstance(message["msg"], list) else [message["msg"]]
-        console.print(f"[bold]{message['host']}[/]: " + "\n  ".join(str(m) for m in lines))
-    for error in summary.errors if not summary.results else []:
-        console.print(f"[red]error[/]: {error}")
-
-
-def print_verdict(console: Any, doc: dict[str, Any]) -> None:
-    colour = {"successful": "green", "refused": "yellow", "incomplete": "yellow"}.get(
-        doc["status"], "red"
-    )
-    line = (
-        f"[bold {colour}]{doc['status'].upper()}[/] (exit {doc['exit_code']}) in "
-        f"{doc['duration_seconds']} s"
-    )
-    if doc["reason"]:
-        line += f" - {doc['reason']}"
-    console.print(line)
-    console.print(
-        f"Artifacts: {doc['artifact_dir']}" + (f"  JUnit: {doc['junit']}" if doc["junit"] else "")
-    )

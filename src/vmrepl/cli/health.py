@@ -1,58 +1,18 @@
-"""``vmrepl health``: the health of every site from the health playbook's ZVM reads."""
+"""``vmrepl health``: renders the health of every site as the health playbook reported it
+(``set_stats`` ``vmrepl.health``: per site what ``zvm_info`` computed with
+``module_utils/health.py``). It computes nothing itself."""
 
 from __future__ import annotations
 
 from typing import Any
 
-HEALTH_TASK = "Read the site's replication state"
+from vmrepl.results import RunSummary
 
 
-def _vpg(vpg: dict[str, Any]) -> dict[str, Any]:
-    history = vpg.get("HistoryStatusApi") or {}
-    return {
-        "name": vpg.get("VpgName"),
-        "status": vpg.get("StatusDescription") or vpg.get("Status"),
-        "meeting_sla": vpg.get("Status") == 1,
-        "actual_rpo_seconds": vpg.get("ActualRPO"),
-        "configured_rpo_seconds": vpg.get("ConfiguredRpoSeconds"),
-        "history_minutes": history.get("ActualHistoryInMinutes"),
-        "configured_history_minutes": history.get("ConfiguredHistoryInMinutes"),
-        "vms": vpg.get("VmsCount"),
-        "last_test": vpg.get("LastTest"),
-    }
-
-
-def extract(events: list[dict[str, Any]]) -> dict[str, Any]:
-    """``{"health": {site: ...}}`` from the results of the health playbook's read."""
-    sites: dict[str, Any] = {}
-    for event in events:
-        data = event.get("event_data") or {}
-        if event.get("event") != "runner_on_ok" or data.get("task") != HEALTH_TASK:
-            continue
-        res = data.get("res") or {}
-        site = res.get("site") or {}
-        vras = res.get("vras") or []
-        alerts = [a for a in res.get("alerts") or [] if not a.get("IsDismissed")]
-        sites[str(data.get("host"))] = {
-            "zvm": site.get("SiteName"),
-            "version": site.get("Version"),
-            "peers": [
-                {"site": p.get("PeerSiteName"), "status": p.get("PairingStatusName")}
-                for p in res.get("peers") or []
-            ],
-            "vras_installed": sum(1 for v in vras if v.get("Status") == 0),
-            "vras": len(vras),
-            "vpgs": [_vpg(v) for v in res.get("vpgs") or []],
-            "alerts": [
-                {
-                    "level": a.get("Level"),
-                    "help": a.get("HelpIdentifier"),
-                    "description": a.get("Description"),
-                }
-                for a in alerts
-            ],
-        }
-    return {"health": sites}
+def extract(summary: RunSummary) -> dict[str, Any]:
+    """``{"health": {site: {healthy, problems, zvm, peers, vras, vpgs, alerts, ...}}}``."""
+    health = summary.reported.get("health")
+    return {"health": dict(health) if isinstance(health, dict) else {}}
 
 
 def render(console: Any, doc: dict[str, Any]) -> None:
@@ -66,18 +26,18 @@ def render(console: Any, doc: dict[str, Any]) -> None:
         table.add_column(column)
     table.add_column("alerts", justify="right")
     for name, site in sorted(sites.items()):
-        pairing = ", ".join(f"{p['site']} {p['status']}" for p in site["peers"]) or "-"
+        pairing = ", ".join(f"{p['site']} {p['status']}" for p in site.get("peers", [])) or "-"
         first = True
-        for vpg in site["vpgs"] or [None]:
+        for vpg in site.get("vpgs") or [None]:
             cells = ["", "", "", "", "-", "", "", "", ""]
             if first:
                 cells[:4] = [
                     name,
-                    f"{site['zvm']} {site['version'] or ''}".strip(),
+                    f"{site.get('zvm') or ''} {site.get('version') or ''}".strip(),
                     pairing,
-                    f"{site['vras_installed']}/{site['vras']}",
+                    f"{site.get('vras_installed', 0)}/{site.get('vras', 0)}",
                 ]
-                cells[8] = str(len(site["alerts"]))
+                cells[8] = str(len(site.get("alerts", [])))
             if vpg:
                 status = str(vpg["status"])
                 cells[4] = str(vpg["name"])
@@ -89,7 +49,9 @@ def render(console: Any, doc: dict[str, Any]) -> None:
             first = False
     console.print(table)
     for name, site in sorted(sites.items()):
-        for alert in site["alerts"]:
+        for problem in site.get("problems", []):
+            console.print(f"[red]unhealthy[/] {name}: {problem}")
+        for alert in site.get("alerts", []):
             console.print(f"alert {name}: {alert['level']} {alert['help']}: {alert['description']}")
 
 
