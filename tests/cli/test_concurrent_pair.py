@@ -1,10 +1,15 @@
-"""Two pipelines pair the same site pair at the same moment: one pairs, the other finds it
-paired (or pairing); neither fails, and each ZVM lists one peer."""
+"""Two pipelines pair the same site pair at the same moment, on a loaded machine with the ZVM's
+pairing task slowed: one pairs, the other waits for it; neither fails, nothing is unpaired, and
+each ZVM lists one peer, Paired."""
 
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 
@@ -12,23 +17,45 @@ import pytest
 
 from ansible_collections.vmrepl.core.plugins.module_utils.zvm import field
 from tests.cli.conftest import Cli, Run
-from tests.deploy.conftest import Lab
+from tests.deploy.conftest import Lab, start_lab
 from vmrepl.lab import manager
 
 pytestmark = pytest.mark.lab
 
 PAIR_TASK = "pairing : Pair the source site with the target site"
+#: Seconds the source ZVM takes for a pairing task (the race window of the two runs).
+PAIR_SECONDS = 8
+#: At most this long the machine is kept busy (the burners end by themselves after it).
+LOAD_SECONDS = 240
+
+BURN = "import time\nend = time.monotonic() + {seconds}\nwhile time.monotonic() < end:\n    pass\n"
+
+
+@contextmanager
+def machine_loaded(seconds: float = LOAD_SECONDS) -> Iterator[list[subprocess.Popen[bytes]]]:
+    """One CPU-burning process per core, for at most ``seconds``; stopped (by pid) on the way
+    out."""
+    burners = [
+        subprocess.Popen([sys.executable, "-c", BURN.format(seconds=seconds)])
+        for _ in range(os.cpu_count() or 2)
+    ]
+    try:
+        yield burners
+    finally:
+        for burner in burners:
+            burner.kill()
+            burner.wait(timeout=30)
 
 
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
     directory = tmp_path_factory.mktemp("pair-lab")
-    # Fresh (not paired), with ZVM tasks slow enough that both runs pair at the same moment.
-    state, _ = manager.up(
-        manager.LabSpec(task_seconds=4.0, deployed=True, boot_seconds=1.0), directory
-    )
+    # ZVMs deployed and licensed, not paired; the source's pairing task slowed so that the two
+    # runs pair at the same moment.
+    started = start_lab(directory, deployed=True)
+    started.admin("source", "/lab/faults", {"task_seconds": {"pair": PAIR_SECONDS}})
     try:
-        yield Lab(directory, state)
+        yield started
     finally:
         manager.down(directory)
 
@@ -48,10 +75,11 @@ def pairing_interval(run: Run) -> tuple[datetime, datetime]:
     return datetime.fromisoformat(start), datetime.fromisoformat(end)
 
 
-def test_two_pair_commands_at_once_pair_once(vmrepl: Cli, lab: Lab) -> None:
-    processes = [vmrepl.popen("pair", "-o", "json", "-q") for _ in range(2)]
-    runs = [Run(p.returncode, *p.communicate(timeout=300)) for p in processes]
-    runs = [Run(p.returncode, r.stdout, r.stderr) for p, r in zip(processes, runs, strict=True)]
+def test_two_pair_commands_at_once_on_a_loaded_machine_both_succeed(vmrepl: Cli, lab: Lab) -> None:
+    with machine_loaded():
+        processes = [vmrepl.popen("pair", "-o", "json", "-q") for _ in range(2)]
+        outputs = [p.communicate(timeout=600) for p in processes]
+    runs = [Run(p.returncode, *out) for p, out in zip(processes, outputs, strict=True)]
     for run in runs:
         assert run.returncode == 0, run.stdout + run.stderr
         assert run.json()["status"] == "successful"
@@ -64,6 +92,9 @@ def test_two_pair_commands_at_once_pair_once(vmrepl: Cli, lab: Lab) -> None:
         with lab.zvm(site) as zvm:
             peers = zvm.peer_sites()
             assert [field(p, "PairingStatus") for p in peers] == [0], peers  # one, paired
+            # Neither run undid the other's pairing as "half done".
+            assert zvm.tasks("UnpairSites") == []
+            assert len(zvm.tasks("PairSites")) == (1 if site == "source" else 0)
 
     again = vmrepl("pair", "-o", "json", "-q")
     assert again.returncode == 0 and again.json()["changes"] == []
