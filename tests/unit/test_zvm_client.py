@@ -1240,6 +1240,7 @@ def test_every_helper_request_fits_the_openapi_schema(
         "license": [c.license],
         "recovery_reports": [c.recovery_reports, lambda: c.recovery_reports("FailoverTest")],
         "task": [lambda: c.task("task-1")],
+        "tasks": [c.tasks, lambda: c.tasks("PairSites")],
     }
     # every public operation helper is in the list above
     generic = {
