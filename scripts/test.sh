@@ -78,6 +78,9 @@ stop_our_labs() {
 
 on_exit() {
   local status=$?
+  if [ "$status" -ne 0 ] && [ -n "$(our_lab_pids)" ]; then
+    check_no_lab_left || true  # a failed step: still name what it left, before stopping it
+  fi
   stop_our_labs
   exit "$status"
 }
