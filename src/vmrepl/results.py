@@ -333,8 +333,8 @@ def unreachable_first(events: Iterable[Mapping[str, Any]]) -> str | None:
             kind == "runner_on_unreachable"
             or bool(res.get("unreachable"))
             or res.get("error") in UNREACHABLE_ERRORS
-            # wait_for fails on its timeout, and says how long it waited
-            or (action.endswith("wait_for") and "elapsed" in res)
+            # wait_for fails on its timeout saying how long it waited (bad arguments: 0 s)
+            or (action.endswith("wait_for") and bool(res.get("elapsed")))
         )
         if not unreachable:
             return None
