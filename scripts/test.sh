@@ -107,7 +107,8 @@ run_all() {
   step "ansible-lint (production profile)"
   ansible-lint --offline --profile production
   step "pytest"
-  pytest -q -p no:cacheprovider tests
+  # Side by side: each module starts its own lab, and lab tests mostly wait on simulated tasks.
+  pytest -q -p no:cacheprovider -n "${VMREPL_TEST_WORKERS:-3}" --dist loadfile tests
   step "molecule (remote and local on the lab)"
   for scenario in remote local; do
     molecule test -s "$scenario"

@@ -58,6 +58,7 @@ class TaskResult:
     duration: float = 0.0
     preflight: bool = False
     error: str = ""  # a vmrepl module's typed error (ConfigurationError, Refused, ...)
+    assertion: bool = False  # the failure of an assert: a check, not an action
 
     @property
     def title(self) -> str:
@@ -175,8 +176,13 @@ UNREACHABLE_ERRORS = frozenset({"ConnectionFailed"})
 
 def _is_refusal(result: TaskResult) -> bool:
     """A failure that is a refusal by what it is (not by what it says): a role's argument
-    spec, or a vmrepl module's typed refusal."""
-    return result.action.endswith("validate_argument_spec") or result.error in REFUSAL_ERRORS
+    spec, a vmrepl module's typed refusal, or a failed assert (a check of the input; a run
+    that changed something is not refused, whatever failed)."""
+    return (
+        result.action.endswith("validate_argument_spec")
+        or result.error in REFUSAL_ERRORS
+        or result.assertion
+    )
 
 
 def _skipped_hypervisors(host: str, res: Mapping[str, Any]) -> list[dict[str, str]]:
@@ -233,6 +239,7 @@ def summarise(
             duration=float(data.get("duration") or 0.0),
             preflight=tracker.preflight,
             error=str(res.get("error") or "") if isinstance(res, Mapping) else "",
+            assertion=isinstance(res, Mapping) and "assertion" in res,
         )
         results.append(result)
         counts = hosts.setdefault(host, HostCounts())
@@ -303,7 +310,8 @@ def _verdict(summary: RunSummary, runner_status: str) -> tuple[str, str]:
         if changed == 0 and failed_only:
             if reported == "refused":
                 return "refused", f"Refused before any change. {reasons_of(summary.reported)}"
-            if all(_is_refusal(f) for f in failures):
+            # What the playbook did not judge itself is judged by what failed.
+            if not reported and all(_is_refusal(f) for f in failures):
                 return "refused", f"Refused before any change. {where}"
         return "failed", where
     if runner_status == "timeout":

@@ -73,13 +73,12 @@ def bare(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Bare]:
 
 
 def refused(url: str) -> bool:
-    """The port refuses connections at once (it does not hang)."""
+    """The port refuses connections (an answer, not a silence: a port that hangs raises a
+    timeout instead, which fails the test)."""
     parts = urlsplit(url)
-    started = time.monotonic()
     try:
         socket.create_connection((parts.hostname or "", parts.port or 443), timeout=5).close()
     except (ConnectionRefusedError, ConnectionResetError):  # reset: caught while closing
-        assert time.monotonic() - started < 1
         return True
     return False
 

@@ -327,3 +327,15 @@ def test_no_verdict_is_read_from_a_task_name_or_a_message_pattern() -> None:
         for what, pattern in forbidden.items():
             match = pattern.search(text)
             assert match is None, f"{path.name} has {what}: {match and match.group(0)!r}"
+
+
+def test_a_failed_check_before_any_change_is_a_refusal_unless_the_playbook_judged_it() -> None:
+    check = result(
+        "failed", "source", "Check the input", action="ansible.builtin.assert",
+        assertion="x == 1", evaluated_to=False, msg="x is not an input",
+    )  # fmt: skip
+    assert summarise([check], "failed").status == "refused"
+    changed = result("ok", "source", "Install", changed=True)
+    assert summarise([changed, check], "failed").status == "failed"
+    judged = _stats_event({"vmrepl": {"verdict": "failed", "reason": {"source": "unhealthy"}}})
+    assert summarise([check, judged], "failed").status == "failed"
