@@ -356,6 +356,8 @@ def test_every_run_wrote_one_audit_line(pair: Lab, cycle: Path) -> None:
             "CHG-NOCONFIRM",
             "CHG-NOBOOT",
             "CHG-CUT",
+            "CHG-PEERCUT",
+            "CHG-AFTERCUT",
             "CHG-1001",
             "CHG-1002",
             "CHG-1003",
