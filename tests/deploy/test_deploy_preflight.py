@@ -132,6 +132,9 @@ def test_without_such_variables_the_check_lets_the_playbook_run(lab: Lab, playbo
             "share addresses from 10.20.1.11",
         ),
         ({"vmrepl_vcenter_ca_file": "/nonexistent/ca.pem"}, "vmrepl_vcenter_ca_file of"),
+        ({"default_vpg_recovery_cluster": "DR_NOPE"}, "default_vpg_recovery_cluster DR_NOPE is"),
+        ({"default_vpg_test_network": "bubble-nope"}, "default_vpg_test_network bubble-nope is"),
+        ({"default_vpg_failover_network": "prod-nope"}, "default_vpg_failover_network prod-nope"),
     ],
 )
 def test_bad_input_is_refused_naming_the_variable_before_any_change(
