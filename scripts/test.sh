@@ -24,7 +24,8 @@ our_lab_pids() {
   for proc in /proc/[0-9]*; do
     pid="${proc#/proc/}"
     [ "$pid" = "$$" ] && continue
-    cmd="$(tr '\0' ' ' <"$proc/cmdline" 2>/dev/null)" || continue
+    # (2>/dev/null first: a process that ended since the listing is not an error)
+    cmd="$(tr '\0' ' ' 2>/dev/null <"$proc/cmdline")" || continue
     case "$cmd" in
       *vcsim\ *|*"-m vmrepl.lab.zvm"*) ;;
       *) continue ;;
@@ -33,7 +34,7 @@ our_lab_pids() {
       *"$PWD"/*|*"$VMREPL_LAB_DIR"*|*/pytest-of-*) ;;
       *) continue ;;
     esac
-    if tr '\0' '\n' <"$proc/environ" 2>/dev/null | grep -qxF "VMREPL_TEST_RUN=$VMREPL_TEST_RUN"; then
+    if tr '\0' '\n' 2>/dev/null <"$proc/environ" | grep -qxF "VMREPL_TEST_RUN=$VMREPL_TEST_RUN"; then
       echo "$pid"
     fi
   done
