@@ -12,8 +12,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from ansible_collections.vmrepl.core.plugins.module_utils.clients.zvm import field
 from ansible_collections.vmrepl.core.plugins.module_utils.pairing import PAIRED, STATUS_NAMES
-from ansible_collections.vmrepl.core.plugins.module_utils.zvm import field
 
 #: ZVM status codes read here: a VPG meeting its SLA, an installed VRA.
 VPG_MEETING_SLA = 1

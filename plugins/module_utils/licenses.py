@@ -11,12 +11,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from ansible_collections.vmrepl.core.plugins.module_utils.errors import (
+from ansible_collections.vmrepl.core.plugins.module_utils.clients.errors import (
     ConfigurationError,
     VmreplError,
 )
-from ansible_collections.vmrepl.core.plugins.module_utils.zvm import ZvmClient, mask
-from ansible_collections.vmrepl.core.plugins.module_utils.zvm import field as zf
+from ansible_collections.vmrepl.core.plugins.module_utils.clients.zvm import ZvmClient, mask
+from ansible_collections.vmrepl.core.plugins.module_utils.clients.zvm import field as zf
 
 
 def mask_key(key: str | None) -> str | None:

@@ -29,13 +29,13 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from ansible_collections.vmrepl.core.plugins.module_utils.errors import (
+from ansible_collections.vmrepl.core.plugins.module_utils.clients.errors import (
     ConfigurationError,
     NotFound,
     VmreplError,
 )
-from ansible_collections.vmrepl.core.plugins.module_utils.zvm import ZvmClient, site_id
-from ansible_collections.vmrepl.core.plugins.module_utils.zvm import field as zf
+from ansible_collections.vmrepl.core.plugins.module_utils.clients.zvm import ZvmClient, site_id
+from ansible_collections.vmrepl.core.plugins.module_utils.clients.zvm import field as zf
 
 MAX_VPGS_PER_VM = 3
 MAX_DISKS_PER_VM = 60

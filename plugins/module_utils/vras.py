@@ -15,19 +15,19 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ansible_collections.vmrepl.core.plugins.module_utils.errors import (
+from ansible_collections.vmrepl.core.plugins.module_utils.clients.errors import (
     ConfigurationError,
     TaskFailed,
     TaskTimeout,
     VmreplError,
 )
-from ansible_collections.vmrepl.core.plugins.module_utils.wait import poll_until
-from ansible_collections.vmrepl.core.plugins.module_utils.zvm import (
+from ansible_collections.vmrepl.core.plugins.module_utils.clients.wait import poll_until
+from ansible_collections.vmrepl.core.plugins.module_utils.clients.zvm import (
     ZvmClient,
     site_id,
     vra_create_body,
 )
-from ansible_collections.vmrepl.core.plugins.module_utils.zvm import field as zf
+from ansible_collections.vmrepl.core.plugins.module_utils.clients.zvm import field as zf
 
 #: VRA states (GET /v1/vras Status) that count as "there is a VRA on this host".
 STATUS_NAMES = {

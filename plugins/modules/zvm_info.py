@@ -134,14 +134,14 @@ from typing import Any
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.vmrepl.core.plugins.module_utils.health import PARTS, site_health
-from ansible_collections.vmrepl.core.plugins.module_utils.module import (
+from ansible_collections.vmrepl.core.plugins.module_utils._module import (
     argument_spec,
     run,
     zvm_client,
 )
+from ansible_collections.vmrepl.core.plugins.module_utils.clients.zvm import field, masked
+from ansible_collections.vmrepl.core.plugins.module_utils.health import PARTS, site_health
 from ansible_collections.vmrepl.core.plugins.module_utils.pairing import STATUS_NAMES, site_id
-from ansible_collections.vmrepl.core.plugins.module_utils.zvm import field, masked
 
 #: What to gather → the ZVM client's method that reads it.
 READERS = {

@@ -62,16 +62,16 @@ msg:
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.vmrepl.core.plugins.module_utils._module import (
+    argument_spec,
+    run,
+    zvm_client,
+)
 from ansible_collections.vmrepl.core.plugins.module_utils.licenses import (
     LicensePlan,
     apply_license,
     describe,
     plan_license,
-)
-from ansible_collections.vmrepl.core.plugins.module_utils.module import (
-    argument_spec,
-    run,
-    zvm_client,
 )
 
 

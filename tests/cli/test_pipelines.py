@@ -14,7 +14,7 @@ from xml.etree import ElementTree as ET
 import pytest
 import yaml
 
-from ansible_collections.vmrepl.core.plugins.module_utils.zvm import field
+from ansible_collections.vmrepl.core.plugins.module_utils.clients.zvm import field
 from tests.cli.conftest import Cli
 from tests.deploy.conftest import Lab, failure_messages
 from vmrepl.lab.vcsim import REPO_ROOT

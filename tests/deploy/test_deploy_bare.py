@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from ansible_collections.vmrepl.core.plugins.module_utils.zvm import field
+from ansible_collections.vmrepl.core.plugins.module_utils.clients.zvm import field
 from tests.deploy.conftest import Lab, failure_messages, start_lab, text_of
 from vmrepl.lab import manager
 

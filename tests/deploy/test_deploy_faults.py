@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from ansible_collections.vmrepl.core.plugins.module_utils.zvm import field
+from ansible_collections.vmrepl.core.plugins.module_utils.clients.zvm import field
 from tests.deploy.conftest import Lab, failure_messages, start_lab
 from vmrepl.lab import manager
 

@@ -7,7 +7,7 @@ import datetime as dt
 
 import pytest
 
-from ansible_collections.vmrepl.core.plugins.module_utils.zvm import field
+from ansible_collections.vmrepl.core.plugins.module_utils.clients.zvm import field
 from tests.deploy.conftest import Lab, failure_messages
 from tests.recovery.conftest import (
     LAB_VMS,

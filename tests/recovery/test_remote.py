@@ -14,7 +14,7 @@ from xml.etree import ElementTree as ET
 import pytest
 from pyVmomi import vim
 
-from ansible_collections.vmrepl.core.plugins.module_utils.zvm import field
+from ansible_collections.vmrepl.core.plugins.module_utils.clients.zvm import field
 from tests.deploy.conftest import Lab, failure_messages
 from tests.recovery.conftest import (
     LAB_VMS,
@@ -33,7 +33,7 @@ from tests.recovery.conftest import (
 
 pytestmark = pytest.mark.lab
 
-CONNECTING = {"vmrepl.core.vpg_recovery", "vmrepl.core.test_network"}
+CONNECTING = {"vmrepl.core.vpg_recovery", "vmrepl.core.bubble_network"}
 TEST_VMS = {f"{name} - testing recovery" for name in LAB_VMS}
 
 

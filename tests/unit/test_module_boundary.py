@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 from pyVmomi import vim
 
-from ansible_collections.vmrepl.core.plugins.module_utils.errors import TaskFailed
-from ansible_collections.vmrepl.core.plugins.module_utils.module import run
+from ansible_collections.vmrepl.core.plugins.module_utils._module import run
+from ansible_collections.vmrepl.core.plugins.module_utils.clients.errors import TaskFailed
 
 
 class Exit(Exception):

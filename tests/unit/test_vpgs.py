@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from ansible_collections.vmrepl.core.plugins.module_utils.errors import ConfigurationError
+from ansible_collections.vmrepl.core.plugins.module_utils.clients.errors import ConfigurationError
 from ansible_collections.vmrepl.core.plugins.module_utils.vpgs import (
     MANAGED_FIELDS,
     Names,

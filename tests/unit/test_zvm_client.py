@@ -27,8 +27,8 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import requests
 
-from ansible_collections.vmrepl.core.plugins.module_utils import zvm as zvm_module
-from ansible_collections.vmrepl.core.plugins.module_utils.errors import (
+from ansible_collections.vmrepl.core.plugins.module_utils.clients import zvm as zvm_module
+from ansible_collections.vmrepl.core.plugins.module_utils.clients.errors import (
     ApiError,
     AuthenticationFailed,
     ConfigurationError,
@@ -38,7 +38,7 @@ from ansible_collections.vmrepl.core.plugins.module_utils.errors import (
     TaskTimeout,
     VmreplError,
 )
-from ansible_collections.vmrepl.core.plugins.module_utils.zvm import (
+from ansible_collections.vmrepl.core.plugins.module_utils.clients.zvm import (
     SITE_OBJECT_KINDS,
     TOKEN_PATH,
     CommitPolicy,
@@ -47,7 +47,7 @@ from ansible_collections.vmrepl.core.plugins.module_utils.zvm import (
     ZvmConnectionParams,
     vra_create_body,
 )
-from ansible_collections.vmrepl.core.plugins.module_utils.zvm import (
+from ansible_collections.vmrepl.core.plugins.module_utils.clients.zvm import (
     field as zfield,
 )
 from tests.support.openapi_schema import SCHEMA_FILE, OpenApiSchema

@@ -11,7 +11,7 @@ from typing import Any
 
 from ansible.module_utils.basic import AnsibleModule, env_fallback
 
-from ansible_collections.vmrepl.core.plugins.module_utils.errors import VmreplError
+from ansible_collections.vmrepl.core.plugins.module_utils.clients.errors import VmreplError
 
 VSPHERE_ARGUMENT_SPEC: dict[str, Any] = {
     "hostname": {
@@ -95,7 +95,7 @@ def argument_spec(
 
 
 def vsphere_client(module: AnsibleModule) -> Any:
-    from ansible_collections.vmrepl.core.plugins.module_utils.vsphere import (
+    from ansible_collections.vmrepl.core.plugins.module_utils.clients.vsphere import (
         VSphereClient,
         VSphereConnectionParams,
     )
@@ -119,7 +119,7 @@ def vsphere_client(module: AnsibleModule) -> Any:
 
 def zvm_client(module: AnsibleModule, prefix: str = "zvm") -> Any:
     """A ZVM client from the module's ``zvm_*`` options (``peer_zvm_*`` with that prefix)."""
-    from ansible_collections.vmrepl.core.plugins.module_utils.zvm import (
+    from ansible_collections.vmrepl.core.plugins.module_utils.clients.zvm import (
         ZvmClient,
         ZvmConnectionParams,
     )
@@ -145,7 +145,7 @@ def run(module: AnsibleModule, body: Callable[[], dict[str, Any]]) -> None:
     """The exception boundary: ``body`` returns the result (with ``changed`` and ``msg``);
     a typed error becomes ``fail_json`` naming its kind and what to do, and a vSphere fault
     that no client call turned into one is reported with vCenter's own message."""
-    from ansible_collections.vmrepl.core.plugins.module_utils.vsphere import (
+    from ansible_collections.vmrepl.core.plugins.module_utils.clients.vsphere import (
         HAS_PYVMOMI,
         fault_message,
     )

@@ -5,7 +5,7 @@
 Plain Python on top of ``requests``, no Ansible imports, so that the modules, the CLI and the
 lab share it. Every request goes through :meth:`ZvmClient.request`, which authenticates
 (appliance token or Windows session), retries what is safe to retry (see :data:`RETRY_RULE`),
-and turns failures into the typed errors of ``module_utils.errors``. Action calls (pairing,
+and turns failures into the typed errors of ``module_utils.clients.errors``. Action calls (pairing,
 VRA install, commit, failover, ...) return a task identifier; wait for any number of them with
 :meth:`ZvmClient.wait_for_tasks`, which polls them together.
 
@@ -31,7 +31,7 @@ from urllib.parse import quote
 import requests
 from urllib3.exceptions import ConnectTimeoutError, MaxRetryError, NewConnectionError
 
-from ansible_collections.vmrepl.core.plugins.module_utils.errors import (
+from ansible_collections.vmrepl.core.plugins.module_utils.clients.errors import (
     ApiError,
     AuthenticationFailed,
     ConfigurationError,
@@ -40,7 +40,7 @@ from ansible_collections.vmrepl.core.plugins.module_utils.errors import (
     TaskFailed,
     TaskTimeout,
 )
-from ansible_collections.vmrepl.core.plugins.module_utils.wait import poll_until
+from ansible_collections.vmrepl.core.plugins.module_utils.clients.wait import poll_until
 
 log = logging.getLogger(__name__)
 

@@ -24,14 +24,24 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
-from ansible_collections.vmrepl.core.plugins.module_utils.errors import (
+from ansible_collections.vmrepl.core.plugins.module_utils.clients.errors import (
     ConfigurationError,
     NotFound,
     OperationFailed,
     Refused,
     VmreplError,
 )
-from ansible_collections.vmrepl.core.plugins.module_utils.recovery import (
+from ansible_collections.vmrepl.core.plugins.module_utils.clients.wait import poll_until
+from ansible_collections.vmrepl.core.plugins.module_utils.clients.zvm import (
+    TASK_FAILED,
+    TASK_STOPPED,
+    CommitPolicy,
+    ShutdownPolicy,
+    ZvmClient,
+    site_id,
+)
+from ansible_collections.vmrepl.core.plugins.module_utils.clients.zvm import field as zf
+from ansible_collections.vmrepl.core.plugins.module_utils.recovery.rules import (
     DELETING,
     INITIALIZING,
     RECOVERED,
@@ -62,16 +72,6 @@ from ansible_collections.vmrepl.core.plugins.module_utils.vpgs import (
     open_settings,
     set_path,
 )
-from ansible_collections.vmrepl.core.plugins.module_utils.wait import poll_until
-from ansible_collections.vmrepl.core.plugins.module_utils.zvm import (
-    TASK_FAILED,
-    TASK_STOPPED,
-    CommitPolicy,
-    ShutdownPolicy,
-    ZvmClient,
-    site_id,
-)
-from ansible_collections.vmrepl.core.plugins.module_utils.zvm import field as zf
 
 
 class _BootWaitOver(Exception):
@@ -511,7 +511,7 @@ class RecoveryRun:
                 return
             raise Refused(
                 f"its test network {wanted} is not known at {self.site_name}: create it on the "
-                "recovery hosts first (vmrepl.core.test_network)"
+                "recovery hosts first (vmrepl.core.bubble_network)"
             )
         work.test_network_id = by_name[wanted]
 
@@ -754,7 +754,7 @@ class RecoveryRun:
         return vm + TEST_VM_SUFFIX if self.o.is_test else vm
 
     def _vm_facts(self) -> list[dict[str, Any]]:
-        from ansible_collections.vmrepl.core.plugins.module_utils.vsphere import moid, vim
+        from ansible_collections.vmrepl.core.plugins.module_utils.clients.vsphere import moid, vim
 
         found = self.vc.retrieve_many(
             [
