@@ -34,9 +34,9 @@ from ansible_collections.vmrepl.core.plugins.module_utils.clients.zvm import (
     TASK_FAILED,
     TASK_STOPPED,
     ZvmClient,
+    json_field,
     site_id,
 )
-from ansible_collections.vmrepl.core.plugins.module_utils.clients.zvm import field as zf
 
 PAIRED, PAIRING, UNPAIRED = 0, 1, 2
 STATUS_NAMES = {PAIRED: "Paired", PAIRING: "Pairing", UNPAIRED: "Unpaired"}
@@ -73,7 +73,7 @@ class PairingState:
     @property
     def paired(self) -> bool:
         return all(
-            view is not None and zf(view, "PairingStatus") == PAIRED
+            view is not None and json_field(view, "PairingStatus") == PAIRED
             for view in (self.source_view, self.target_view)
         )
 
@@ -81,7 +81,7 @@ class PairingState:
     def pairing(self) -> bool:
         """A pairing is in progress: a side says Pairing, or there is other evidence (busy)."""
         return bool(self.busy) or any(
-            view is not None and zf(view, "PairingStatus") == PAIRING
+            view is not None and json_field(view, "PairingStatus") == PAIRING
             for view in (self.source_view, self.target_view)
         )
 
@@ -96,7 +96,9 @@ class PairingState:
 
     def describe(self) -> dict[str, str]:
         def status(view: dict[str, Any] | None) -> str:
-            return STATUS_NAMES.get(zf(view, "PairingStatus"), "?") if view else "not listed"
+            return (
+                STATUS_NAMES.get(json_field(view, "PairingStatus"), "?") if view else "not listed"
+            )
 
         return {"source": status(self.source_view), "target": status(self.target_view)}
 
@@ -135,8 +137,8 @@ class SitePairing:
         return PairingState(
             source_id=source_id,
             target_id=target_id,
-            source_name=str(zf(src, "SiteName")),
-            target_name=str(zf(tgt, "SiteName")),
+            source_name=str(json_field(src, "SiteName")),
+            target_name=str(json_field(tgt, "SiteName")),
             source_view=find_peer(source_peers, target_id),
             target_view=find_peer(target_peers, source_id),
             busy=busy,
@@ -206,7 +208,7 @@ class SitePairing:
         if state.paired:
             state.notes = [*notes, "paired by another run at the same time"]
             return state
-        token = zf(self.target.generate_peer_token(), "Token")
+        token = json_field(self.target.generate_peer_token(), "Token")
         try:
             task = self.source.pair_site(host, port, str(token))
             self.source.wait_for_task(task, timeout=self.timeout)
@@ -254,9 +256,9 @@ class SitePairing:
 def _unnamed_pairings(side: str, peers: list[dict[str, Any]]) -> list[str]:
     """Peers listed as Pairing without an identifier: a pairing the ZVM is still making."""
     return [
-        f"the {side} is pairing with {zf(p, 'HostName')}:{zf(p, 'Port')}"
+        f"the {side} is pairing with {json_field(p, 'HostName')}:{json_field(p, 'Port')}"
         for p in peers
-        if not site_id(p) and zf(p, "PairingStatus") == PAIRING
+        if not site_id(p) and json_field(p, "PairingStatus") == PAIRING
     ]
 
 
@@ -270,9 +272,9 @@ def _tasks_in_progress(side: str, zvm: ZvmClient) -> list[str]:
         except VmreplError:
             continue
         found += [
-            f"the {side} has a {task_type} task running ({zf(t, 'TaskIdentifier')})"
+            f"the {side} has a {task_type} task running ({json_field(t, 'TaskIdentifier')})"
             for t in tasks
-            if str(zf(t, "Type") or task_type).lower() == task_type.lower()
-            and zf(t, "Status", "State") not in _TASK_ENDED
+            if str(json_field(t, "Type") or task_type).lower() == task_type.lower()
+            and json_field(t, "Status", "State") not in _TASK_ENDED
         ]
     return found

@@ -24,10 +24,9 @@ from ansible_collections.vmrepl.core.plugins.module_utils.clients.errors import 
 from ansible_collections.vmrepl.core.plugins.module_utils.clients.wait import poll_until
 from ansible_collections.vmrepl.core.plugins.module_utils.clients.zvm import (
     ZvmClient,
+    json_field,
     site_id,
-    vra_create_body,
 )
-from ansible_collections.vmrepl.core.plugins.module_utils.clients.zvm import field as zf
 
 #: VRA states (GET /v1/vras Status) that count as "there is a VRA on this host".
 STATUS_NAMES = {
@@ -162,12 +161,12 @@ class Plan:
 
 
 def vra_host_name(vra: dict[str, Any]) -> str:
-    return str(zf(vra, "HostDisplayName") or "")
+    return str(json_field(vra, "HostDisplayName") or "")
 
 
 def vra_address(vra: dict[str, Any]) -> str | None:
-    network = zf(vra, "VraNetworkDataApi") or {}
-    address = zf(network, "VraIPAddress")
+    network = json_field(vra, "VraNetworkDataApi") or {}
+    address = json_field(network, "VraIPAddress")
     return str(address) if address else None
 
 
@@ -187,7 +186,7 @@ def plan(
     Pure: no I/O.
     """
     result = Plan(skipped=dict(skipped or {}))
-    by_host = {vra_host_name(v): v for v in vras if zf(v, "Status") not in ABSENT_STATES}
+    by_host = {vra_host_name(v): v for v in vras if json_field(v, "Status") not in ABSENT_STATES}
     wanted = [h for h in dict.fromkeys(hosts) if h not in result.skipped]
     unknown = [h for h in wanted if h not in zvm_hosts]
     if unknown:
@@ -200,13 +199,15 @@ def plan(
         return result
 
     result.present = [h for h in wanted if h in by_host]
-    result.busy = [h for h in result.present if zf(by_host[h], "Status") in BUSY_STATES]
+    result.busy = [h for h in result.present if json_field(by_host[h], "Status") in BUSY_STATES]
     for host in result.present:
         if host in result.busy:
             continue
         changes = settings_drift(by_host[host], settings)
         if changes:
-            result.edits.append(Edit(host, str(zf(by_host[host], "VraIdentifier")), changes))
+            result.edits.append(
+                Edit(host, str(json_field(by_host[host], "VraIdentifier")), changes)
+            )
     new_hosts = [h for h in wanted if h not in by_host]
     if settings.ip_pool is None:
         result.installs = [Install(h, zvm_hosts[h], None) for h in new_hosts]
@@ -227,9 +228,9 @@ def plan(
 def settings_drift(vra: dict[str, Any], settings: VraSettings) -> dict[str, tuple[Any, Any]]:
     """The VRA's memory, CPUs and group where they differ from the settings. Pure."""
     current = {
-        "MemoryInGb": zf(vra, "MemoryInGB"),
-        "NumOfCpus": zf(vra, "NumOfCpus"),
-        "GroupName": zf(vra, "VraGroup"),
+        "MemoryInGb": json_field(vra, "MemoryInGB"),
+        "NumOfCpus": json_field(vra, "NumOfCpus"),
+        "GroupName": json_field(vra, "VraGroup"),
     }
     desired = {
         "MemoryInGb": settings.memory_gb,
@@ -241,6 +242,54 @@ def settings_drift(vra: dict[str, Any], settings: VraSettings) -> dict[str, tupl
         for key in desired
         if current[key] is not None and current[key] != desired[key]
     }
+
+
+def vra_create_body(
+    host_id: str,
+    datastore_id: str,
+    network_id: str,
+    *,
+    memory_gb: int = 3,
+    cpus: int = 1,
+    group_name: str = "default_group",
+    host_root_password: str | None = None,
+    ip_address: str | None = None,
+    subnet_mask: str | None = None,
+    gateway: str | None = None,
+    populate_post_installation: bool = False,
+) -> dict[str, Any]:
+    """The body of ``POST /v1/vras``: a static IP when ``ip_address`` is given, else DHCP; the
+    ZVM's public key instead of the ESXi root password unless ``host_root_password`` is given."""
+    if not 1 <= memory_gb <= 16:
+        raise ConfigurationError(f"VRA memory {memory_gb} GB is outside 1-16 GB.")
+    if not 1 <= cpus <= 4:
+        raise ConfigurationError(f"VRA CPU count {cpus} is outside 1-4.")
+    network: dict[str, Any] = {"VraIPConfigurationTypeApi": "Dhcp"}
+    if ip_address:
+        if not (subnet_mask and gateway):
+            raise ConfigurationError(
+                f"A static VRA address ({ip_address}) needs a subnet mask and a default gateway."
+            )
+        network = {
+            "VraIPConfigurationTypeApi": "Static",
+            "VraIPAddress": ip_address,
+            "SubnetMask": subnet_mask,
+            "DefaultGateway": gateway,
+        }
+    body: dict[str, Any] = {
+        "HostIdentifier": host_id,
+        "DatastoreIdentifier": datastore_id,
+        "NetworkIdentifier": network_id,
+        "MemoryInGb": memory_gb,
+        "NumOfCpus": cpus,
+        "GroupName": group_name,
+        "UsePublicKeyInsteadOfCredentials": host_root_password is None,
+        "PopulatePostInstallation": populate_post_installation,
+        "VraNetworkDataApi": network,
+    }
+    if host_root_password is not None:
+        body["HostRootPassword"] = host_root_password
+    return body
 
 
 def install_body(
@@ -284,7 +333,7 @@ class VraRollout:
 
     def _names(self, kind: str, name_key: str, id_key: str) -> dict[str, str]:
         return {
-            str(zf(o, name_key)): str(zf(o, id_key))
+            str(json_field(o, name_key)): str(json_field(o, id_key))
             for o in self.zvm.site_objects(self.site_id, kind)
         }
 
@@ -349,7 +398,7 @@ class VraRollout:
         for vra in the_plan.removals:
             host = vra_host_name(vra)
             try:
-                started[self.zvm.uninstall_vra(str(zf(vra, "VraIdentifier")))] = (
+                started[self.zvm.uninstall_vra(str(json_field(vra, "VraIdentifier")))] = (
                     host,
                     outcome.removed,
                 )
@@ -363,11 +412,13 @@ class VraRollout:
             )
             for task_id, (host, done) in started.items():
                 task = tasks.get(task_id) or {}
-                status = zf(task, "Status") or {}
-                if zf(status, "State") == 6:
+                status = json_field(task, "Status") or {}
+                if json_field(status, "State") == 6:
                     done.append(host)
                 else:
-                    reason = zf(task, "CompleteReason") or zf(status, "CompleteReason")
+                    reason = json_field(task, "CompleteReason") or json_field(
+                        status, "CompleteReason"
+                    )
                     outcome.failed[host] = str(reason or "the ZVM task did not complete")
         return outcome
 
@@ -377,7 +428,7 @@ class VraRollout:
         pending = set(hosts)
 
         def settled() -> bool | None:
-            states = {vra_host_name(v): zf(v, "Status") for v in self.zvm.vras()}
+            states = {vra_host_name(v): json_field(v, "Status") for v in self.zvm.vras()}
             for host in list(pending):
                 if states.get(host) not in BUSY_STATES:
                     pending.discard(host)

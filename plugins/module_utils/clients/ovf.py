@@ -544,5 +544,3 @@ def wait_for_vm_ip(client: VSphereClient, vm: Any, timeout: float, interval: flo
             "reports one: set wait_for_ip: false there.",
         ),
     )
-
-

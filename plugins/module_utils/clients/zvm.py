@@ -10,7 +10,8 @@ VRA install, commit, failover, ...) return a task identifier; wait for any numbe
 :meth:`ZvmClient.wait_for_tasks`, which polls them together.
 
 Live ZVM JSON is PascalCase while the published schema is camelCase: read fields with
-:func:`field`, which ignores case. Request bodies are sent PascalCase, as the ZVM documents them.
+:func:`json_field`, which ignores case. Request bodies are sent PascalCase, as the ZVM documents
+them.
 """
 
 from __future__ import annotations
@@ -181,10 +182,10 @@ class ZvmConnectionParams:
         return self.ca_file or True
 
 
-def field(obj: Any, *path: str, default: Any = None) -> Any:
+def json_field(obj: Any, *path: str, default: Any = None) -> Any:
     """``obj[path[0]][path[1]]...`` with keys matched case-insensitively, or ``default``.
 
-    ``field(task, "Status", "State")`` reads live PascalCase JSON and schema camelCase alike.
+    ``json_field(task, "Status", "State")`` reads live PascalCase JSON and schema camelCase alike.
     """
     current = obj
     for key in path:
@@ -203,6 +204,23 @@ def field(obj: Any, *path: str, default: Any = None) -> Any:
     return current
 
 
+def get_path(obj: Any, path: tuple[str, ...]) -> Any:
+    """``obj[path]`` read with :func:`json_field` (case-insensitive keys)."""
+    return json_field(obj, *path)
+
+
+def set_path(obj: dict[str, Any], path: tuple[str, ...], value: Any) -> None:
+    """Set ``obj[path]`` matching existing keys case-insensitively, creating what is missing."""
+    node = obj
+    for key in path[:-1]:
+        existing = next((k for k in node if k.lower() == key.lower()), None)
+        if existing is None or not isinstance(node[existing], dict):
+            node[existing or key] = {}
+        node = node[existing or key]
+    last = next((k for k in node if k.lower() == path[-1].lower()), path[-1])
+    node[last] = value
+
+
 def site_id(site: Any) -> str:
     """The identifier of a local or peer site object (``GET /v1/localsite``, ``/v1/peersites``).
 
@@ -210,7 +228,7 @@ def site_id(site: Any) -> str:
     neither (a peer that is still pairing lists neither yet). Never the text ``"None"``: a missing
     or null field is no identifier. The one place that reads a site's identifier.
     """
-    for value in (field(site, "SiteIdentifier"), field(site, "Link", "identifier")):
+    for value in (json_field(site, "SiteIdentifier"), json_field(site, "Link", "identifier")):
         if value is None or isinstance(value, Mapping | list | bool):
             continue
         text = str(value).strip()
@@ -251,60 +269,12 @@ def masked(obj: Any) -> tuple[Any, set[str]]:
     return walk(obj), secrets
 
 
-def vra_create_body(
-    host_id: str,
-    datastore_id: str,
-    network_id: str,
-    *,
-    memory_gb: int = 3,
-    cpus: int = 1,
-    group_name: str = "default_group",
-    host_root_password: str | None = None,
-    ip_address: str | None = None,
-    subnet_mask: str | None = None,
-    gateway: str | None = None,
-    populate_post_installation: bool = False,
-) -> dict[str, Any]:
-    """The body of ``POST /v1/vras``: a static IP when ``ip_address`` is given, else DHCP; the
-    ZVM's public key instead of the ESXi root password unless ``host_root_password`` is given."""
-    if not 1 <= memory_gb <= 16:
-        raise ConfigurationError(f"VRA memory {memory_gb} GB is outside 1-16 GB.")
-    if not 1 <= cpus <= 4:
-        raise ConfigurationError(f"VRA CPU count {cpus} is outside 1-4.")
-    network: dict[str, Any] = {"VraIPConfigurationTypeApi": "Dhcp"}
-    if ip_address:
-        if not (subnet_mask and gateway):
-            raise ConfigurationError(
-                f"A static VRA address ({ip_address}) needs a subnet mask and a default gateway."
-            )
-        network = {
-            "VraIPConfigurationTypeApi": "Static",
-            "VraIPAddress": ip_address,
-            "SubnetMask": subnet_mask,
-            "DefaultGateway": gateway,
-        }
-    body: dict[str, Any] = {
-        "HostIdentifier": host_id,
-        "DatastoreIdentifier": datastore_id,
-        "NetworkIdentifier": network_id,
-        "MemoryInGb": memory_gb,
-        "NumOfCpus": cpus,
-        "GroupName": group_name,
-        "UsePublicKeyInsteadOfCredentials": host_root_password is None,
-        "PopulatePostInstallation": populate_post_installation,
-        "VraNetworkDataApi": network,
-    }
-    if host_root_password is not None:
-        body["HostRootPassword"] = host_root_password
-    return body
-
-
 def task_summary(task: Mapping[str, Any]) -> str:
     """``"<type> (<state>, <progress>%)"`` of a task, for messages."""
-    state = field(task, "Status", "State")
+    state = json_field(task, "Status", "State")
     name = TASK_STATE_NAMES.get(state, str(state)) if isinstance(state, int) else str(state)
-    progress = field(task, "Status", "Progress", default="?")
-    return f"{field(task, 'Type') or 'task'} ({name}, {progress}%)"
+    progress = json_field(task, "Status", "Progress", default="?")
+    return f"{json_field(task, 'Type') or 'task'} ({name}, {progress}%)"
 
 
 class _Retryable(Exception):
@@ -423,17 +393,17 @@ class ZvmClient:
         if response.status_code in (400, 401, 403):
             raise self._login_refused(response)
         body = self._result(response, "POST", TOKEN_PATH)
-        token = field(body, "access_token")
+        token = json_field(body, "access_token")
         if not isinstance(token, str) or not token:
             raise ApiError(
                 f"{self.where} answered the login without an access token.",
                 status=response.status_code,
             )
         now = self._clock()
-        lifetime = float(field(body, "expires_in", default=300) or 300)
+        lifetime = float(json_field(body, "expires_in", default=300) or 300)
         self._access_expires = now + lifetime - min(30.0, lifetime / 2)
-        self._refresh_token = field(body, "refresh_token") or None
-        refresh_lifetime = float(field(body, "refresh_expires_in", default=0) or 0)
+        self._refresh_token = json_field(body, "refresh_token") or None
+        refresh_lifetime = float(json_field(body, "refresh_expires_in", default=0) or 0)
         self._refresh_expires = (
             now + refresh_lifetime - min(30.0, refresh_lifetime / 2) if refresh_lifetime else None
         )
@@ -743,13 +713,13 @@ class ZvmClient:
             body = None
         if isinstance(body, Mapping):
             message = (
-                field(body, "Message")
-                or field(body, "errorMessage")
-                or field(body, "error_description")
-                or field(body, "error")
-                or field(body, "title")
+                json_field(body, "Message")
+                or json_field(body, "errorMessage")
+                or json_field(body, "error_description")
+                or json_field(body, "error")
+                or json_field(body, "title")
             )
-            code = field(body, "errorCode")
+            code = json_field(body, "errorCode")
             if message:
                 return f"{message} (error code {code})" if code is not None else str(message)
             return text.strip()[:500]
@@ -811,7 +781,7 @@ class ZvmClient:
                         "done": len(results) - len(pending),
                         "pending": len(pending),
                         "progress": {
-                            tid: field(t, "Status", "Progress") for tid, t in results.items()
+                            tid: json_field(t, "Status", "Progress") for tid, t in results.items()
                         },
                     }
                 )
@@ -838,7 +808,7 @@ class ZvmClient:
             if failed:
                 reasons = "; ".join(
                     f"task {tid} {task_summary(t)}: "
-                    f"{field(t, 'CompleteReason') or 'no reason given'}"
+                    f"{json_field(t, 'CompleteReason') or 'no reason given'}"
                     for tid, t in failed
                 )
                 ended = f"{len(failed)} of {len(results)} tasks failed"
@@ -865,7 +835,7 @@ class ZvmClient:
         """``POST /v1/peersites/generatetoken`` on the target site: ``{Token, UtcExpirationDate}``.
         The token is a secret."""
         result = self._object(self.post("/v1/peersites/generatetoken", idempotent=True))
-        token = field(result, "Token")
+        token = json_field(result, "Token")
         if isinstance(token, str):
             self._session_secrets.add(token)
         return result
@@ -905,7 +875,7 @@ class ZvmClient:
         return self._object(self.get(f"/v1/vras/{_seg(vra_id)}"))
 
     def install_vra(self, body: Mapping[str, Any]) -> str:
-        """``POST /v1/vras`` (body: see :func:`vra_create_body`); returns the task id."""
+        """``POST /v1/vras`` (body: see ``vras.vra_create_body``); returns the task id."""
         return self._task_id(self.request("POST", "/v1/vras", dict(body)), "VRA install")
 
     def edit_vra(self, vra_id: str, body: Mapping[str, Any]) -> str:
@@ -1152,7 +1122,7 @@ class _HttpStatus(Exception):
 
 
 def _task_state(task: Mapping[str, Any]) -> Any:
-    return field(task, "Status", "State")
+    return json_field(task, "Status", "State")
 
 
 def _task_finished(task: Mapping[str, Any], accept_waiting: bool) -> bool:
@@ -1160,7 +1130,7 @@ def _task_finished(task: Mapping[str, Any], accept_waiting: bool) -> bool:
     if state in (TASK_FAILED, TASK_STOPPED):
         return True
     if state == TASK_COMPLETED:
-        progress = field(task, "Status", "Progress")
+        progress = json_field(task, "Status", "Progress")
         return progress is None or progress >= 100
     return accept_waiting and state == TASK_WAITING
 
