@@ -30,21 +30,18 @@ from ansible_collections.vmrepl.core.plugins.module_utils.clients.errors import 
 )
 from ansible_collections.vmrepl.core.plugins.module_utils.clients.wait import poll_until
 from ansible_collections.vmrepl.core.plugins.module_utils.clients.zvm import (
-    TASK_COMPLETED,
-    TASK_FAILED,
-    TASK_STOPPED,
+    PairingStatus,
+    TaskState,
     ZvmClient,
+    code_name,
     json_field,
     site_id,
 )
 
-PAIRED, PAIRING, UNPAIRED = 0, 1, 2
-STATUS_NAMES = {PAIRED: "Paired", PAIRING: "Pairing", UNPAIRED: "Unpaired"}
-
 #: ZVM task types that change a pairing; while one has not ended, a pairing is in progress.
 PAIRING_TASK_TYPES = ("PairSites", "UnpairSites")
 #: Task states that are an end (Failed, Stopped, Completed).
-_TASK_ENDED = frozenset({TASK_FAILED, TASK_STOPPED, TASK_COMPLETED})
+_TASK_ENDED = frozenset({TaskState.Failed, TaskState.Stopped, TaskState.Completed})
 #: What the source answers when another pairing with the same target is under way.
 _OTHER_RUN_REFUSAL = re.compile(r"already (in progress|paired)|in progress", re.IGNORECASE)
 
@@ -73,7 +70,7 @@ class PairingState:
     @property
     def paired(self) -> bool:
         return all(
-            view is not None and json_field(view, "PairingStatus") == PAIRED
+            view is not None and json_field(view, "PairingStatus") == PairingStatus.Paired
             for view in (self.source_view, self.target_view)
         )
 
@@ -81,7 +78,7 @@ class PairingState:
     def pairing(self) -> bool:
         """A pairing is in progress: a side says Pairing, or there is other evidence (busy)."""
         return bool(self.busy) or any(
-            view is not None and json_field(view, "PairingStatus") == PAIRING
+            view is not None and json_field(view, "PairingStatus") == PairingStatus.Pairing
             for view in (self.source_view, self.target_view)
         )
 
@@ -97,7 +94,9 @@ class PairingState:
     def describe(self) -> dict[str, str]:
         def status(view: dict[str, Any] | None) -> str:
             return (
-                STATUS_NAMES.get(json_field(view, "PairingStatus"), "?") if view else "not listed"
+                code_name(PairingStatus, json_field(view, "PairingStatus"))
+                if view
+                else "not listed"
             )
 
         return {"source": status(self.source_view), "target": status(self.target_view)}
@@ -258,7 +257,7 @@ def _unnamed_pairings(side: str, peers: list[dict[str, Any]]) -> list[str]:
     return [
         f"the {side} is pairing with {json_field(p, 'HostName')}:{json_field(p, 'Port')}"
         for p in peers
-        if not site_id(p) and json_field(p, "PairingStatus") == PAIRING
+        if not site_id(p) and json_field(p, "PairingStatus") == PairingStatus.Pairing
     ]
 
 

@@ -23,26 +23,17 @@ from ansible_collections.vmrepl.core.plugins.module_utils.clients.errors import 
 )
 from ansible_collections.vmrepl.core.plugins.module_utils.clients.wait import poll_until
 from ansible_collections.vmrepl.core.plugins.module_utils.clients.zvm import (
+    VraStatus,
     ZvmClient,
+    code_name,
     json_field,
     site_id,
 )
 
-#: VRA states (GET /v1/vras Status) that count as "there is a VRA on this host".
-STATUS_NAMES = {
-    0: "Installed",
-    1: "UnsupportedEsxVersion",
-    2: "NotInstalled",
-    3: "Installing",
-    4: "Removing",
-    5: "InstallationError",
-    6: "HostPasswordChanged",
-    7: "UpdatingIpSettings",
-    8: "DuringChangeHost",
-}
-ABSENT_STATES = {2, 5}
+#: VRA states (GET /v1/vras Status) that count as "there is no VRA on this host".
+ABSENT_STATES = {VraStatus.NotInstalled, VraStatus.InstallationError}
 #: States of a VRA whose install or change another run started and did not see finish.
-BUSY_STATES = {3, 7}
+BUSY_STATES = {VraStatus.Installing, VraStatus.UpdatingIpSettings}
 
 
 @dataclass(frozen=True)
@@ -433,7 +424,7 @@ class VraRollout:
                 if states.get(host) not in BUSY_STATES:
                     pending.discard(host)
                     if states.get(host) in ABSENT_STATES or host not in states:
-                        state = STATUS_NAMES.get(states.get(host) or 2)
+                        state = code_name(VraStatus, states.get(host) or VraStatus.NotInstalled)
                         outcome.failed[host] = f"the install started earlier ended in {state}"
             return True if not pending else None
 

@@ -85,21 +85,65 @@ _RETRY_IDEMPOTENT_STATUS = frozenset({502, 504})
 _RETRY_READ_STATUS = frozenset({500})
 _READ_METHODS = frozenset({"GET", "HEAD"})
 
-#: Task ``Status.State`` values.
-TASK_STATE_NAMES = {
-    0: "FirstUnusedValue",
-    1: "InProgress",
-    2: "WaitingForUserInput",
-    3: "Paused",
-    4: "Failed",
-    5: "Stopped",
-    6: "Completed",
-    7: "Cancelling",
-}
-TASK_WAITING = 2
-TASK_FAILED = 4
-TASK_STOPPED = 5
-TASK_COMPLETED = 6
+
+# -- ZVM status codes, in one place. Each member is named as the API names the code, so that
+# ``.name`` is what a message shows (``VpgStatus(1).name == "MeetingSLA"``); see code_name().
+class TaskState(enum.IntEnum):
+    """A task's ``Status.State``."""
+
+    FirstUnusedValue = 0
+    InProgress = 1
+    WaitingForUserInput = 2
+    Paused = 3
+    Failed = 4
+    Stopped = 5
+    Completed = 6
+    Cancelling = 7
+
+
+class VraStatus(enum.IntEnum):
+    """A VRA's ``Status`` (``GET /v1/vras``)."""
+
+    Installed = 0
+    UnsupportedEsxVersion = 1
+    NotInstalled = 2
+    Installing = 3
+    Removing = 4
+    InstallationError = 5
+    HostPasswordChanged = 6
+    UpdatingIpSettings = 7
+    DuringChangeHost = 8
+
+
+class VpgStatus(enum.IntEnum):
+    """A VPG's ``Status`` (``GET /v1/vpgs``)."""
+
+    Initializing = 0
+    MeetingSLA = 1
+    NotMeetingSLA = 2
+    RpoNotMeetingSLA = 3
+    HistoryNotMeetingSLA = 4
+    FailingOver = 5
+    Moving = 6
+    Deleting = 7
+    Recovered = 8
+
+
+class PairingStatus(enum.IntEnum):
+    """A peer site's ``PairingStatus`` (``GET /v1/peersites``)."""
+
+    Paired = 0
+    Pairing = 1
+    Unpaired = 2
+
+
+def code_name(codes: type[enum.IntEnum], value: Any, default: str = "?") -> str:
+    """The API's name of a status code (``code_name(VpgStatus, 1) == "MeetingSLA"``), or
+    ``default`` for a value that is not one of ``codes``."""
+    try:
+        return codes(value).name
+    except ValueError:
+        return default
 
 
 class CommitPolicy(enum.IntEnum):
@@ -272,7 +316,7 @@ def masked(obj: Any) -> tuple[Any, set[str]]:
 def task_summary(task: Mapping[str, Any]) -> str:
     """``"<type> (<state>, <progress>%)"`` of a task, for messages."""
     state = json_field(task, "Status", "State")
-    name = TASK_STATE_NAMES.get(state, str(state)) if isinstance(state, int) else str(state)
+    name = code_name(TaskState, state, str(state)) if isinstance(state, int) else str(state)
     progress = json_field(task, "Status", "Progress", default="?")
     return f"{json_field(task, 'Type') or 'task'} ({name}, {progress}%)"
 
@@ -1127,12 +1171,12 @@ def _task_state(task: Mapping[str, Any]) -> Any:
 
 def _task_finished(task: Mapping[str, Any], accept_waiting: bool) -> bool:
     state = _task_state(task)
-    if state in (TASK_FAILED, TASK_STOPPED):
+    if state in (TaskState.Failed, TaskState.Stopped):
         return True
-    if state == TASK_COMPLETED:
+    if state == TaskState.Completed:
         progress = json_field(task, "Status", "Progress")
         return progress is None or progress >= 100
-    return accept_waiting and state == TASK_WAITING
+    return accept_waiting and state == TaskState.WaitingForUserInput
 
 
 def _seg(value: str) -> str:

@@ -21,7 +21,11 @@ from ansible_collections.vmrepl.core.plugins.module_utils.clients.errors import 
     ConfigurationError,
     Refused,
 )
-from ansible_collections.vmrepl.core.plugins.module_utils.clients.zvm import json_field
+from ansible_collections.vmrepl.core.plugins.module_utils.clients.zvm import (
+    VpgStatus,
+    code_name,
+    json_field,
+)
 
 #: Zerto names a test VM after its source VM with this suffix.
 TEST_VM_SUFFIX = " - testing recovery"
@@ -44,18 +48,6 @@ CUSTOMER_INITIATED = (*OPERATIONS, "vpg_customisation")
 COMMIT_POLICIES = ("commit", "rollback", "none")
 LOCAL_MODES = ("in_place", "new_vms")
 
-VPG_STATUS_NAMES = (
-    "Initializing",
-    "MeetingSLA",
-    "NotMeetingSLA",
-    "RpoNotMeetingSLA",
-    "HistoryNotMeetingSLA",
-    "FailingOver",
-    "Moving",
-    "Deleting",
-    "Recovered",
-)
-INITIALIZING, MEETING_SLA, FAILING_OVER, MOVING, DELETING, RECOVERED = 0, 1, 5, 6, 7, 8
 TOOLS_ABSENT = ("toolsNotInstalled", None, "")
 
 #: Which result wins when several sites answer for one VPG (:func:`merge_results`).
@@ -139,7 +131,7 @@ def status_text(vpg: Mapping[str, Any]) -> str:
     """``MeetingSLA`` or ``NotMeetingSLA (DisconnectedFromPeer)``."""
     status = json_field(vpg, "Status")
     name = json_field(vpg, "StatusDescription") or (
-        VPG_STATUS_NAMES[status] if isinstance(status, int) and 0 <= status < 9 else str(status)
+        code_name(VpgStatus, status, str(status)) if isinstance(status, int) else str(status)
     )
     sub = json_field(vpg, "SubStatusDescription")
     return f"{name} ({sub})" if sub and sub != "None" else str(name)
@@ -148,9 +140,9 @@ def status_text(vpg: Mapping[str, Any]) -> str:
 def operation_running(vpg: Mapping[str, Any]) -> str | None:
     """The recovery operation a VPG is in, or None."""
     status = json_field(vpg, "Status")
-    if status == FAILING_OVER:
+    if status == VpgStatus.FailingOver:
         return "failover"
-    if status == MOVING:
+    if status == VpgStatus.Moving:
         return "move"
     test = json_field(vpg, "ActiveProcessesApi", "RunningFailOverTestApi")
     if test:
@@ -160,7 +152,7 @@ def operation_running(vpg: Mapping[str, Any]) -> str | None:
 
 def health_problem(vpg: Mapping[str, Any]) -> str | None:
     """Why a VPG is not healthy (not MeetingSLA), or None. Pure."""
-    if json_field(vpg, "Status") == MEETING_SLA:
+    if json_field(vpg, "Status") == VpgStatus.MeetingSLA:
         return None
     if peer_unreachable(vpg):
         return f"the peer site cannot be reached: the VPG is {status_text(vpg)}, not MeetingSLA"

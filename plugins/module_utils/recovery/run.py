@@ -33,10 +33,10 @@ from ansible_collections.vmrepl.core.plugins.module_utils.clients.errors import 
 )
 from ansible_collections.vmrepl.core.plugins.module_utils.clients.wait import poll_until
 from ansible_collections.vmrepl.core.plugins.module_utils.clients.zvm import (
-    TASK_FAILED,
-    TASK_STOPPED,
     CommitPolicy,
     ShutdownPolicy,
+    TaskState,
+    VpgStatus,
     ZvmClient,
     get_path,
     json_field,
@@ -44,9 +44,6 @@ from ansible_collections.vmrepl.core.plugins.module_utils.clients.zvm import (
     site_id,
 )
 from ansible_collections.vmrepl.core.plugins.module_utils.recovery.rules import (
-    DELETING,
-    INITIALIZING,
-    RECOVERED,
     TEST_VM_SUFFIX,
     USER_NAMES,
     VM_PROPERTIES,
@@ -304,7 +301,7 @@ class RecoveryRun:
             raise Refused(f"it replicates within one site: a {label(op)} needs a site pair")
         home = self._home()
         if op in ("failover", "move"):
-            if status == RECOVERED:
+            if status == VpgStatus.Recovered:
                 result.update(
                     status="unchanged",
                     message=f"VPG {name} was recovered at {result['recovery_site']} already "
@@ -320,7 +317,7 @@ class RecoveryRun:
                 )
                 return False
         else:  # failback
-            if status == RECOVERED:
+            if status == VpgStatus.Recovered:
                 raise Refused(
                     "it was recovered without reverse protection; a failback needs the VPG "
                     "reverse-protected (a failover or move with reverse protection)"
@@ -366,13 +363,15 @@ class RecoveryRun:
                 f"it is in a {running} started outside this run; finish that first (commit, "
                 "roll back or stop it in the ZVM)"
             )
-        if status == DELETING:
+        if status == VpgStatus.Deleting:
             raise Refused("it is being deleted")
-        if status == RECOVERED:
+        if status == VpgStatus.Recovered:
             raise Refused("it was recovered without reverse protection and protects nothing")
-        if status == INITIALIZING:
+        if status == VpgStatus.Initializing:
             vpg = self._wait_for_sync(work)
-        syncing = json_field(vpg, "Status") == INITIALIZING  # only in check mode: the run waits
+        syncing = (
+            json_field(vpg, "Status") == VpgStatus.Initializing
+        )  # only in check mode: the run waits
         if not o.is_test and not syncing:
             problem = health_problem(vpg)
             if problem and not o.force:
@@ -419,7 +418,7 @@ class RecoveryRun:
 
         def synced() -> dict[str, Any] | None:
             seen[0] = unread.pop() if unread else self.zvm.vpg(work.vpg_id)
-            return seen[0] if json_field(seen[0], "Status") != INITIALIZING else None
+            return seen[0] if json_field(seen[0], "Status") != VpgStatus.Initializing else None
 
         vpg = poll_until(
             synced,
@@ -609,7 +608,7 @@ class RecoveryRun:
                 "seconds": round(self._clock() - begin, 2),
                 "result": "ok",
             }
-            if state in (TASK_FAILED, TASK_STOPPED):
+            if state in (TaskState.Failed, TaskState.Stopped):
                 entry["result"] = "failed"
                 work.error(f"{what}: {json_field(task, 'CompleteReason') or 'the ZVM task failed'}")
             elif json_field(task, "CompleteReason"):
