@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ansible_collections.vmrepl.core.plugins.module_utils.clients.errors import (
+    ConfigurationError,
     TaskFailed,
     TaskTimeout,
     VmreplError,
@@ -66,6 +67,8 @@ class PairingState:
     notes: list[str] = field(default_factory=list)
     #: Evidence that a pairing is being made or undone right now (by this run or another).
     busy: list[str] = field(default_factory=list)
+    #: Another run made the change at the same time (this run changed nothing).
+    raced: bool = False
 
     @property
     def paired(self) -> bool:
@@ -100,6 +103,54 @@ class PairingState:
             )
 
         return {"source": status(self.source_view), "target": status(self.target_view)}
+
+
+#: The pairing status of both sides once paired, and once unpaired.
+PAIRED_BOTH = {"source": "Paired", "target": "Paired"}
+UNPAIRED_BOTH = {"source": "not listed", "target": "not listed"}
+
+
+@dataclass
+class PairingPlan:
+    """Pair or unpair (``want_paired``), from ``state`` as read and settled."""
+
+    state: PairingState
+    want_paired: bool
+
+    @property
+    def before(self) -> dict[str, str]:
+        return self.state.describe()
+
+    @property
+    def changes(self) -> dict[str, tuple[Any, Any]]:
+        state = self.state
+        if state.paired if self.want_paired else state.absent:
+            return {}
+        return {"pairing": (self.before, PAIRED_BOTH if self.want_paired else UNPAIRED_BOTH)}
+
+    @property
+    def facts(self) -> dict[str, Any]:
+        return facts_of(self.state)
+
+    def summary(self, check_mode: bool) -> str:
+        return pairing_message(self.state, self.before, self.changes.get("pairing", (None,))[-1])
+
+
+def facts_of(state: PairingState) -> dict[str, Any]:
+    return {
+        "status": state.describe(),
+        "source_site": {"identifier": state.source_id, "name": state.source_name},
+        "target_site": {"identifier": state.target_id, "name": state.target_name},
+        "notes": state.notes,
+    }
+
+
+def pairing_message(state: PairingState, before: dict[str, str], after: Any) -> str:
+    """``A ↔ B: {before} → {after}``, or ``A ↔ B: already paired`` (``after`` None)."""
+    names = f"{state.source_name} ↔ {state.target_name}: "
+    return names + (
+        f"{before} → {after}" if after is not None else f"already {before['source'].lower()}"
+    )
 
 
 class SitePairing:
@@ -142,6 +193,33 @@ class SitePairing:
             target_view=find_peer(target_peers, source_id),
             busy=busy,
         )
+
+    def plan(self, want_paired: bool) -> PairingPlan:
+        """Read both sides, wait out a pairing in progress, and plan."""
+        state = self.settle(self.read())
+        if state.source_id == state.target_id:
+            raise ConfigurationError(
+                "zvm_url and peer_zvm_url are the same site; pairing needs two sites "
+                "(the local edition has no pairing)."
+            )
+        return PairingPlan(state, want_paired)
+
+    def apply(
+        self, plan: PairingPlan, host: str, port: int, keep_target_disks: bool
+    ) -> dict[str, Any]:
+        """Pair or unpair as planned; the facts after, and ``changed`` false when another run
+        made the change at the same time."""
+        state = (
+            self.pair(plan.state, host, port)
+            if plan.want_paired
+            else self.unpair(plan.state, keep_target_disks)
+        )
+        after = None if state.raced else state.describe()
+        return {
+            **facts_of(state),
+            "changed": not state.raced,
+            "msg": pairing_message(state, plan.before, after),
+        }
 
     def settle(self, state: PairingState) -> PairingState:
         """Wait while a pairing is in progress (another run may be pairing right now); returns
@@ -206,6 +284,7 @@ class SitePairing:
                 notes.append("repaired a half-done pairing: " + str(state.describe()))
         if state.paired:
             state.notes = [*notes, "paired by another run at the same time"]
+            state.raced = True
             return state
         token = json_field(self.target.generate_peer_token(), "Token")
         try:
@@ -221,6 +300,7 @@ class SitePairing:
             )
             if after.paired:
                 after.notes = [*notes, "paired by another run at the same time"]
+                after.raced = True
                 return after
             raise TaskFailed(
                 f"Pairing {state.source_name} with {state.target_name} at {host}:{port} failed: "
