@@ -122,6 +122,12 @@ class VraSettings:
     group: str = "default_group"
     ip_pool: IpPool | None = None  # None: DHCP
 
+    def __post_init__(self) -> None:
+        if not 1 <= self.memory_gb <= 16:
+            raise ConfigurationError(f"memory_gb must be 1 to 16 (GB), not {self.memory_gb}.")
+        if not 1 <= self.cpus <= 4:
+            raise ConfigurationError(f"cpus must be 1 to 4, not {self.cpus}.")
+
 
 @dataclass
 class Install:
