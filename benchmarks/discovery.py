@@ -38,11 +38,11 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from ansible_collections.vmrepl.core.plugins.module_utils.discovery import discover, discover_vms
-from ansible_collections.vmrepl.core.plugins.module_utils.vsphere import (
+from ansible_collections.vmrepl.core.plugins.module_utils.clients.vsphere import (
     VSphereClient,
     VSphereConnectionParams,
 )
+from ansible_collections.vmrepl.core.plugins.module_utils.discovery import discover, discover_vms
 from vmrepl.lab import process
 from vmrepl.lab.certs import ensure_lab_certificates
 from vmrepl.lab.vcsim import REPO_ROOT, vcsim_binary

@@ -56,7 +56,7 @@ _value:
   type: str
 """
 
-from ansible_collections.vmrepl.core.plugins.module_utils.recovery import refusal
+from ansible_collections.vmrepl.core.plugins.module_utils.recovery.rules import refusal
 
 
 def recovery_refusal(operation, edition, request_ref, vpgs, confirmed=False, local_mode="in_place"):

@@ -42,7 +42,7 @@ from urllib.parse import urlsplit
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.vmrepl.core.plugins.module_utils.errors import ConfigurationError
+from ansible_collections.vmrepl.core.plugins.module_utils.clients.errors import ConfigurationError
 from ansible_collections.vmrepl.core.plugins.module_utils.vras import IpPool, pool_conflicts
 
 

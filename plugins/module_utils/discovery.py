@@ -12,8 +12,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ansible_collections.vmrepl.core.plugins.module_utils.errors import NotFound
-from ansible_collections.vmrepl.core.plugins.module_utils.vsphere import (
+from ansible_collections.vmrepl.core.plugins.module_utils.clients.errors import NotFound
+from ansible_collections.vmrepl.core.plugins.module_utils.clients.vsphere import (
     CLUSTER_PROPERTIES,
     DATASTORE_PROPERTIES,
     HOST_PROPERTIES,
@@ -22,7 +22,7 @@ from ansible_collections.vmrepl.core.plugins.module_utils.vsphere import (
     moid,
     vim,
 )
-from ansible_collections.vmrepl.core.plugins.module_utils.vsphere_tags import TagClient
+from ansible_collections.vmrepl.core.plugins.module_utils.clients.vsphere_tags import TagClient
 
 
 @dataclass

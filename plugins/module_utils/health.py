@@ -12,27 +12,31 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from ansible_collections.vmrepl.core.plugins.module_utils.pairing import PAIRED, STATUS_NAMES
-from ansible_collections.vmrepl.core.plugins.module_utils.zvm import field
+from ansible_collections.vmrepl.core.plugins.module_utils.clients.zvm import (
+    PairingStatus,
+    VpgStatus,
+    VraStatus,
+    code_name,
+    json_field,
+)
 
-#: ZVM status codes read here: a VPG meeting its SLA, an installed VRA.
-VPG_MEETING_SLA = 1
-VRA_INSTALLED = 0
 #: The parts of a site that the health is computed from (what zvm_info gathers for it).
 PARTS = ("site", "peers", "vras", "vpgs", "alerts")
 
 
 def _vpg(vpg: Mapping[str, Any]) -> dict[str, Any]:
     return {
-        "name": field(vpg, "VpgName"),
-        "status": field(vpg, "StatusDescription") or field(vpg, "Status"),
-        "meeting_sla": field(vpg, "Status") == VPG_MEETING_SLA,
-        "actual_rpo_seconds": field(vpg, "ActualRPO"),
-        "configured_rpo_seconds": field(vpg, "ConfiguredRpoSeconds"),
-        "history_minutes": field(vpg, "HistoryStatusApi", "ActualHistoryInMinutes"),
-        "configured_history_minutes": field(vpg, "HistoryStatusApi", "ConfiguredHistoryInMinutes"),
-        "vms": field(vpg, "VmsCount"),
-        "last_test": field(vpg, "LastTest"),
+        "name": json_field(vpg, "VpgName"),
+        "status": json_field(vpg, "StatusDescription") or json_field(vpg, "Status"),
+        "meeting_sla": json_field(vpg, "Status") == VpgStatus.MeetingSLA,
+        "actual_rpo_seconds": json_field(vpg, "ActualRPO"),
+        "configured_rpo_seconds": json_field(vpg, "ConfiguredRpoSeconds"),
+        "history_minutes": json_field(vpg, "HistoryStatusApi", "ActualHistoryInMinutes"),
+        "configured_history_minutes": json_field(
+            vpg, "HistoryStatusApi", "ConfiguredHistoryInMinutes"
+        ),
+        "vms": json_field(vpg, "VmsCount"),
+        "last_test": json_field(vpg, "LastTest"),
     }
 
 
@@ -46,34 +50,35 @@ def site_health(
 ) -> dict[str, Any]:
     """``{healthy, problems, zvm, version, peers, vras_installed, vras, vpgs, alerts}`` of a
     site. ``paired``: the site must be paired with its peer (remote edition)."""
-    statuses = [STATUS_NAMES.get(field(p, "PairingStatus"), "?") for p in peers]
-    on = [a for a in alerts if not field(a, "IsDismissed")]
+    statuses = [code_name(PairingStatus, json_field(p, "PairingStatus")) for p in peers]
+    on = [a for a in alerts if not json_field(a, "IsDismissed")]
     rows = [_vpg(v) for v in vpgs]
     problems = []
-    if paired and [field(p, "PairingStatus") for p in peers] != [PAIRED]:
+    if paired and [json_field(p, "PairingStatus") for p in peers] != [PairingStatus.Paired]:
         problems.append(f"not paired with one peer site (pairing: {', '.join(statuses) or 'none'})")
     failing = [str(r["name"]) for r in rows if not r["meeting_sla"]]
     if failing:
         problems.append(f"VPGs not meeting their SLA: {', '.join(failing)}")
-    errors = [str(field(a, "Description")) for a in on if field(a, "Level") == "Error"]
+    errors = [str(json_field(a, "Description")) for a in on if json_field(a, "Level") == "Error"]
     if errors:
         problems.append(f"error alerts: {'; '.join(errors)}")
     return {
         "healthy": not problems,
         "problems": problems,
-        "zvm": field(site or {}, "SiteName"),
-        "version": field(site or {}, "Version"),
+        "zvm": json_field(site or {}, "SiteName"),
+        "version": json_field(site or {}, "Version"),
         "peers": [
-            {"site": field(p, "PeerSiteName"), "status": statuses[i]} for i, p in enumerate(peers)
+            {"site": json_field(p, "PeerSiteName"), "status": statuses[i]}
+            for i, p in enumerate(peers)
         ],
-        "vras_installed": sum(1 for v in vras if field(v, "Status") == VRA_INSTALLED),
+        "vras_installed": sum(1 for v in vras if json_field(v, "Status") == VraStatus.Installed),
         "vras": len(vras),
         "vpgs": rows,
         "alerts": [
             {
-                "level": field(a, "Level"),
-                "help": field(a, "HelpIdentifier"),
-                "description": field(a, "Description"),
+                "level": json_field(a, "Level"),
+                "help": json_field(a, "HelpIdentifier"),
+                "description": json_field(a, "Description"),
             }
             for a in on
         ],

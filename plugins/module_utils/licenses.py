@@ -11,12 +11,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from ansible_collections.vmrepl.core.plugins.module_utils.errors import (
+from ansible_collections.vmrepl.core.plugins.module_utils.clients.errors import (
     ConfigurationError,
     VmreplError,
 )
-from ansible_collections.vmrepl.core.plugins.module_utils.zvm import ZvmClient, mask
-from ansible_collections.vmrepl.core.plugins.module_utils.zvm import field as zf
+from ansible_collections.vmrepl.core.plugins.module_utils.clients.zvm import (
+    ZvmClient,
+    json_field,
+    mask,
+)
 
 
 def mask_key(key: str | None) -> str | None:
@@ -31,7 +34,7 @@ class LicensePlan:
 
     @property
     def current_key(self) -> str | None:
-        value = zf(self.current, "LicenseKey") if self.current else None
+        value = json_field(self.current, "LicenseKey") if self.current else None
         return str(value).strip() if value else None
 
     @property
@@ -41,7 +44,7 @@ class LicensePlan:
 
 def plan_license(zvm: ZvmClient, key: str) -> LicensePlan:
     """What the ZVM has now, against the wanted key. Reads only."""
-    return LicensePlan(key=key, current=zf(zvm.license(), "Details"))
+    return LicensePlan(key=key, current=json_field(zvm.license(), "Details"))
 
 
 def apply_license(zvm: ZvmClient, plan: LicensePlan) -> LicensePlan:
@@ -66,9 +69,9 @@ def apply_license(zvm: ZvmClient, plan: LicensePlan) -> LicensePlan:
 def _public(details: dict[str, Any] | None, key: str | None) -> dict[str, Any]:
     return {
         "key": mask_key(key),
-        "type": zf(details, "LicenseType") if details else None,
-        "expiry": zf(details, "ExpiryTime") if details else None,
-        "max_vms": zf(details, "MaxVms") if details else None,
+        "type": json_field(details, "LicenseType") if details else None,
+        "expiry": json_field(details, "ExpiryTime") if details else None,
+        "max_vms": json_field(details, "MaxVms") if details else None,
     }
 
 

@@ -23,28 +23,26 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from ansible_collections.vmrepl.core.plugins.module_utils.errors import (
+from ansible_collections.vmrepl.core.plugins.module_utils.clients.errors import (
+    ConfigurationError,
     TaskFailed,
     TaskTimeout,
     VmreplError,
 )
-from ansible_collections.vmrepl.core.plugins.module_utils.wait import poll_until
-from ansible_collections.vmrepl.core.plugins.module_utils.zvm import (
-    TASK_COMPLETED,
-    TASK_FAILED,
-    TASK_STOPPED,
+from ansible_collections.vmrepl.core.plugins.module_utils.clients.wait import poll_until
+from ansible_collections.vmrepl.core.plugins.module_utils.clients.zvm import (
+    PairingStatus,
+    TaskState,
     ZvmClient,
+    code_name,
+    json_field,
     site_id,
 )
-from ansible_collections.vmrepl.core.plugins.module_utils.zvm import field as zf
-
-PAIRED, PAIRING, UNPAIRED = 0, 1, 2
-STATUS_NAMES = {PAIRED: "Paired", PAIRING: "Pairing", UNPAIRED: "Unpaired"}
 
 #: ZVM task types that change a pairing; while one has not ended, a pairing is in progress.
 PAIRING_TASK_TYPES = ("PairSites", "UnpairSites")
 #: Task states that are an end (Failed, Stopped, Completed).
-_TASK_ENDED = frozenset({TASK_FAILED, TASK_STOPPED, TASK_COMPLETED})
+_TASK_ENDED = frozenset({TaskState.Failed, TaskState.Stopped, TaskState.Completed})
 #: What the source answers when another pairing with the same target is under way.
 _OTHER_RUN_REFUSAL = re.compile(r"already (in progress|paired)|in progress", re.IGNORECASE)
 
@@ -69,11 +67,13 @@ class PairingState:
     notes: list[str] = field(default_factory=list)
     #: Evidence that a pairing is being made or undone right now (by this run or another).
     busy: list[str] = field(default_factory=list)
+    #: Another run made the change at the same time (this run changed nothing).
+    raced: bool = False
 
     @property
     def paired(self) -> bool:
         return all(
-            view is not None and zf(view, "PairingStatus") == PAIRED
+            view is not None and json_field(view, "PairingStatus") == PairingStatus.Paired
             for view in (self.source_view, self.target_view)
         )
 
@@ -81,7 +81,7 @@ class PairingState:
     def pairing(self) -> bool:
         """A pairing is in progress: a side says Pairing, or there is other evidence (busy)."""
         return bool(self.busy) or any(
-            view is not None and zf(view, "PairingStatus") == PAIRING
+            view is not None and json_field(view, "PairingStatus") == PairingStatus.Pairing
             for view in (self.source_view, self.target_view)
         )
 
@@ -96,9 +96,61 @@ class PairingState:
 
     def describe(self) -> dict[str, str]:
         def status(view: dict[str, Any] | None) -> str:
-            return STATUS_NAMES.get(zf(view, "PairingStatus"), "?") if view else "not listed"
+            return (
+                code_name(PairingStatus, json_field(view, "PairingStatus"))
+                if view
+                else "not listed"
+            )
 
         return {"source": status(self.source_view), "target": status(self.target_view)}
+
+
+#: The pairing status of both sides once paired, and once unpaired.
+PAIRED_BOTH = {"source": "Paired", "target": "Paired"}
+UNPAIRED_BOTH = {"source": "not listed", "target": "not listed"}
+
+
+@dataclass
+class PairingPlan:
+    """Pair or unpair (``want_paired``), from ``state`` as read and settled."""
+
+    state: PairingState
+    want_paired: bool
+
+    @property
+    def before(self) -> dict[str, str]:
+        return self.state.describe()
+
+    @property
+    def changes(self) -> dict[str, tuple[Any, Any]]:
+        state = self.state
+        if state.paired if self.want_paired else state.absent:
+            return {}
+        return {"pairing": (self.before, PAIRED_BOTH if self.want_paired else UNPAIRED_BOTH)}
+
+    @property
+    def facts(self) -> dict[str, Any]:
+        return facts_of(self.state)
+
+    def summary(self, check_mode: bool) -> str:
+        return pairing_message(self.state, self.before, self.changes.get("pairing", (None,))[-1])
+
+
+def facts_of(state: PairingState) -> dict[str, Any]:
+    return {
+        "status": state.describe(),
+        "source_site": {"identifier": state.source_id, "name": state.source_name},
+        "target_site": {"identifier": state.target_id, "name": state.target_name},
+        "notes": state.notes,
+    }
+
+
+def pairing_message(state: PairingState, before: dict[str, str], after: Any) -> str:
+    """``A ↔ B: {before} → {after}``, or ``A ↔ B: already paired`` (``after`` None)."""
+    names = f"{state.source_name} ↔ {state.target_name}: "
+    return names + (
+        f"{before} → {after}" if after is not None else f"already {before['source'].lower()}"
+    )
 
 
 class SitePairing:
@@ -135,12 +187,39 @@ class SitePairing:
         return PairingState(
             source_id=source_id,
             target_id=target_id,
-            source_name=str(zf(src, "SiteName")),
-            target_name=str(zf(tgt, "SiteName")),
+            source_name=str(json_field(src, "SiteName")),
+            target_name=str(json_field(tgt, "SiteName")),
             source_view=find_peer(source_peers, target_id),
             target_view=find_peer(target_peers, source_id),
             busy=busy,
         )
+
+    def plan(self, want_paired: bool) -> PairingPlan:
+        """Read both sides, wait out a pairing in progress, and plan."""
+        state = self.settle(self.read())
+        if state.source_id == state.target_id:
+            raise ConfigurationError(
+                "zvm_url and peer_zvm_url are the same site; pairing needs two sites "
+                "(the local edition has no pairing)."
+            )
+        return PairingPlan(state, want_paired)
+
+    def apply(
+        self, plan: PairingPlan, host: str, port: int, keep_target_disks: bool
+    ) -> dict[str, Any]:
+        """Pair or unpair as planned; the facts after, and ``changed`` false when another run
+        made the change at the same time."""
+        state = (
+            self.pair(plan.state, host, port)
+            if plan.want_paired
+            else self.unpair(plan.state, keep_target_disks)
+        )
+        after = None if state.raced else state.describe()
+        return {
+            **facts_of(state),
+            "changed": not state.raced,
+            "msg": pairing_message(state, plan.before, after),
+        }
 
     def settle(self, state: PairingState) -> PairingState:
         """Wait while a pairing is in progress (another run may be pairing right now); returns
@@ -205,8 +284,9 @@ class SitePairing:
                 notes.append("repaired a half-done pairing: " + str(state.describe()))
         if state.paired:
             state.notes = [*notes, "paired by another run at the same time"]
+            state.raced = True
             return state
-        token = zf(self.target.generate_peer_token(), "Token")
+        token = json_field(self.target.generate_peer_token(), "Token")
         try:
             task = self.source.pair_site(host, port, str(token))
             self.source.wait_for_task(task, timeout=self.timeout)
@@ -220,6 +300,7 @@ class SitePairing:
             )
             if after.paired:
                 after.notes = [*notes, "paired by another run at the same time"]
+                after.raced = True
                 return after
             raise TaskFailed(
                 f"Pairing {state.source_name} with {state.target_name} at {host}:{port} failed: "
@@ -254,9 +335,9 @@ class SitePairing:
 def _unnamed_pairings(side: str, peers: list[dict[str, Any]]) -> list[str]:
     """Peers listed as Pairing without an identifier: a pairing the ZVM is still making."""
     return [
-        f"the {side} is pairing with {zf(p, 'HostName')}:{zf(p, 'Port')}"
+        f"the {side} is pairing with {json_field(p, 'HostName')}:{json_field(p, 'Port')}"
         for p in peers
-        if not site_id(p) and zf(p, "PairingStatus") == PAIRING
+        if not site_id(p) and json_field(p, "PairingStatus") == PairingStatus.Pairing
     ]
 
 
@@ -270,9 +351,9 @@ def _tasks_in_progress(side: str, zvm: ZvmClient) -> list[str]:
         except VmreplError:
             continue
         found += [
-            f"the {side} has a {task_type} task running ({zf(t, 'TaskIdentifier')})"
+            f"the {side} has a {task_type} task running ({json_field(t, 'TaskIdentifier')})"
             for t in tasks
-            if str(zf(t, "Type") or task_type).lower() == task_type.lower()
-            and zf(t, "Status", "State") not in _TASK_ENDED
+            if str(json_field(t, "Type") or task_type).lower() == task_type.lower()
+            and json_field(t, "Status", "State") not in _TASK_ENDED
         ]
     return found

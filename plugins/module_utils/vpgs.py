@@ -29,13 +29,18 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from ansible_collections.vmrepl.core.plugins.module_utils.errors import (
+from ansible_collections.vmrepl.core.plugins.module_utils.clients.errors import (
     ConfigurationError,
     NotFound,
     VmreplError,
 )
-from ansible_collections.vmrepl.core.plugins.module_utils.zvm import ZvmClient, site_id
-from ansible_collections.vmrepl.core.plugins.module_utils.zvm import field as zf
+from ansible_collections.vmrepl.core.plugins.module_utils.clients.zvm import (
+    ZvmClient,
+    get_path,
+    json_field,
+    set_path,
+    site_id,
+)
 
 MAX_VPGS_PER_VM = 3
 MAX_DISKS_PER_VM = 60
@@ -508,22 +513,6 @@ class Names:
         return identifier
 
 
-def get_path(obj: Any, path: tuple[str, ...]) -> Any:
-    return zf(obj, *path)
-
-
-def set_path(obj: dict[str, Any], path: tuple[str, ...], value: Any) -> None:
-    """Set ``obj[path]`` matching existing keys case-insensitively, creating what is missing."""
-    node = obj
-    for key in path[:-1]:
-        existing = next((k for k in node if k.lower() == key.lower()), None)
-        if existing is None or not isinstance(node[existing], dict):
-            node[existing or key] = {}
-        node = node[existing or key]
-    last = next((k for k in node if k.lower() == path[-1].lower()), path[-1])
-    node[last] = value
-
-
 def desired_values(spec: VpgSpec, names: Names) -> dict[str, Any]:
     """The managed fields as the settings object must hold them (names → identifiers)."""
     values: dict[str, Any] = {}
@@ -590,13 +579,13 @@ def protectability(
 def observed(vpg: Mapping[str, Any]) -> dict[str, Any]:
     """The managed fields as ``GET /v1/vpgs`` shows them (:data:`OBSERVED_FIELDS`). Pure."""
     values: dict[str, Any] = {}
-    minutes = zf(vpg, "HistoryStatusApi", "ConfiguredHistoryInMinutes")
+    minutes = json_field(vpg, "HistoryStatusApi", "ConfiguredHistoryInMinutes")
     if isinstance(minutes, int | float):
         values["journal_history_hours"] = int(minutes // 60) if minutes % 60 == 0 else minutes / 60
-    rpo = zf(vpg, "ConfiguredRpoSeconds")
+    rpo = json_field(vpg, "ConfiguredRpoSeconds")
     if rpo is not None:
         values["rpo_alert_seconds"] = rpo
-    priority = zf(vpg, "Priority")
+    priority = json_field(vpg, "Priority")
     if isinstance(priority, int) and 0 <= priority < len(PRIORITY_NAMES):
         values["priority"] = PRIORITY_NAMES[priority]
     elif isinstance(priority, str):
@@ -693,7 +682,7 @@ class VpgManager:
         tables = Names()
         for kind, (name_key, id_key) in NAME_KEYS.items():
             tables.by_kind[kind] = {
-                str(zf(o, name_key)): str(zf(o, id_key))
+                str(json_field(o, name_key)): str(json_field(o, id_key))
                 for o in self.zvm.site_objects(site_id, kind)
             }
         return tables
@@ -702,26 +691,30 @@ class VpgManager:
         """VM name → ZVM identifier at the protected (local) site, protected or not, and each
         VM identifier's VPGs: VPG name → (recovery site id, recovery site name)."""
         table = {
-            str(zf(v, "VmName")): str(zf(v, "VmIdentifier"))
+            str(json_field(v, "VmName")): str(json_field(v, "VmIdentifier"))
             for v in self.zvm.site_objects(self.local_site, "vms")
         }
         memberships: dict[str, dict[str, tuple[str, str]]] = {}
         for vm in self.zvm.vms():
-            ident = str(zf(vm, "VmIdentifier"))
-            table.setdefault(str(zf(vm, "VmName")), ident)
-            site = str(zf(zf(vm, "RecoverySite") or {}, "identifier") or "")
-            memberships.setdefault(ident, {})[str(zf(vm, "VpgName"))] = (
+            ident = str(json_field(vm, "VmIdentifier"))
+            table.setdefault(str(json_field(vm, "VmName")), ident)
+            site = str(json_field(json_field(vm, "RecoverySite") or {}, "identifier") or "")
+            memberships.setdefault(ident, {})[str(json_field(vm, "VpgName"))] = (
                 site,
-                str(zf(vm, "RecoverySiteName") or ""),
+                str(json_field(vm, "RecoverySiteName") or ""),
             )
         return table, memberships
 
     def vra_hosts(self) -> set[str]:
         """The hosts of this site that have an installed VRA (protection needs one)."""
-        return {str(zf(v, "HostDisplayName")) for v in self.zvm.vras() if zf(v, "Status") == 0}
+        return {
+            str(json_field(v, "HostDisplayName"))
+            for v in self.zvm.vras()
+            if json_field(v, "Status") == 0
+        }
 
     def find(self, name: str) -> dict[str, Any] | None:
-        return next((v for v in self.zvm.vpgs() if zf(v, "VpgName") == name), None)
+        return next((v for v in self.zvm.vpgs() if json_field(v, "VpgName") == name), None)
 
     def read(self, name: str) -> VpgState:
         """The VPG and its VMs, from GET calls only."""
@@ -729,9 +722,9 @@ class VpgManager:
         if vpg is None:
             return VpgState(None, {})
         vms = {
-            str(zf(v, "VmName")): str(zf(v, "VmIdentifier"))
+            str(json_field(v, "VmName")): str(json_field(v, "VmIdentifier"))
             for v in self.zvm.vms(vpg_name=name)
-            if zf(v, "VpgName") in (None, name)
+            if json_field(v, "VpgName") in (None, name)
         }
         return VpgState(vpg, vms)
 
@@ -740,7 +733,7 @@ class VpgManager:
         when the settings object shows that nothing differs: it is deleted again)."""
         spec, state, desired, vm_ids = plan.spec, plan.state, plan.desired, plan.vm_ids
         wanted = {vm_ids[name] for name in spec.vms}
-        vpg_id = str(zf(state.vpg, "VpgIdentifier")) if state.vpg is not None else None
+        vpg_id = str(json_field(state.vpg, "VpgIdentifier")) if state.vpg is not None else None
         purpose = f"vmrepl vpg {spec.name}"
         # Closed on every path: committed, or deleted (also when the ZVM refuses the commit);
         # a delete that fails leaves it in the ledger for the next run to clean up.
@@ -756,7 +749,9 @@ class VpgManager:
                 )
                 changes = plan.changes
             else:
-                in_vpg = {str(zf(v, "VmIdentifier")) for v in zf(settings, "Vms") or []}
+                in_vpg = {
+                    str(json_field(v, "VmIdentifier")) for v in json_field(settings, "Vms") or []
+                }
                 diff = differences(settings, desired, in_vpg, wanted)
                 if not diff:
                     return {}
@@ -764,10 +759,14 @@ class VpgManager:
             for option, value in desired.items():
                 set_path(settings, MANAGED_FIELDS[option], value)
             # The VM list is changed through its own endpoints, not through the PUT.
-            keep = [v for v in zf(settings, "Vms") or [] if zf(v, "VmIdentifier") in wanted]
+            keep = [
+                v
+                for v in json_field(settings, "Vms") or []
+                if json_field(v, "VmIdentifier") in wanted
+            ]
             set_path(settings, ("Vms",), keep)
             self.zvm.vpg_settings_put(opened.id, settings)
-            present = {str(zf(v, "VmIdentifier")) for v in keep}
+            present = {str(json_field(v, "VmIdentifier")) for v in keep}
             for ident in sorted(wanted - present):
                 self.zvm.vpg_settings_add_vm(opened.id, ident)
             task = opened.commit()
@@ -778,7 +777,7 @@ class VpgManager:
         if state.vpg is None:
             return
         task = self.zvm.delete_vpg(
-            str(zf(state.vpg, "VpgIdentifier")), keep_recovery_volumes=keep_recovery_volumes
+            str(json_field(state.vpg, "VpgIdentifier")), keep_recovery_volumes=keep_recovery_volumes
         )
         if task:
             self.zvm.wait_for_task(str(task), timeout=self.timeout)
@@ -857,7 +856,7 @@ class VpgManager:
         if wanted:
             for peer in peers:
                 ident = site_id(peer)
-                if wanted in (ident, zf(peer, "PeerSiteName")):
+                if wanted in (ident, json_field(peer, "PeerSiteName")):
                     return ident
             raise NotFound(
                 f"recovery_site {wanted!r} is not a peer of this site.",

@@ -15,35 +15,25 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ansible_collections.vmrepl.core.plugins.module_utils.errors import (
+from ansible_collections.vmrepl.core.plugins.module_utils.clients.errors import (
     ConfigurationError,
     TaskFailed,
     TaskTimeout,
     VmreplError,
 )
-from ansible_collections.vmrepl.core.plugins.module_utils.wait import poll_until
-from ansible_collections.vmrepl.core.plugins.module_utils.zvm import (
+from ansible_collections.vmrepl.core.plugins.module_utils.clients.wait import poll_until
+from ansible_collections.vmrepl.core.plugins.module_utils.clients.zvm import (
+    VraStatus,
     ZvmClient,
+    code_name,
+    json_field,
     site_id,
-    vra_create_body,
 )
-from ansible_collections.vmrepl.core.plugins.module_utils.zvm import field as zf
 
-#: VRA states (GET /v1/vras Status) that count as "there is a VRA on this host".
-STATUS_NAMES = {
-    0: "Installed",
-    1: "UnsupportedEsxVersion",
-    2: "NotInstalled",
-    3: "Installing",
-    4: "Removing",
-    5: "InstallationError",
-    6: "HostPasswordChanged",
-    7: "UpdatingIpSettings",
-    8: "DuringChangeHost",
-}
-ABSENT_STATES = {2, 5}
+#: VRA states (GET /v1/vras Status) that count as "there is no VRA on this host".
+ABSENT_STATES = {VraStatus.NotInstalled, VraStatus.InstallationError}
 #: States of a VRA whose install or change another run started and did not see finish.
-BUSY_STATES = {3, 7}
+BUSY_STATES = {VraStatus.Installing, VraStatus.UpdatingIpSettings}
 
 
 @dataclass(frozen=True)
@@ -132,6 +122,12 @@ class VraSettings:
     group: str = "default_group"
     ip_pool: IpPool | None = None  # None: DHCP
 
+    def __post_init__(self) -> None:
+        if not 1 <= self.memory_gb <= 16:
+            raise ConfigurationError(f"memory_gb must be 1 to 16 (GB), not {self.memory_gb}.")
+        if not 1 <= self.cpus <= 4:
+            raise ConfigurationError(f"cpus must be 1 to 4, not {self.cpus}.")
+
 
 @dataclass
 class Install:
@@ -162,12 +158,12 @@ class Plan:
 
 
 def vra_host_name(vra: dict[str, Any]) -> str:
-    return str(zf(vra, "HostDisplayName") or "")
+    return str(json_field(vra, "HostDisplayName") or "")
 
 
 def vra_address(vra: dict[str, Any]) -> str | None:
-    network = zf(vra, "VraNetworkDataApi") or {}
-    address = zf(network, "VraIPAddress")
+    network = json_field(vra, "VraNetworkDataApi") or {}
+    address = json_field(network, "VraIPAddress")
     return str(address) if address else None
 
 
@@ -187,7 +183,7 @@ def plan(
     Pure: no I/O.
     """
     result = Plan(skipped=dict(skipped or {}))
-    by_host = {vra_host_name(v): v for v in vras if zf(v, "Status") not in ABSENT_STATES}
+    by_host = {vra_host_name(v): v for v in vras if json_field(v, "Status") not in ABSENT_STATES}
     wanted = [h for h in dict.fromkeys(hosts) if h not in result.skipped]
     unknown = [h for h in wanted if h not in zvm_hosts]
     if unknown:
@@ -200,13 +196,15 @@ def plan(
         return result
 
     result.present = [h for h in wanted if h in by_host]
-    result.busy = [h for h in result.present if zf(by_host[h], "Status") in BUSY_STATES]
+    result.busy = [h for h in result.present if json_field(by_host[h], "Status") in BUSY_STATES]
     for host in result.present:
         if host in result.busy:
             continue
         changes = settings_drift(by_host[host], settings)
         if changes:
-            result.edits.append(Edit(host, str(zf(by_host[host], "VraIdentifier")), changes))
+            result.edits.append(
+                Edit(host, str(json_field(by_host[host], "VraIdentifier")), changes)
+            )
     new_hosts = [h for h in wanted if h not in by_host]
     if settings.ip_pool is None:
         result.installs = [Install(h, zvm_hosts[h], None) for h in new_hosts]
@@ -227,9 +225,9 @@ def plan(
 def settings_drift(vra: dict[str, Any], settings: VraSettings) -> dict[str, tuple[Any, Any]]:
     """The VRA's memory, CPUs and group where they differ from the settings. Pure."""
     current = {
-        "MemoryInGb": zf(vra, "MemoryInGB"),
-        "NumOfCpus": zf(vra, "NumOfCpus"),
-        "GroupName": zf(vra, "VraGroup"),
+        "MemoryInGb": json_field(vra, "MemoryInGB"),
+        "NumOfCpus": json_field(vra, "NumOfCpus"),
+        "GroupName": json_field(vra, "VraGroup"),
     }
     desired = {
         "MemoryInGb": settings.memory_gb,
@@ -241,6 +239,54 @@ def settings_drift(vra: dict[str, Any], settings: VraSettings) -> dict[str, tupl
         for key in desired
         if current[key] is not None and current[key] != desired[key]
     }
+
+
+def vra_create_body(
+    host_id: str,
+    datastore_id: str,
+    network_id: str,
+    *,
+    memory_gb: int = 3,
+    cpus: int = 1,
+    group_name: str = "default_group",
+    host_root_password: str | None = None,
+    ip_address: str | None = None,
+    subnet_mask: str | None = None,
+    gateway: str | None = None,
+    populate_post_installation: bool = False,
+) -> dict[str, Any]:
+    """The body of ``POST /v1/vras``: a static IP when ``ip_address`` is given, else DHCP; the
+    ZVM's public key instead of the ESXi root password unless ``host_root_password`` is given."""
+    if not 1 <= memory_gb <= 16:
+        raise ConfigurationError(f"VRA memory {memory_gb} GB is outside 1-16 GB.")
+    if not 1 <= cpus <= 4:
+        raise ConfigurationError(f"VRA CPU count {cpus} is outside 1-4.")
+    network: dict[str, Any] = {"VraIPConfigurationTypeApi": "Dhcp"}
+    if ip_address:
+        if not (subnet_mask and gateway):
+            raise ConfigurationError(
+                f"A static VRA address ({ip_address}) needs a subnet mask and a default gateway."
+            )
+        network = {
+            "VraIPConfigurationTypeApi": "Static",
+            "VraIPAddress": ip_address,
+            "SubnetMask": subnet_mask,
+            "DefaultGateway": gateway,
+        }
+    body: dict[str, Any] = {
+        "HostIdentifier": host_id,
+        "DatastoreIdentifier": datastore_id,
+        "NetworkIdentifier": network_id,
+        "MemoryInGb": memory_gb,
+        "NumOfCpus": cpus,
+        "GroupName": group_name,
+        "UsePublicKeyInsteadOfCredentials": host_root_password is None,
+        "PopulatePostInstallation": populate_post_installation,
+        "VraNetworkDataApi": network,
+    }
+    if host_root_password is not None:
+        body["HostRootPassword"] = host_root_password
+    return body
 
 
 def install_body(
@@ -284,7 +330,7 @@ class VraRollout:
 
     def _names(self, kind: str, name_key: str, id_key: str) -> dict[str, str]:
         return {
-            str(zf(o, name_key)): str(zf(o, id_key))
+            str(json_field(o, name_key)): str(json_field(o, id_key))
             for o in self.zvm.site_objects(self.site_id, kind)
         }
 
@@ -349,7 +395,7 @@ class VraRollout:
         for vra in the_plan.removals:
             host = vra_host_name(vra)
             try:
-                started[self.zvm.uninstall_vra(str(zf(vra, "VraIdentifier")))] = (
+                started[self.zvm.uninstall_vra(str(json_field(vra, "VraIdentifier")))] = (
                     host,
                     outcome.removed,
                 )
@@ -363,11 +409,13 @@ class VraRollout:
             )
             for task_id, (host, done) in started.items():
                 task = tasks.get(task_id) or {}
-                status = zf(task, "Status") or {}
-                if zf(status, "State") == 6:
+                status = json_field(task, "Status") or {}
+                if json_field(status, "State") == 6:
                     done.append(host)
                 else:
-                    reason = zf(task, "CompleteReason") or zf(status, "CompleteReason")
+                    reason = json_field(task, "CompleteReason") or json_field(
+                        status, "CompleteReason"
+                    )
                     outcome.failed[host] = str(reason or "the ZVM task did not complete")
         return outcome
 
@@ -377,12 +425,12 @@ class VraRollout:
         pending = set(hosts)
 
         def settled() -> bool | None:
-            states = {vra_host_name(v): zf(v, "Status") for v in self.zvm.vras()}
+            states = {vra_host_name(v): json_field(v, "Status") for v in self.zvm.vras()}
             for host in list(pending):
                 if states.get(host) not in BUSY_STATES:
                     pending.discard(host)
                     if states.get(host) in ABSENT_STATES or host not in states:
-                        state = STATUS_NAMES.get(states.get(host) or 2)
+                        state = code_name(VraStatus, states.get(host) or VraStatus.NotInstalled)
                         outcome.failed[host] = f"the install started earlier ended in {state}"
             return True if not pending else None
 

@@ -89,7 +89,7 @@ path:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.vmrepl.core.plugins.module_utils import audit
-from ansible_collections.vmrepl.core.plugins.module_utils.module import run
+from ansible_collections.vmrepl.core.plugins.module_utils._module import run
 
 
 def main():

@@ -130,15 +130,16 @@ calls:
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.vmrepl.core.plugins.module_utils._module import (
+    argument_spec,
+    run,
+    vsphere_client,
+)
+from ansible_collections.vmrepl.core.plugins.module_utils.clients.errors import NotFound
 from ansible_collections.vmrepl.core.plugins.module_utils.discovery import (
     choose_hosts,
     discover,
     tagged_objects,
-)
-from ansible_collections.vmrepl.core.plugins.module_utils.module import (
-    argument_spec,
-    run,
-    vsphere_client,
 )
 
 
@@ -173,8 +174,8 @@ def main():
             known = {h["cluster"] for h in site.hosts}
             missing = [c for c in p["clusters"] if c not in known]
             if missing:
-                module.fail_json(
-                    msg=f"clusters: {', '.join(missing)} not found in vCenter {p['hostname']}; "
+                raise NotFound(
+                    f"clusters: {', '.join(missing)} not found in vCenter {p['hostname']}; "
                     f"it has {', '.join(sorted(c for c in known if c)) or 'no clusters'}."
                 )
             chosen, skipped = choose_hosts(

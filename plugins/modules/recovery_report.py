@@ -115,9 +115,10 @@ import uuid
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.vmrepl.core.plugins.module_utils import audit, reports
-from ansible_collections.vmrepl.core.plugins.module_utils.module import run
-from ansible_collections.vmrepl.core.plugins.module_utils.recovery import merge_results
+from ansible_collections.vmrepl.core.plugins.module_utils import audit
+from ansible_collections.vmrepl.core.plugins.module_utils._module import run
+from ansible_collections.vmrepl.core.plugins.module_utils.recovery import report as reports
+from ansible_collections.vmrepl.core.plugins.module_utils.recovery.rules import merge_results
 
 
 def main():

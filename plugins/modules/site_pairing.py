@@ -92,11 +92,13 @@ from urllib.parse import urlparse
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.vmrepl.core.plugins.module_utils.module import (
+from ansible_collections.vmrepl.core.plugins.module_utils._module import (
     argument_spec,
+    ensure,
     run,
     zvm_client,
 )
+from ansible_collections.vmrepl.core.plugins.module_utils.clients.errors import ConfigurationError
 from ansible_collections.vmrepl.core.plugins.module_utils.pairing import SitePairing
 
 
@@ -115,18 +117,19 @@ def main():
         supports_check_mode=True,
     )
     p = module.params
-    peer_url = urlparse(p["peer_zvm_url"])
-    host = p["peer_host"] or peer_url.hostname
+    host = p["peer_host"] or urlparse(p["peer_zvm_url"]).hostname
     port = p["peer_port"]
-    if not 1 <= port <= 65535:
-        module.fail_json(msg=f"peer_port (pairing_port) must be 1 to 65535, not {port}.")
-    if p["zvm_pending"] and not module.check_mode:
-        module.fail_json(msg="zvm_pending is for check mode only: deploy the ZVMs first.")
+    want_paired = p["state"] == "present"
 
     def body():
+        if not 1 <= port <= 65535:
+            raise ConfigurationError(f"peer_port (pairing_port) must be 1 to 65535, not {port}.")
         if p["zvm_pending"]:
+            if not module.check_mode:
+                raise ConfigurationError(
+                    "zvm_pending is for check mode only: deploy the ZVMs first."
+                )
             # A ZVM that this run deploys first has no peer yet.
-            want_paired = p["state"] == "present"
             return {
                 "changed": want_paired,
                 "status": {"source": "not listed", "target": "not listed"},
@@ -137,43 +140,10 @@ def main():
             }
         with zvm_client(module) as source, zvm_client(module, "peer_zvm") as target:
             pairing = SitePairing(source, target, timeout=p["timeout"])
-            state = pairing.settle(pairing.read())
-            if state.source_id == state.target_id:
-                module.fail_json(
-                    msg="zvm_url and peer_zvm_url are the same site; pairing needs two sites "
-                    "(the local edition has no pairing)."
-                )
-            before = state.describe()
-            want_paired = p["state"] == "present"
-            changed = (not state.paired) if want_paired else not state.absent
-            if changed and not module.check_mode:
-                state = (
-                    pairing.pair(state, host, port)
-                    if want_paired
-                    else pairing.unpair(state, p["keep_target_disks"])
-                )
-                changed = not any("another run" in note for note in state.notes)
-            after = (
-                state.describe()
-                if not module.check_mode
-                else (
-                    {"source": "Paired", "target": "Paired"}
-                    if want_paired
-                    else {"source": "not listed", "target": "not listed"}
-                )
+            plan = pairing.plan(want_paired)
+            return ensure(
+                module, plan, lambda: pairing.apply(plan, host, port, p["keep_target_disks"])
             )
-            result = {
-                "changed": changed,
-                "status": state.describe(),
-                "source_site": {"identifier": state.source_id, "name": state.source_name},
-                "target_site": {"identifier": state.target_id, "name": state.target_name},
-                "notes": state.notes,
-                "msg": f"{state.source_name} ↔ {state.target_name}: "
-                + (f"{before} → {after}" if changed else f"already {before['source'].lower()}"),
-            }
-            if module._diff:
-                result["diff"] = {"before": {"pairing": before}, "after": {"pairing": after}}
-            return result
 
     run(module, body)
 

@@ -89,15 +89,15 @@ calls:
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.vmrepl.core.plugins.module_utils._module import (
+    argument_spec,
+    run,
+    vsphere_client,
+)
 from ansible_collections.vmrepl.core.plugins.module_utils.discovery import (
     choose_vms,
     discover_vms,
     tagged_objects,
-)
-from ansible_collections.vmrepl.core.plugins.module_utils.module import (
-    argument_spec,
-    run,
-    vsphere_client,
 )
 
 

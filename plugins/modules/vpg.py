@@ -236,17 +236,17 @@ from typing import Any
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.vmrepl.core.plugins.module_utils.discovery import (
-    choose_vms,
-    discover_vms,
-    tagged_objects,
-)
-from ansible_collections.vmrepl.core.plugins.module_utils.errors import ConfigurationError
-from ansible_collections.vmrepl.core.plugins.module_utils.module import (
+from ansible_collections.vmrepl.core.plugins.module_utils._module import (
     argument_spec,
     run,
     vsphere_client,
     zvm_client,
+)
+from ansible_collections.vmrepl.core.plugins.module_utils.clients.errors import ConfigurationError
+from ansible_collections.vmrepl.core.plugins.module_utils.discovery import (
+    choose_vms,
+    discover_vms,
+    tagged_objects,
 )
 from ansible_collections.vmrepl.core.plugins.module_utils.vpgs import (
     DEFINITION_KEYS,

@@ -87,7 +87,7 @@ options:
   test_network:
     description:
       - With O(operation=failover_test), the network the test VMs join (an isolated one, see
-        M(vmrepl.core.test_network)). Empty - the VPG's own test network.
+        M(vmrepl.core.bubble_network)). Empty - the VPG's own test network.
     type: str
   local_mode:
     description:
@@ -200,24 +200,24 @@ site:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.vmrepl.core.plugins.module_utils.errors import OperationFailed
-from ansible_collections.vmrepl.core.plugins.module_utils.module import (
+from ansible_collections.vmrepl.core.plugins.module_utils._module import (
     argument_spec,
     run,
     vsphere_client,
     zvm_client,
 )
-from ansible_collections.vmrepl.core.plugins.module_utils.recovery import (
+from ansible_collections.vmrepl.core.plugins.module_utils.clients.errors import OperationFailed
+from ansible_collections.vmrepl.core.plugins.module_utils.clients.zvm import ShutdownPolicy
+from ansible_collections.vmrepl.core.plugins.module_utils.recovery.rules import (
     COMMIT_POLICIES,
     LOCAL_MODES,
     OPERATIONS,
     outcome_error,
 )
-from ansible_collections.vmrepl.core.plugins.module_utils.recovery_run import (
+from ansible_collections.vmrepl.core.plugins.module_utils.recovery.run import (
     Options,
     RecoveryRun,
 )
-from ansible_collections.vmrepl.core.plugins.module_utils.zvm import ShutdownPolicy
 
 SHUTDOWN = {
     "none": ShutdownPolicy.NONE,

@@ -151,11 +151,12 @@ planned:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.vmrepl.core.plugins.module_utils.module import (
+from ansible_collections.vmrepl.core.plugins.module_utils._module import (
     argument_spec,
     run,
     zvm_client,
 )
+from ansible_collections.vmrepl.core.plugins.module_utils.clients.errors import ConfigurationError
 from ansible_collections.vmrepl.core.plugins.module_utils.vras import (
     IpPool,
     VraRollout,
@@ -194,12 +195,6 @@ def main():
         supports_check_mode=True,
     )
     p = module.params
-    if not 1 <= p["memory_gb"] <= 16:
-        module.fail_json(msg=f"memory_gb must be 1 to 16 (GB), not {p['memory_gb']}.")
-    if not 1 <= p["cpus"] <= 4:
-        module.fail_json(msg=f"cpus must be 1 to 4, not {p['cpus']}.")
-    if p["zvm_pending"] and not module.check_mode:
-        module.fail_json(msg="zvm_pending is for check mode only: deploy the ZVM first.")
 
     def describe(plan, removing):
         """The result of a plan: what would change (check mode) or is about to."""
@@ -248,6 +243,8 @@ def main():
         return result
 
     def body():
+        if p["zvm_pending"] and not module.check_mode:
+            raise ConfigurationError("zvm_pending is for check mode only: deploy the ZVM first.")
         settings = VraSettings(
             datastore=p["datastore"] or "",
             network=p["network"] or "",

@@ -218,21 +218,18 @@ import urllib.error
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.urls import open_url
 
-from ansible_collections.vmrepl.core.plugins.module_utils.errors import (
-    ConnectionFailed,
-    TaskTimeout,
-)
-from ansible_collections.vmrepl.core.plugins.module_utils.module import (
+from ansible_collections.vmrepl.core.plugins.module_utils._module import (
     argument_spec,
     run,
     vsphere_client,
 )
-from ansible_collections.vmrepl.core.plugins.module_utils.vsphere import (
-    OvfVmSpec,
-    ensure_ovf_vm,
-    looks_secret,
-    poll_until,
+from ansible_collections.vmrepl.core.plugins.module_utils.appliance import OvfVmSpec, ensure_ovf_vm
+from ansible_collections.vmrepl.core.plugins.module_utils.clients.errors import (
+    ConnectionFailed,
+    TaskTimeout,
 )
+from ansible_collections.vmrepl.core.plugins.module_utils.clients.ovf import looks_secret
+from ansible_collections.vmrepl.core.plugins.module_utils.clients.wait import poll_until
 
 API_UP = (200, 401)
 

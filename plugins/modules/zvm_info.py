@@ -134,14 +134,19 @@ from typing import Any
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.vmrepl.core.plugins.module_utils.health import PARTS, site_health
-from ansible_collections.vmrepl.core.plugins.module_utils.module import (
+from ansible_collections.vmrepl.core.plugins.module_utils._module import (
     argument_spec,
     run,
     zvm_client,
 )
-from ansible_collections.vmrepl.core.plugins.module_utils.pairing import STATUS_NAMES, site_id
-from ansible_collections.vmrepl.core.plugins.module_utils.zvm import field, masked
+from ansible_collections.vmrepl.core.plugins.module_utils.clients.zvm import (
+    PairingStatus,
+    code_name,
+    json_field,
+    masked,
+)
+from ansible_collections.vmrepl.core.plugins.module_utils.health import PARTS, site_health
+from ansible_collections.vmrepl.core.plugins.module_utils.pairing import site_id
 
 #: What to gather → the ZVM client's method that reads it.
 READERS = {
@@ -184,7 +189,7 @@ def main():
         if "site" in result:
             result["site"] = {**result["site"], "SiteIdentifier": site_id(result["site"])}
         for peer in result.get("peers", []):
-            peer["PairingStatusName"] = STATUS_NAMES.get(field(peer, "PairingStatus"), "?")
+            peer["PairingStatusName"] = code_name(PairingStatus, json_field(peer, "PairingStatus"))
         if "health" in gather:
             paired = module.params["edition"] == "remote"
             result["health"] = site_health(**{p: result[p] for p in PARTS}, paired=paired)

@@ -62,16 +62,17 @@ msg:
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.vmrepl.core.plugins.module_utils._module import (
+    argument_spec,
+    run,
+    zvm_client,
+)
+from ansible_collections.vmrepl.core.plugins.module_utils.clients.errors import ConfigurationError
 from ansible_collections.vmrepl.core.plugins.module_utils.licenses import (
     LicensePlan,
     apply_license,
     describe,
     plan_license,
-)
-from ansible_collections.vmrepl.core.plugins.module_utils.module import (
-    argument_spec,
-    run,
-    zvm_client,
 )
 
 
@@ -86,14 +87,16 @@ def main():
     )
     p = module.params
     key = p["license_key"].strip()
-    if not key:
-        module.fail_json(msg="license_key is empty: set vmrepl_zvm_license_key (Ansible Vault).")
-    if p["zvm_pending"] and not module.check_mode:
-        module.fail_json(
-            msg="zvm_pending is for check mode only: deploy the ZVM before licensing it."
-        )
 
     def body():
+        if not key:
+            raise ConfigurationError(
+                "license_key is empty: set vmrepl_zvm_license_key (Ansible Vault)."
+            )
+        if p["zvm_pending"] and not module.check_mode:
+            raise ConfigurationError(
+                "zvm_pending is for check mode only: deploy the ZVM before licensing it."
+            )
         if p["zvm_pending"]:
             return describe(LicensePlan(key=key, current=None), None, diff=module._diff)
         with zvm_client(module) as zvm:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from ansible_collections.vmrepl.core.plugins.module_utils.zvm import field
+from ansible_collections.vmrepl.core.plugins.module_utils.clients.zvm import json_field
 from tests.cli.conftest import Cli, Run
 from tests.deploy.conftest import Lab, start_lab
 from vmrepl.lab import manager
@@ -91,7 +91,7 @@ def test_two_pair_commands_at_once_on_a_loaded_machine_both_succeed(vmrepl: Cli,
     for site in ("source", "target"):
         with lab.zvm(site) as zvm:
             peers = zvm.peer_sites()
-            assert [field(p, "PairingStatus") for p in peers] == [0], peers  # one, paired
+            assert [json_field(p, "PairingStatus") for p in peers] == [0], peers  # one, paired
             # Neither run undid the other's pairing as "half done".
             assert zvm.tasks("UnpairSites") == []
             assert len(zvm.tasks("PairSites")) == (1 if site == "source" else 0)

@@ -76,7 +76,7 @@ def test_the_artifact_holds_the_collection_only(artifact: Path) -> None:
         "playbooks/vars/connections.yml",
         "roles/preflight/meta/argument_specs.yml",
         "plugins/modules/zvm_info.py",
-        "plugins/module_utils/zvm.py",
+        "plugins/module_utils/clients/zvm.py",
     ):
         assert wanted in names
 

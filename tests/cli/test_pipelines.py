@@ -14,7 +14,7 @@ from xml.etree import ElementTree as ET
 import pytest
 import yaml
 
-from ansible_collections.vmrepl.core.plugins.module_utils.zvm import field
+from ansible_collections.vmrepl.core.plugins.module_utils.clients.zvm import json_field
 from tests.cli.conftest import Cli
 from tests.deploy.conftest import Lab, failure_messages
 from vmrepl.lab.vcsim import REPO_ROOT
@@ -59,7 +59,7 @@ def test_every_example_is_tested() -> None:
 def deployed(lab: Lab) -> Lab:
     """The pipelines test a deployed pair: deployed here unless an earlier test did."""
     with lab.zvm("source") as zvm:
-        done = [field(v, "VpgName") for v in zvm.vpgs()] == [VPG] and zvm.peer_sites()
+        done = [json_field(v, "VpgName") for v in zvm.vpgs()] == [VPG] and zvm.peer_sites()
     if not done:
         result = lab.run("deploy_remote.yml")
         assert result.status == "successful", failure_messages(result)

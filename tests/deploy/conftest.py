@@ -14,11 +14,14 @@ from typing import Any
 import pytest
 from pyVmomi import vim
 
-from ansible_collections.vmrepl.core.plugins.module_utils.vsphere import (
+from ansible_collections.vmrepl.core.plugins.module_utils.clients.vsphere import (
     VSphereClient,
     VSphereConnectionParams,
 )
-from ansible_collections.vmrepl.core.plugins.module_utils.zvm import ZvmClient, ZvmConnectionParams
+from ansible_collections.vmrepl.core.plugins.module_utils.clients.zvm import (
+    ZvmClient,
+    ZvmConnectionParams,
+)
 from vmrepl.lab import manager
 from vmrepl.runner import RunResult, run_playbook
 

@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from ansible_collections.vmrepl.core.plugins.module_utils.zvm import field
+from ansible_collections.vmrepl.core.plugins.module_utils.clients.zvm import json_field
 from tests.deploy.conftest import Lab, failure_messages, start_lab, text_of
 from vmrepl.lab import manager
 
@@ -77,19 +77,19 @@ def test_bare_sites_are_deployed_licensed_and_paired_then_nothing_changes(bare: 
         assert appliances(bare, site) == [f"zvm-{site}"]
         with bare.zvm(site) as zvm:
             assert (
-                field(zvm.license(), "Details", "LicenseKey")
+                json_field(zvm.license(), "Details", "LicenseKey")
                 == (bare.site(site)["zvm"]["license_key"])
             )
             peers = zvm.peer_sites()
-            assert [field(p, "PairingStatus") for p in peers] == [0]
-            assert sorted(field(v, "HostDisplayName") for v in zvm.vras()) == [
+            assert [json_field(p, "PairingStatus") for p in peers] == [0]
+            assert sorted(json_field(v, "HostDisplayName") for v in zvm.vras()) == [
                 "DC0_C0_H0",
                 "DC0_C0_H1",
             ]
     with bare.zvm("source") as zvm:
         [peer] = zvm.peer_sites()
-        assert field(peer, "Port") == bare.site("target")["zvm"]["pairing_port"]
-        assert [field(v, "VpgName") for v in zvm.vpgs()] == ["100001-7-default"]
+        assert json_field(peer, "Port") == bare.site("target")["zvm"]["pairing_port"]
+        assert [json_field(v, "VpgName") for v in zvm.vpgs()] == ["100001-7-default"]
     text = text_of(first)
     for secret in bare.secrets():
         assert secret not in text
@@ -126,7 +126,7 @@ def test_a_wrong_licence_key_is_refused_and_stops_both_sites(bare: Lab) -> None:
     assert wrong not in text_of(result)
     for site in SITES:
         with bare.zvm(site) as zvm:
-            assert field(zvm.license(), "Details") is None
+            assert json_field(zvm.license(), "Details") is None
             assert zvm.vras() == [] and zvm.peer_sites() == []
 
 
@@ -137,7 +137,7 @@ def test_pairing_on_the_api_port_fails_saying_the_peer_could_not_be_reached(bare
     text = messages(result)
     assert f"127.0.0.1:{api_port}" in text and "reach" in text.lower(), text
     with bare.zvm("source") as zvm:
-        assert all(field(p, "PairingStatus") != 0 for p in zvm.peer_sites())
+        assert all(json_field(p, "PairingStatus") != 0 for p in zvm.peer_sites())
 
     again = bare.run("deploy_remote.yml")  # on the pairing port (the inventory's)
     assert again.status == "successful", failure_messages(again)
@@ -172,6 +172,6 @@ def test_a_run_killed_while_the_appliance_boots_is_finished_by_the_next(tmp_path
         for site in SITES:
             assert appliances(lab, site) == [f"zvm-{site}"]  # deployed once
             with lab.zvm(site) as zvm:
-                assert [field(p, "PairingStatus") for p in zvm.peer_sites()] == [0]
+                assert [json_field(p, "PairingStatus") for p in zvm.peer_sites()] == [0]
     finally:
         manager.down(tmp_path / "lab")

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from ansible_collections.vmrepl.core.plugins.module_utils.zvm import field
+from ansible_collections.vmrepl.core.plugins.module_utils.clients.zvm import json_field
 from tests.deploy.conftest import Lab, failure_messages, start_lab
 from vmrepl.lab import manager
 
@@ -55,7 +55,7 @@ def test_bursts_of_503_are_survived(fresh_lab: Lab) -> None:
     for site in ("source", "target"):
         assert fresh_lab.admin(site, "/lab/faults")["unavailable_calls"] == 0  # all were served
         with fresh_lab.zvm(site) as zvm:
-            assert [field(p, "PairingStatus") for p in zvm.peer_sites()] == [0]
+            assert [json_field(p, "PairingStatus") for p in zvm.peer_sites()] == [0]
 
 
 def test_a_run_killed_during_the_vra_installs_completes_on_the_next_run(fresh_lab: Lab) -> None:
@@ -71,7 +71,7 @@ def test_a_run_killed_during_the_vra_installs_completes_on_the_next_run(fresh_la
         polled["at"] = time.monotonic()
         try:
             with fresh_lab.zvm("source") as zvm:
-                return any(field(v, "Status") == 3 for v in zvm.vras())
+                return any(json_field(v, "Status") == 3 for v in zvm.vras())
         except Exception as exc:  # the callback must not raise: ansible-runner fails the run
             errors.append(repr(exc))
             return False
@@ -82,7 +82,7 @@ def test_a_run_killed_during_the_vra_installs_completes_on_the_next_run(fresh_la
     assert killed.status in ("canceled", "failed"), (failure_messages(killed), errors)
     assert errors == []
     with fresh_lab.zvm("source") as zvm:
-        states = [field(v, "Status") for v in zvm.vras()]
+        states = [json_field(v, "Status") for v in zvm.vras()]
     assert 3 in states, states  # left installing by the killed run
 
     again = fresh_lab.run("deploy_remote.yml")
@@ -90,7 +90,7 @@ def test_a_run_killed_during_the_vra_installs_completes_on_the_next_run(fresh_la
     for site in ("source", "target"):
         assert vra_vms(fresh_lab, site) == Counter({"DC0_C0_H0": 1, "DC0_C0_H1": 1})
         with fresh_lab.zvm(site) as zvm:
-            assert sorted(field(v, "HostDisplayName") for v in zvm.vras()) == [
+            assert sorted(json_field(v, "HostDisplayName") for v in zvm.vras()) == [
                 "DC0_C0_H0",
                 "DC0_C0_H1",
             ]

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import pytest
 from pyVmomi import vim
 
-from ansible_collections.vmrepl.core.plugins.module_utils.zvm import field
+from ansible_collections.vmrepl.core.plugins.module_utils.clients.zvm import json_field
 from tests.deploy.conftest import Lab, failure_messages, start_lab
 from vmrepl.lab import manager
 from vmrepl.results import summarise
@@ -176,7 +176,7 @@ def test_a_host_in_maintenance_mode_is_skipped_then_picked_up(lab: Lab) -> None:
     assert f"VM {vms_on_h1[0]} runs on host DC0_C0_H1, in maintenance mode" in messages, messages
     others = sorted(LAB_VMS - set(vms_on_h1))
     with lab.zvm("source") as zvm:
-        protected = sorted(str(field(v, "VmName")) for v in zvm.vms())
+        protected = sorted(str(json_field(v, "VmName")) for v in zvm.vms())
     assert protected == others
 
     with lab.vcenter("source") as vc:
@@ -189,4 +189,4 @@ def test_a_host_in_maintenance_mode_is_skipped_then_picked_up(lab: Lab) -> None:
         "DC0_C0_H1": 1,
     }
     with lab.zvm("source") as zvm:
-        assert sorted(str(field(v, "VmName")) for v in zvm.vms()) == sorted(LAB_VMS)
+        assert sorted(str(json_field(v, "VmName")) for v in zvm.vms()) == sorted(LAB_VMS)

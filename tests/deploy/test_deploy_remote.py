@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.vmrepl.core.plugins.module_utils.zvm import field
+from ansible_collections.vmrepl.core.plugins.module_utils.clients.zvm import json_field
 from tests.deploy.conftest import Lab, failure_messages, text_of
 
 pytestmark = pytest.mark.lab
@@ -44,15 +44,15 @@ def test_deploy_builds_the_pair_and_a_second_run_changes_nothing(lab: Lab) -> No
         assert vras == {"Z-VRA-DC0_C0_H0": "DC0_C0_H0", "Z-VRA-DC0_C0_H1": "DC0_C0_H1"}
         assert [vm["name"] for vm in vms].count(f"zvm-{site}") == 1  # the appliance
         with lab.zvm(site) as zvm:
-            assert [field(p, "PairingStatus") for p in zvm.peer_sites()] == [0]
+            assert [json_field(p, "PairingStatus") for p in zvm.peer_sites()] == [0]
             vpgs = zvm.vpgs()
-            assert [(field(v, "VpgName"), field(v, "Status")) for v in vpgs] == [
+            assert [(json_field(v, "VpgName"), json_field(v, "Status")) for v in vpgs] == [
                 ("100001-7-default", 1)
             ]
     with lab.zvm("source") as zvm:
-        addresses = sorted(field(v, "VraNetworkDataApi", "VraIPAddress") for v in zvm.vras())
+        addresses = sorted(json_field(v, "VraNetworkDataApi", "VraIPAddress") for v in zvm.vras())
         assert addresses == ["10.10.1.11", "10.10.1.12"]
-        protected = {field(v, "VmName") for v in zvm.vms()}
+        protected = {json_field(v, "VmName") for v in zvm.vms()}
         assert protected == LAB_VMS
 
     second = lab.run("deploy_remote.yml")
@@ -91,14 +91,16 @@ def test_a_changed_vra_setting_is_edited_in_place_and_shown_in_the_diff(lab: Lab
     assert check.status == "successful", failure_messages(check)
     assert "MemoryInGb" in text_of(check)
     with lab.zvm("source") as zvm:
-        assert {field(v, "MemoryInGB") for v in zvm.vras()} == {3}  # check mode changed nothing
+        assert {json_field(v, "MemoryInGB") for v in zvm.vras()} == {
+            3
+        }  # check mode changed nothing
 
     edited = lab.run("deploy_remote.yml", extravars={"vra_memory_gb": 4})
     assert edited.status == "successful", failure_messages(edited)
     for site in ("source", "target"):
         with lab.zvm(site) as zvm:
             vras = zvm.vras()
-        assert {field(v, "MemoryInGB") for v in vras} == {4}
+        assert {json_field(v, "MemoryInGB") for v in vras} == {4}
         assert len(vras) == 2  # edited, not reinstalled
     again = lab.run("deploy_remote.yml", extravars={"vra_memory_gb": 4})
     assert again.count("changed") == 0, again.stats

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from ansible_collections.vmrepl.core.plugins.module_utils.zvm import field
+from ansible_collections.vmrepl.core.plugins.module_utils.clients.zvm import json_field
 from tests.deploy.conftest import Lab, failure_messages, start_lab
 from vmrepl.lab import manager
 
@@ -61,9 +61,9 @@ def run(lab: Lab, extravars: dict) -> object:
 
 def vpgs(lab: Lab) -> dict[str, dict]:
     with lab.zvm("source") as zvm:
-        found = {field(v, "VpgName"): v for v in zvm.vpgs()}
+        found = {json_field(v, "VpgName"): v for v in zvm.vpgs()}
         members = {
-            name: sorted(field(m, "VmName") for m in zvm.vms(vpg_name=name)) for name in found
+            name: sorted(json_field(m, "VmName") for m in zvm.vms(vpg_name=name)) for name in found
         }
     return {name: {"vpg": vpg, "vms": members[name]} for name, vpg in found.items()}
 
@@ -71,7 +71,7 @@ def vpgs(lab: Lab) -> dict[str, dict]:
 def test_without_a_request_reference_nothing_changes_and_the_refusal_is_logged(lab: Lab) -> None:
     def shape() -> dict:  # what the run could change; live figures (RPO) move on their own
         return {
-            name: (g["vms"], field(g["vpg"], "ConfiguredRpoSeconds"))
+            name: (g["vms"], json_field(g["vpg"], "ConfiguredRpoSeconds"))
             for name, g in vpgs(lab).items()
         }
 
@@ -93,7 +93,7 @@ def test_vms_are_regrouped_with_their_own_settings_and_a_second_run_changes_noth
     groups = vpgs(lab)
     assert groups["100001-7-default"]["vms"] == ["DC0_C0_RP0_VM0"]
     assert groups["100001-1-web"]["vms"] == ["DC0_C0_RP0_VM1"]
-    assert field(groups["100001-1-web"]["vpg"], "ConfiguredRpoSeconds") == 120
+    assert json_field(groups["100001-1-web"]["vpg"], "ConfiguredRpoSeconds") == 120
     line = audit_lines(lab)[-1]
     assert (line["request_ref"], line["result"]) == ("CHG0042", "succeeded")
     assert line["vpgs"] == ["100001-7-default", "100001-1-web"]

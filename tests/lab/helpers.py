@@ -13,7 +13,7 @@ from urllib.parse import quote, urlsplit
 import requests
 from pyVmomi import vim
 
-from ansible_collections.vmrepl.core.plugins.module_utils.vsphere import (
+from ansible_collections.vmrepl.core.plugins.module_utils.clients.vsphere import (
     ManagedObject,
     VSphereClient,
     VSphereConnectionParams,

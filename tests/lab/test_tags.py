@@ -17,13 +17,13 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from ansible_collections.vmrepl.core.plugins.module_utils.errors import ConnectionFailed
-from ansible_collections.vmrepl.core.plugins.module_utils.vsphere import (
+from ansible_collections.vmrepl.core.plugins.module_utils.clients.errors import ConnectionFailed
+from ansible_collections.vmrepl.core.plugins.module_utils.clients.vsphere import (
     VSphereClient,
     VSphereConnectionParams,
     vim,
 )
-from ansible_collections.vmrepl.core.plugins.module_utils.vsphere_tags import TagClient
+from ansible_collections.vmrepl.core.plugins.module_utils.clients.vsphere_tags import TagClient
 from vmrepl.lab import process
 from vmrepl.lab.certs import ensure_lab_certificates
 from vmrepl.lab.vcsim import VcsimTopology, start_vcsim, vcsim_binary

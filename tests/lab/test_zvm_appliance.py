@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from ansible_collections.vmrepl.core.plugins.module_utils.vsphere import (
+from ansible_collections.vmrepl.core.plugins.module_utils.clients.vsphere import (
     VSphereClient,
     VSphereConnectionParams,
     vim,

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from ansible_collections.vmrepl.core.plugins.module_utils.zvm import field
+from ansible_collections.vmrepl.core.plugins.module_utils.clients.zvm import json_field
 from tests.deploy.conftest import Lab, failure_messages, start_lab
 from vmrepl.lab import manager
 from vmrepl.runner import RunResult
@@ -87,14 +87,14 @@ def lab_request(lab: Lab, site: str, method: str, path: str) -> Any:
 
 def vpg(lab: Lab, site: str = "source") -> dict[str, Any]:
     with lab.zvm(site) as zvm:
-        return next(v for v in zvm.vpgs() if field(v, "VpgName") == VPG)
+        return next(v for v in zvm.vpgs() if json_field(v, "VpgName") == VPG)
 
 
 def wait_meeting_sla(lab: Lab, site: str = "source", timeout: float = 60.0) -> dict[str, Any]:
     deadline = time.monotonic() + timeout
     while True:
         current = vpg(lab, site)
-        if field(current, "Status") == 1 or time.monotonic() > deadline:
+        if json_field(current, "Status") == 1 or time.monotonic() > deadline:
             return current
         time.sleep(0.3)
 

@@ -7,7 +7,7 @@ import datetime as dt
 
 import pytest
 
-from ansible_collections.vmrepl.core.plugins.module_utils.zvm import field
+from ansible_collections.vmrepl.core.plugins.module_utils.clients.zvm import json_field
 from tests.deploy.conftest import Lab, failure_messages
 from tests.recovery.conftest import (
     LAB_VMS,
@@ -82,7 +82,7 @@ def test_a_local_recovery_in_place_to_a_point_in_time(local_site: Lab) -> None:
         [(name, "poweredOff") for name in LAB_VMS] + [(name, "poweredOn") for name in LAB_VMS]
     )
     current = vpg(local_site, "local")
-    assert field(current, "Status") != 8  # still protected, not just recovered
+    assert json_field(current, "Status") != 8  # still protected, not just recovered
     line = audit_lines(local_site.directory)[-1]
     assert (line["operation"], line["request_ref"], line["result"]) == (
         "local_recovery",

@@ -14,7 +14,7 @@ from xml.etree import ElementTree as ET
 import pytest
 from pyVmomi import vim
 
-from ansible_collections.vmrepl.core.plugins.module_utils.zvm import field
+from ansible_collections.vmrepl.core.plugins.module_utils.clients.zvm import json_field
 from tests.deploy.conftest import Lab, failure_messages
 from tests.recovery.conftest import (
     LAB_VMS,
@@ -33,7 +33,7 @@ from tests.recovery.conftest import (
 
 pytestmark = pytest.mark.lab
 
-CONNECTING = {"vmrepl.core.vpg_recovery", "vmrepl.core.test_network"}
+CONNECTING = {"vmrepl.core.vpg_recovery", "vmrepl.core.bubble_network"}
 TEST_VMS = {f"{name} - testing recovery" for name in LAB_VMS}
 
 
@@ -86,7 +86,7 @@ def test_requests_that_cannot_be_carried_out_are_refused_before_any_call(
     assert lines[-1]["result"].startswith("refused: ") and expected in lines[-1]["result"]
     assert lines[-1]["request_ref"] == extravars["recovery_request_ref"]
     assert lines[-1]["vpgs"] == [VPG]
-    assert field(vpg(pair), "ProtectedSiteName") == "source"
+    assert json_field(vpg(pair), "ProtectedSiteName") == "source"
 
 
 def test_a_test_vm_that_does_not_boot_fails_the_test_and_the_report_says_why(pair: Lab) -> None:
@@ -113,9 +113,9 @@ def test_a_test_vm_that_does_not_boot_fails_the_test_and_the_report_says_why(pai
     # the test was stopped as failed, with the reason, and its VMs are gone
     with pair.zvm("target") as zvm:
         zvm_report = zvm.recovery_reports("FailoverTest")[-1]
-    assert field(zvm_report, "General", "Status") == "Failed"
-    assert "CHG-NOBOOT" in field(zvm_report, "General", "Notes")
-    assert why in field(zvm_report, "General", "Notes")
+    assert json_field(zvm_report, "General", "Status") == "Failed"
+    assert "CHG-NOBOOT" in json_field(zvm_report, "General", "Notes")
+    assert why in json_field(zvm_report, "General", "Notes")
     assert not TEST_VMS & {name for name, _ in customer_vms(pair, "target")}
     junit = ET.parse(Path(report["_path"]).with_suffix(".xml")).getroot()
     assert int(junit.get("failures", "0")) >= 1
@@ -139,7 +139,10 @@ def test_a_failover_is_refused_while_the_peer_site_is_cut_off(pair: Lab) -> None
     assert report["result"] == "refused"
     assert audit_lines(pair.directory)[-1]["result"].startswith("refused: ")
     current = wait_meeting_sla(pair)
-    assert (field(current, "ProtectedSiteName"), field(current, "Status")) == ("source", 1)
+    assert (json_field(current, "ProtectedSiteName"), json_field(current, "Status")) == (
+        "source",
+        1,
+    )
     assert [p for p in customer_vms(pair, "source") if p[1] == "poweredOn"] == [
         (name, "poweredOn") for name in LAB_VMS
     ]
@@ -219,8 +222,8 @@ def test_cycle_1_failover_test_in_the_bubble_network(pair: Lab, cycle: Path) -> 
     assert vpg_test_network(pair) == "DC0_DVPG0"
     with pair.zvm("target") as zvm:
         zvm_report = zvm.recovery_reports("FailoverTest")[-1]
-    assert field(zvm_report, "General", "Status") == "Passed"
-    assert field(zvm_report, "General", "Notes").startswith("vmrepl CHG-1001: passed")
+    assert json_field(zvm_report, "General", "Status") == "Passed"
+    assert json_field(zvm_report, "General", "Notes").startswith("vmrepl CHG-1001: passed")
 
 
 def test_cycle_2_move_with_reverse_protection(pair: Lab, cycle: Path) -> None:
@@ -235,7 +238,7 @@ def test_cycle_2_move_with_reverse_protection(pair: Lab, cycle: Path) -> None:
     assert row["checkpoint"]["tag"] == "vmrepl move CHG-1002" and row["checkpoint"]["identifier"]
     assert [vm["power_state"] for vm in row["vms"]] == ["poweredOn", "poweredOn"]
     moved = vpg(pair, "target")
-    assert (field(moved, "ProtectedSiteName"), field(moved, "RecoverySiteName")) == (
+    assert (json_field(moved, "ProtectedSiteName"), json_field(moved, "RecoverySiteName")) == (
         "target",
         "source",
     )
@@ -248,7 +251,7 @@ def test_cycle_3_failback_brings_the_vms_home(pair: Lab, cycle: Path) -> None:
     [row] = last_report(cycle, "failback")["vpgs"]
     assert (row["status"], row["commit"]) == ("succeeded", "committed")
     home = wait_meeting_sla(pair)
-    assert (field(home, "ProtectedSiteName"), field(home, "RecoverySiteName")) == (
+    assert (json_field(home, "ProtectedSiteName"), json_field(home, "RecoverySiteName")) == (
         "source",
         "target",
     )
@@ -320,10 +323,13 @@ def test_a_failover_rehearsal_is_rolled_back(pair: Lab) -> None:
     assert [vm["power_state"] for vm in row["vms"]] == ["poweredOn", "poweredOn"]
     # as before: the VMs run at the source, protected to the target
     current = wait_meeting_sla(pair)
-    assert (field(current, "ProtectedSiteName"), field(current, "Status")) == ("source", 1)
+    assert (json_field(current, "ProtectedSiteName"), json_field(current, "Status")) == (
+        "source",
+        1,
+    )
     assert {site: customer_vms(pair, site) for site in ("source", "target")} == before
     with pair.zvm("target") as zvm:
-        assert field(zvm.recovery_reports("Failover")[-1], "General", "Status") == "RolledBack"
+        assert json_field(zvm.recovery_reports("Failover")[-1], "General", "Status") == "RolledBack"
 
 
 def test_a_confirmed_failover_then_a_failback(pair: Lab) -> None:
@@ -336,7 +342,7 @@ def test_a_confirmed_failover_then_a_failback(pair: Lab) -> None:
         "latest",
     )
     failed_over = vpg(pair, "target")
-    assert field(failed_over, "ProtectedSiteName") == "target"
+    assert json_field(failed_over, "ProtectedSiteName") == "target"
     assert customer_vms(pair, "source") == [(name, "poweredOff") for name in LAB_VMS]
     # the same failover again: the VMs run at the target already
     again = run(pair, "failover.yml", recovery_request_ref="INC-2003", recovery_confirm=True)
@@ -344,7 +350,7 @@ def test_a_confirmed_failover_then_a_failback(pair: Lab) -> None:
     assert last_report(pair.directory, "failover")["vpgs"][0]["status"] == "unchanged"
     back = run(pair, "failback.yml", recovery_request_ref="INC-2004")
     assert back.status == "successful", failure_messages(back)
-    assert field(wait_meeting_sla(pair), "ProtectedSiteName") == "source"
+    assert json_field(wait_meeting_sla(pair), "ProtectedSiteName") == "source"
     assert customer_vms(pair, "source") == [(name, "poweredOn") for name in LAB_VMS]
 
 
@@ -396,21 +402,23 @@ def host_switches(lab: Lab, site: str) -> dict[str, list[str]]:
 def vpg_test_network(lab: Lab) -> str:
     with lab.zvm("source") as zvm:
         current = vpg(lab)
-        settings_id = zvm.vpg_settings_create(field(current, "VpgIdentifier"))
+        settings_id = zvm.vpg_settings_create(json_field(current, "VpgIdentifier"))
         try:
             settings = zvm.vpg_settings_get(settings_id)
         finally:
             zvm.vpg_settings_delete(settings_id)
-        site = field(current, "RecoverySite", "identifier")
+        site = json_field(current, "RecoverySite", "identifier")
         names = {
-            field(n, "NetworkIdentifier"): field(n, "VirtualizationNetworkName")
+            json_field(n, "NetworkIdentifier"): json_field(n, "VirtualizationNetworkName")
             for n in zvm.site_objects(site, "networks")
         }
-    default = field(settings, "Networks", "FailoverTest", "Hypervisor", "DefaultNetworkIdentifier")
+    default = json_field(
+        settings, "Networks", "FailoverTest", "Hypervisor", "DefaultNetworkIdentifier"
+    )
     nics = {
-        field(nic, "FailoverTest", "Hypervisor", "NetworkIdentifier")
-        for vm in field(settings, "Vms")
-        for nic in field(vm, "Nics")
+        json_field(nic, "FailoverTest", "Hypervisor", "NetworkIdentifier")
+        for vm in json_field(settings, "Vms")
+        for nic in json_field(vm, "Nics")
     }
     assert nics == {default}
     return str(names[default])

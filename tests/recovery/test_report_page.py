@@ -8,8 +8,8 @@ import re
 from html import unescape
 from pathlib import Path
 
-from ansible_collections.vmrepl.core.plugins.module_utils import reports
-from ansible_collections.vmrepl.core.plugins.module_utils.recovery import check_vm
+from ansible_collections.vmrepl.core.plugins.module_utils.recovery import report as reports
+from ansible_collections.vmrepl.core.plugins.module_utils.recovery.rules import check_vm
 from tests.recovery.conftest import dump_dom
 
 

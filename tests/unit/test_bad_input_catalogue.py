@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from ansible_collections.vmrepl.core.plugins.module_utils import test_network
-from ansible_collections.vmrepl.core.plugins.module_utils.errors import ConfigurationError
-from ansible_collections.vmrepl.core.plugins.module_utils.recovery import check_inputs
+from ansible_collections.vmrepl.core.plugins.module_utils import bubble_network
+from ansible_collections.vmrepl.core.plugins.module_utils.clients.errors import ConfigurationError
+from ansible_collections.vmrepl.core.plugins.module_utils.recovery.rules import check_inputs
 from ansible_collections.vmrepl.core.plugins.module_utils.vpgs import check_definitions
 from vmrepl.cli import cli
 from vmrepl.results import EXIT_CODES, summarise
@@ -227,7 +227,7 @@ def test_a_past_point_in_time_and_a_safe_network_pass() -> None:
 @pytest.mark.parametrize("name", ["n" * 300, "a/b", "x<y>", 'q"'])
 def test_the_test_network_module_refuses_a_bad_name_before_reading(name: str) -> None:
     with pytest.raises(ConfigurationError) as refused:
-        test_network.plan(object(), ["esx1"], name)  # type: ignore[arg-type]
+        bubble_network.plan(object(), ["esx1"], name)  # type: ignore[arg-type]
     assert "recovery_test_network" in str(refused.value)
 
 

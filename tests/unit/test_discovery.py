@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from ansible_collections.vmrepl.core.plugins.module_utils.clients.errors import NotFound
 from ansible_collections.vmrepl.core.plugins.module_utils.discovery import choose_hosts, choose_vms
-from ansible_collections.vmrepl.core.plugins.module_utils.errors import NotFound
 
 
 def host(

@@ -1,5 +1,5 @@
-"""One of each: the wait loop (module_utils.wait.poll_until) and the reading of a site's
-identifier (module_utils.zvm.site_id), with no hand-written copies elsewhere."""
+"""One of each: the wait loop (module_utils.clients.wait.poll_until) and the reading of a site's
+identifier (module_utils.clients.zvm.site_id), with no hand-written copies elsewhere."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from ansible_collections.vmrepl.core.plugins.module_utils.errors import TaskTimeout
-from ansible_collections.vmrepl.core.plugins.module_utils.wait import poll_until
-from ansible_collections.vmrepl.core.plugins.module_utils.zvm import site_id
+from ansible_collections.vmrepl.core.plugins.module_utils.clients.errors import TaskTimeout
+from ansible_collections.vmrepl.core.plugins.module_utils.clients.wait import poll_until
+from ansible_collections.vmrepl.core.plugins.module_utils.clients.zvm import site_id
 
 ROOT = Path(__file__).resolve().parents[2]
 #: Where the rule holds: the collection and the Python package, but the lab (the simulator and
@@ -68,7 +68,7 @@ def test_site_id_is_read_in_one_place_only() -> None:
         for number, line in enumerate(path.read_text().splitlines(), 1):
             if pattern.search(line) and path.name != "zvm.py":
                 copies.append(f"{path.relative_to(ROOT)}:{number}: {line.strip()}")
-    zvm = (ROOT / "plugins/module_utils/zvm.py").read_text()
+    zvm = (ROOT / "plugins/module_utils/clients/zvm.py").read_text()
     assert zvm.count('"SiteIdentifier")') == 1
     assert copies == []
 
@@ -119,7 +119,7 @@ def test_poll_until_returns_the_first_value_that_is_not_none() -> None:
 
 
 def test_there_is_no_hand_written_wait_loop_left() -> None:
-    """No fixed sleeps and no deadline loops outside module_utils/wait.py (backoff between
+    """No fixed sleeps and no deadline loops outside module_utils/clients/wait.py (backoff between
     retries of one request is not a wait for a condition, and stays in the ZVM client)."""
     sleep = re.compile(r"\btime\.sleep\(|\bsleep\(\s*1(\.0)?\s*\)")
     loop = re.compile(r"while\b.*(monotonic|_clock\(|deadline)")

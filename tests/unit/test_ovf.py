@@ -10,12 +10,12 @@ from types import SimpleNamespace
 
 import pytest
 
-from ansible_collections.vmrepl.core.plugins.module_utils.errors import (
+from ansible_collections.vmrepl.core.plugins.module_utils.clients.errors import (
     ConfigurationError,
     TaskFailed,
     TaskTimeout,
 )
-from ansible_collections.vmrepl.core.plugins.module_utils.vsphere import (
+from ansible_collections.vmrepl.core.plugins.module_utils.clients.ovf import (
     OvfPackage,
     check_href,
     check_properties,
@@ -25,8 +25,8 @@ from ansible_collections.vmrepl.core.plugins.module_utils.vsphere import (
     nfc_url,
     parse_manifest,
     parse_ovf,
-    poll_until,
 )
+from ansible_collections.vmrepl.core.plugins.module_utils.clients.wait import poll_until
 
 REPO = Path(__file__).resolve().parents[2]
 APPLIANCE = REPO / "lab" / "appliance"
@@ -310,12 +310,12 @@ def test_poll_until_raises_the_given_error_on_timeout():
 
 
 def test_vcenter_faults_become_typed_errors():
-    from ansible_collections.vmrepl.core.plugins.module_utils.errors import VmreplError
-    from ansible_collections.vmrepl.core.plugins.module_utils.vsphere import (
+    from ansible_collections.vmrepl.core.plugins.module_utils.appliance import (
         OvfVmSpec,
         ensure_ovf_vm,
-        vim,
     )
+    from ansible_collections.vmrepl.core.plugins.module_utils.clients.errors import VmreplError
+    from ansible_collections.vmrepl.core.plugins.module_utils.clients.vsphere import vim
 
     class Refusing:
         def find_by_name(self, *args):

@@ -10,15 +10,13 @@ from typing import Any
 
 import pytest
 
-from ansible_collections.vmrepl.core.plugins.module_utils.errors import (
+from ansible_collections.vmrepl.core.plugins.module_utils.clients.errors import (
     ApiError,
     TaskFailed,
     TaskTimeout,
 )
+from ansible_collections.vmrepl.core.plugins.module_utils.clients.zvm import PairingStatus
 from ansible_collections.vmrepl.core.plugins.module_utils.pairing import (
-    PAIRED,
-    PAIRING,
-    UNPAIRED,
     SitePairing,
 )
 
@@ -74,7 +72,7 @@ class FakeZvm:
                 {
                     "SiteIdentifier": None,
                     "Link": {"identifier": None},
-                    "PairingStatus": PAIRING,
+                    "PairingStatus": PairingStatus.Pairing,
                     "HostName": "zvm-b",
                     "Port": 9071,
                 }
@@ -100,7 +98,7 @@ class FakeZvm:
         self.world.calls.append(f"{self.name} pair {host}:{port} {token}")
         if self.world.pair_refusal:
             raise ApiError(self.world.pair_refusal, status=400)
-        self.world.set_from_now(source=PAIRED, target=PAIRED)
+        self.world.set_from_now(source=PairingStatus.Paired, target=PairingStatus.Paired)
         return "task-pair"
 
     def unpair_site(self, site_id: str, keep_target_disks: bool) -> str:
@@ -143,14 +141,18 @@ def test_fresh_sites_are_paired_with_a_token_from_the_target() -> None:
 
 
 def test_paired_sites_need_nothing() -> None:
-    p, _, _ = pairing((0, {"source": PAIRED, "target": PAIRED}))
+    p, _, _ = pairing((0, {"source": PairingStatus.Paired, "target": PairingStatus.Paired}))
     state = p.read()
     assert state.paired and state.describe() == {"source": "Paired", "target": "Paired"}
 
 
 @pytest.mark.parametrize(
     "world",
-    [{"source": UNPAIRED}, {"target": PAIRED}, {"source": PAIRED, "target": UNPAIRED}],
+    [
+        {"source": PairingStatus.Unpaired},
+        {"target": PairingStatus.Paired},
+        {"source": PairingStatus.Paired, "target": PairingStatus.Unpaired},
+    ],
 )
 def test_an_abandoned_half_pairing_is_undone_after_the_grace_period(world: dict) -> None:
     p, fake, clock = pairing((0, world), grace=30)
@@ -166,7 +168,10 @@ def test_an_abandoned_half_pairing_is_undone_after_the_grace_period(world: dict)
 def test_a_half_pairing_that_completes_within_the_grace_period_is_left_alone() -> None:
     # The target accepted, the source has not written its side yet (between two steps of
     # another run's pairing, with no sign of it): it becomes Paired by itself.
-    p, world, _ = pairing((0, {"target": PAIRED}), (5, {"source": PAIRED, "target": PAIRED}))
+    p, world, _ = pairing(
+        (0, {"target": PairingStatus.Paired}),
+        (5, {"source": PairingStatus.Paired, "target": PairingStatus.Paired}),
+    )
     after = p.pair(p.read(), "zvm-b", 9071)
     assert after.paired
     assert unpairs(world) == [] and "source pair" not in " ".join(world.calls)
@@ -176,8 +181,8 @@ def test_a_half_pairing_that_completes_within_the_grace_period_is_left_alone() -
 def test_a_half_pairing_with_a_pairing_task_running_is_waited_for_not_undone() -> None:
     # Past the grace period, but the source's PairSites task has not ended: in progress.
     p, world, clock = pairing(
-        (0, {"target": PAIRED, "tasks": {"source": ["PairSites"]}}),
-        (90, {"source": PAIRED, "target": PAIRED}),
+        (0, {"target": PairingStatus.Paired, "tasks": {"source": ["PairSites"]}}),
+        (90, {"source": PairingStatus.Paired, "target": PairingStatus.Paired}),
         grace=30,
     )
     state = p.read()
@@ -191,9 +196,9 @@ def test_a_pairing_the_source_is_still_making_is_waited_for() -> None:
     # The source lists the pairing without an identifier (talking to the target) while the
     # target already lists the source as Paired: old code saw "half done" and unpaired it.
     p, world, _ = pairing(
-        (0, {"source": PENDING, "target": PAIRED}),
-        (3, {"source": PAIRING, "target": PAIRED}),
-        (8, {"source": PAIRED, "target": PAIRED}),
+        (0, {"source": PENDING, "target": PairingStatus.Paired}),
+        (3, {"source": PairingStatus.Pairing, "target": PairingStatus.Paired}),
+        (8, {"source": PairingStatus.Paired, "target": PairingStatus.Paired}),
     )
     state = p.read()
     assert state.busy == ["the source is pairing with zvm-b:9071"]
@@ -209,8 +214,15 @@ def test_already_in_progress_refusal_means_wait_for_the_other_run() -> None:
     state = p.read()
     world.timeline += [
         (0.5, {"source": PENDING, "tasks": {"source": ["PairSites"]}}),
-        (2, {"source": PAIRING, "target": PAIRED, "tasks": {"source": ["PairSites"]}}),
-        (12, {"source": PAIRED, "target": PAIRED}),
+        (
+            2,
+            {
+                "source": PairingStatus.Pairing,
+                "target": PairingStatus.Paired,
+                "tasks": {"source": ["PairSites"]},
+            },
+        ),
+        (12, {"source": PairingStatus.Paired, "target": PairingStatus.Paired}),
     ]
     world.clock.now = 0.5
     after = p.pair(state, "zvm-b", 9071)
@@ -222,7 +234,7 @@ def test_already_in_progress_without_other_evidence_still_waits_the_grace_period
     # A ZVM that cannot list its tasks and lists nothing yet: the refusal alone says "wait".
     p, world, clock = pairing(grace=30)
     world.pair_refusal = "Pairing with zvm-b:9071 is already in progress."
-    world.timeline.append((20, {"source": PAIRED, "target": PAIRED}))
+    world.timeline.append((20, {"source": PairingStatus.Paired, "target": PairingStatus.Paired}))
     after = p.pair(p.read(), "zvm-b", 9071)
     assert after.paired and clock.now >= 20
 
@@ -230,7 +242,7 @@ def test_already_in_progress_without_other_evidence_still_waits_the_grace_period
 def test_another_run_pairing_at_the_same_moment_counts_as_success() -> None:
     p, world, _ = pairing()
     world.pair_refusal = "Sites already paired"
-    world.timeline.append((0, {"source": PAIRED, "target": PAIRED}))
+    world.timeline.append((0, {"source": PairingStatus.Paired, "target": PairingStatus.Paired}))
     after = p.pair(p.read(), "zvm-b", 9071)
     assert after.paired
     assert after.notes == ["paired by another run at the same time"]
@@ -247,7 +259,14 @@ def test_a_real_pairing_failure_names_both_sites_and_the_port() -> None:
 
 def test_a_pairing_in_progress_past_the_timeout_is_a_timeout_naming_the_evidence() -> None:
     p, _, clock = pairing(
-        (0, {"source": PAIRING, "target": PAIRED, "tasks": {"target": ["UnpairSites"]}}),
+        (
+            0,
+            {
+                "source": PairingStatus.Pairing,
+                "target": PairingStatus.Paired,
+                "tasks": {"target": ["UnpairSites"]},
+            },
+        ),
         timeout=60,
     )
     with pytest.raises(TaskTimeout, match="still not settled after 60 s") as err:
@@ -257,7 +276,7 @@ def test_a_pairing_in_progress_past_the_timeout_is_a_timeout_naming_the_evidence
 
 
 def test_a_zvm_that_cannot_list_tasks_gives_no_evidence() -> None:
-    p, _, _ = pairing((0, {"source": PAIRED, "target": PAIRED}))
+    p, _, _ = pairing((0, {"source": PairingStatus.Paired, "target": PairingStatus.Paired}))
 
     def refuse(task_type: str | None = None) -> list[dict[str, Any]]:
         raise ApiError("GET /v1/tasks: 403 Forbidden", status=403)

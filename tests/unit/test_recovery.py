@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 
 from ansible_collections.vmrepl.core.plugins.filter.recovery_refusal import recovery_refusal
-from ansible_collections.vmrepl.core.plugins.module_utils.errors import Refused
-from ansible_collections.vmrepl.core.plugins.module_utils.recovery import (
+from ansible_collections.vmrepl.core.plugins.module_utils.clients.errors import Refused
+from ansible_collections.vmrepl.core.plugins.module_utils.recovery.rules import (
     Point,
     check_vm,
     choose_checkpoint,

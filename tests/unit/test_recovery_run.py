@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 from pyVmomi import vim
 
-from ansible_collections.vmrepl.core.plugins.module_utils.errors import Refused
-from ansible_collections.vmrepl.core.plugins.module_utils.recovery_run import Options, RecoveryRun
-from ansible_collections.vmrepl.core.plugins.module_utils.vsphere import ManagedObject
+from ansible_collections.vmrepl.core.plugins.module_utils.clients.errors import Refused
+from ansible_collections.vmrepl.core.plugins.module_utils.clients.vsphere import ManagedObject
+from ansible_collections.vmrepl.core.plugins.module_utils.recovery.run import Options, RecoveryRun
 
 HERE, PEER = "site-t", "site-s"
 ACTIONS = {"failover_test", "failover", "move", "failover_commit", "failover_rollback"}

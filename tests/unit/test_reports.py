@@ -14,13 +14,14 @@ from xml.etree import ElementTree as ET
 
 import pytest
 
-from ansible_collections.vmrepl.core.plugins.module_utils import audit, reports
-from ansible_collections.vmrepl.core.plugins.module_utils.errors import ConfigurationError
-from ansible_collections.vmrepl.core.plugins.module_utils.recovery import check_vm
-from ansible_collections.vmrepl.core.plugins.module_utils.test_network import (
+from ansible_collections.vmrepl.core.plugins.module_utils import audit
+from ansible_collections.vmrepl.core.plugins.module_utils.bubble_network import (
     HostNetworks,
     plan_hosts,
 )
+from ansible_collections.vmrepl.core.plugins.module_utils.clients.errors import ConfigurationError
+from ansible_collections.vmrepl.core.plugins.module_utils.recovery import report as reports
+from ansible_collections.vmrepl.core.plugins.module_utils.recovery.rules import check_vm
 
 
 def vm(name: str, power: str = "poweredOn") -> dict[str, Any]:

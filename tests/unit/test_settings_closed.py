@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from ansible_collections.vmrepl.core.plugins.module_utils.errors import ApiError
-from ansible_collections.vmrepl.core.plugins.module_utils.recovery_run import Options, RecoveryRun
+from ansible_collections.vmrepl.core.plugins.module_utils.clients.errors import ApiError
+from ansible_collections.vmrepl.core.plugins.module_utils.recovery.run import Options, RecoveryRun
 from ansible_collections.vmrepl.core.plugins.module_utils.vpgs import (
     SettingsLedger,
     clean_up_settings,

@@ -13,7 +13,11 @@ from typing import Any
 
 import pytest
 
-from ansible_collections.vmrepl.core.plugins.module_utils.errors import ConfigurationError
+from ansible_collections.vmrepl.core.plugins.module_utils.clients.errors import ConfigurationError
+from ansible_collections.vmrepl.core.plugins.module_utils.clients.zvm import (
+    ZvmClient,
+    ZvmConnectionParams,
+)
 from ansible_collections.vmrepl.core.plugins.module_utils.vpgs import (
     VpgManager,
     VpgSpec,
@@ -21,7 +25,6 @@ from ansible_collections.vmrepl.core.plugins.module_utils.vpgs import (
     planned_differences,
     protectability,
 )
-from ansible_collections.vmrepl.core.plugins.module_utils.zvm import ZvmClient, ZvmConnectionParams
 from ansible_collections.vmrepl.core.plugins.modules.vpg import result_of
 from tests.unit.test_zvm_client import PASSWORD, USER, FakeZvm, Reply, Seen, test_tls
 

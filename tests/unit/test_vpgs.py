@@ -7,16 +7,15 @@ from pathlib import Path
 
 import pytest
 
-from ansible_collections.vmrepl.core.plugins.module_utils.errors import ConfigurationError
+from ansible_collections.vmrepl.core.plugins.module_utils.clients.errors import ConfigurationError
+from ansible_collections.vmrepl.core.plugins.module_utils.clients.zvm import get_path, set_path
 from ansible_collections.vmrepl.core.plugins.module_utils.vpgs import (
     MANAGED_FIELDS,
     Names,
     VpgSpec,
     desired_values,
     differences,
-    get_path,
     protectability,
-    set_path,
 )
 
 EXAMPLE = Path(__file__).parents[2] / "src/vmrepl/lab/zvm/openapi/vpg-settings-example.json"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.vmrepl.core.plugins.module_utils.errors import ConfigurationError
+from ansible_collections.vmrepl.core.plugins.module_utils.clients.errors import ConfigurationError
 from ansible_collections.vmrepl.core.plugins.module_utils.vras import (
     IpPool,
     VraSettings,

@@ -14,13 +14,15 @@ from typing import Any
 
 import pytest
 
-from ansible_collections.vmrepl.core.plugins.module_utils.errors import (
+from ansible_collections.vmrepl.core.plugins.module_utils.clients.errors import (
     AuthenticationFailed,
     ConnectionFailed,
     NotFound,
 )
-from ansible_collections.vmrepl.core.plugins.module_utils.vsphere import VSphereConnectionParams
-from ansible_collections.vmrepl.core.plugins.module_utils.vsphere_tags import TagClient
+from ansible_collections.vmrepl.core.plugins.module_utils.clients.vsphere import (
+    VSphereConnectionParams,
+)
+from ansible_collections.vmrepl.core.plugins.module_utils.clients.vsphere_tags import TagClient
 
 PARAMS = VSphereConnectionParams("vc.example", "tagger", "not-a-real-password", port=8443)
 CAT = "urn:vmomi:InventoryServiceCategory:c1:GLOBAL"

@@ -27,8 +27,8 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import requests
 
-from ansible_collections.vmrepl.core.plugins.module_utils import zvm as zvm_module
-from ansible_collections.vmrepl.core.plugins.module_utils.errors import (
+from ansible_collections.vmrepl.core.plugins.module_utils.clients import zvm as zvm_module
+from ansible_collections.vmrepl.core.plugins.module_utils.clients.errors import (
     ApiError,
     AuthenticationFailed,
     ConfigurationError,
@@ -38,18 +38,16 @@ from ansible_collections.vmrepl.core.plugins.module_utils.errors import (
     TaskTimeout,
     VmreplError,
 )
-from ansible_collections.vmrepl.core.plugins.module_utils.zvm import (
+from ansible_collections.vmrepl.core.plugins.module_utils.clients.zvm import (
     SITE_OBJECT_KINDS,
     TOKEN_PATH,
     CommitPolicy,
     ShutdownPolicy,
     ZvmClient,
     ZvmConnectionParams,
-    vra_create_body,
+    json_field,
 )
-from ansible_collections.vmrepl.core.plugins.module_utils.zvm import (
-    field as zfield,
-)
+from ansible_collections.vmrepl.core.plugins.module_utils.vras import vra_create_body
 from tests.support.openapi_schema import SCHEMA_FILE, OpenApiSchema
 
 try:  # the simulator team's validator (the contract its responses are checked with)
@@ -360,16 +358,16 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-# -- field() --------------------------------------------------------------------------------
+# -- json_field() ----------------------------------------------------------------------------
 def test_field_reads_keys_case_insensitively() -> None:
     task = {"Status": {"State": 6, "Progress": 100}, "link": {"identifier": "t-1"}}
-    assert zfield(task, "Status", "State") == 6
-    assert zfield(task, "status", "progress") == 100
-    assert zfield({"status": {"state": 4}}, "Status", "State") == 4
-    assert zfield(task, "Link", "Identifier") == "t-1"
-    assert zfield(task, "Status", "Missing", default="x") == "x"
-    assert zfield(task, "Status", "State", "Deeper") is None
-    assert zfield(None, "Status") is None
+    assert json_field(task, "Status", "State") == 6
+    assert json_field(task, "status", "progress") == 100
+    assert json_field({"status": {"state": 4}}, "Status", "State") == 4
+    assert json_field(task, "Link", "Identifier") == "t-1"
+    assert json_field(task, "Status", "Missing", default="x") == "x"
+    assert json_field(task, "Status", "State", "Deeper") is None
+    assert json_field(None, "Status") is None
 
 
 # -- authentication -------------------------------------------------------------------------
@@ -1015,7 +1013,7 @@ def test_wait_for_tasks_returns_every_result_when_asked_not_to_raise(
         },
     )
     results = client_for(fake, clock).wait_for_tasks(["t1", "t2", "t3"], raise_on_error=False)
-    assert {t: zfield(r, "Status", "State") for t, r in results.items()} == {
+    assert {t: json_field(r, "Status", "State") for t, r in results.items()} == {
         "t1": 6,
         "t2": 5,
         "t3": 4,
@@ -1041,7 +1039,7 @@ def test_wait_for_task_reads_camel_case_too(fake: FakeZvm, clock: FakeTime) -> N
         Reply(200, {"status": {"state": 6, "progress": 100}}),
     )
     task = client_for(fake, clock).wait_for_task("t1", interval=1)
-    assert zfield(task, "Status", "State") == 6
+    assert json_field(task, "Status", "State") == 6
 
 
 def test_waiting_for_user_input_is_an_end_only_when_accepted(
@@ -1050,7 +1048,7 @@ def test_waiting_for_user_input_is_an_end_only_when_accepted(
     fake.routes[("GET", "/v1/tasks/t1")] = lambda seen: Reply(200, _task(2, 50))
     client = client_for(fake, clock)
     results = client.wait_for_tasks(["t1"], accept_waiting=True)
-    assert zfield(results["t1"], "Status", "State") == 2
+    assert json_field(results["t1"], "Status", "State") == 2
     with pytest.raises(TaskTimeout):
         client.wait_for_tasks(["t1"], timeout=10, interval=2)
 

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from ansible.module_utils.testing import patch_module_args
 
-from ansible_collections.vmrepl.core.plugins.module_utils.zvm import mask, masked
+from ansible_collections.vmrepl.core.plugins.module_utils.clients.zvm import mask, masked
 from ansible_collections.vmrepl.core.plugins.modules import zvm_info
 
 KEY = "ZLK-4F2A-9C1B-77DE-ABCD"  # a made-up key, not a real licence

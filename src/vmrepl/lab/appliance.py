@@ -22,12 +22,14 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from ansible_collections.vmrepl.core.plugins.module_utils.vsphere import (
+from ansible_collections.vmrepl.core.plugins.module_utils.appliance import (
     OvfVmResult,
     OvfVmSpec,
+    ensure_ovf_vm,
+)
+from ansible_collections.vmrepl.core.plugins.module_utils.clients.vsphere import (
     VSphereClient,
     VSphereConnectionParams,
-    ensure_ovf_vm,
     vim,
 )
 from vmrepl.lab.process import LabError

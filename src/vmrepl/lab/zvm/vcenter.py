@@ -10,7 +10,7 @@ from typing import Any, Literal, TypeVar
 
 from pyVmomi import vim, vmodl
 
-from ansible_collections.vmrepl.core.plugins.module_utils.vsphere import (
+from ansible_collections.vmrepl.core.plugins.module_utils.clients.vsphere import (
     ManagedObject,
     VSphereClient,
     VSphereConnectionParams,

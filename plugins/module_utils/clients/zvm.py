@@ -5,12 +5,13 @@
 Plain Python on top of ``requests``, no Ansible imports, so that the modules, the CLI and the
 lab share it. Every request goes through :meth:`ZvmClient.request`, which authenticates
 (appliance token or Windows session), retries what is safe to retry (see :data:`RETRY_RULE`),
-and turns failures into the typed errors of ``module_utils.errors``. Action calls (pairing,
+and turns failures into the typed errors of ``module_utils.clients.errors``. Action calls (pairing,
 VRA install, commit, failover, ...) return a task identifier; wait for any number of them with
 :meth:`ZvmClient.wait_for_tasks`, which polls them together.
 
 Live ZVM JSON is PascalCase while the published schema is camelCase: read fields with
-:func:`field`, which ignores case. Request bodies are sent PascalCase, as the ZVM documents them.
+:func:`json_field`, which ignores case. Request bodies are sent PascalCase, as the ZVM documents
+them.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from urllib.parse import quote
 import requests
 from urllib3.exceptions import ConnectTimeoutError, MaxRetryError, NewConnectionError
 
-from ansible_collections.vmrepl.core.plugins.module_utils.errors import (
+from ansible_collections.vmrepl.core.plugins.module_utils.clients.errors import (
     ApiError,
     AuthenticationFailed,
     ConfigurationError,
@@ -40,7 +41,7 @@ from ansible_collections.vmrepl.core.plugins.module_utils.errors import (
     TaskFailed,
     TaskTimeout,
 )
-from ansible_collections.vmrepl.core.plugins.module_utils.wait import poll_until
+from ansible_collections.vmrepl.core.plugins.module_utils.clients.wait import poll_until
 
 log = logging.getLogger(__name__)
 
@@ -84,21 +85,65 @@ _RETRY_IDEMPOTENT_STATUS = frozenset({502, 504})
 _RETRY_READ_STATUS = frozenset({500})
 _READ_METHODS = frozenset({"GET", "HEAD"})
 
-#: Task ``Status.State`` values.
-TASK_STATE_NAMES = {
-    0: "FirstUnusedValue",
-    1: "InProgress",
-    2: "WaitingForUserInput",
-    3: "Paused",
-    4: "Failed",
-    5: "Stopped",
-    6: "Completed",
-    7: "Cancelling",
-}
-TASK_WAITING = 2
-TASK_FAILED = 4
-TASK_STOPPED = 5
-TASK_COMPLETED = 6
+
+# -- ZVM status codes, in one place. Each member is named as the API names the code, so that
+# ``.name`` is what a message shows (``VpgStatus(1).name == "MeetingSLA"``); see code_name().
+class TaskState(enum.IntEnum):
+    """A task's ``Status.State``."""
+
+    FirstUnusedValue = 0
+    InProgress = 1
+    WaitingForUserInput = 2
+    Paused = 3
+    Failed = 4
+    Stopped = 5
+    Completed = 6
+    Cancelling = 7
+
+
+class VraStatus(enum.IntEnum):
+    """A VRA's ``Status`` (``GET /v1/vras``)."""
+
+    Installed = 0
+    UnsupportedEsxVersion = 1
+    NotInstalled = 2
+    Installing = 3
+    Removing = 4
+    InstallationError = 5
+    HostPasswordChanged = 6
+    UpdatingIpSettings = 7
+    DuringChangeHost = 8
+
+
+class VpgStatus(enum.IntEnum):
+    """A VPG's ``Status`` (``GET /v1/vpgs``)."""
+
+    Initializing = 0
+    MeetingSLA = 1
+    NotMeetingSLA = 2
+    RpoNotMeetingSLA = 3
+    HistoryNotMeetingSLA = 4
+    FailingOver = 5
+    Moving = 6
+    Deleting = 7
+    Recovered = 8
+
+
+class PairingStatus(enum.IntEnum):
+    """A peer site's ``PairingStatus`` (``GET /v1/peersites``)."""
+
+    Paired = 0
+    Pairing = 1
+    Unpaired = 2
+
+
+def code_name(codes: type[enum.IntEnum], value: Any, default: str = "?") -> str:
+    """The API's name of a status code (``code_name(VpgStatus, 1) == "MeetingSLA"``), or
+    ``default`` for a value that is not one of ``codes``."""
+    try:
+        return codes(value).name
+    except ValueError:
+        return default
 
 
 class CommitPolicy(enum.IntEnum):
@@ -181,10 +226,10 @@ class ZvmConnectionParams:
         return self.ca_file or True
 
 
-def field(obj: Any, *path: str, default: Any = None) -> Any:
+def json_field(obj: Any, *path: str, default: Any = None) -> Any:
     """``obj[path[0]][path[1]]...`` with keys matched case-insensitively, or ``default``.
 
-    ``field(task, "Status", "State")`` reads live PascalCase JSON and schema camelCase alike.
+    ``json_field(task, "Status", "State")`` reads live PascalCase JSON and schema camelCase alike.
     """
     current = obj
     for key in path:
@@ -203,6 +248,23 @@ def field(obj: Any, *path: str, default: Any = None) -> Any:
     return current
 
 
+def get_path(obj: Any, path: tuple[str, ...]) -> Any:
+    """``obj[path]`` read with :func:`json_field` (case-insensitive keys)."""
+    return json_field(obj, *path)
+
+
+def set_path(obj: dict[str, Any], path: tuple[str, ...], value: Any) -> None:
+    """Set ``obj[path]`` matching existing keys case-insensitively, creating what is missing."""
+    node = obj
+    for key in path[:-1]:
+        existing = next((k for k in node if k.lower() == key.lower()), None)
+        if existing is None or not isinstance(node[existing], dict):
+            node[existing or key] = {}
+        node = node[existing or key]
+    last = next((k for k in node if k.lower() == path[-1].lower()), path[-1])
+    node[last] = value
+
+
 def site_id(site: Any) -> str:
     """The identifier of a local or peer site object (``GET /v1/localsite``, ``/v1/peersites``).
 
@@ -210,7 +272,7 @@ def site_id(site: Any) -> str:
     neither (a peer that is still pairing lists neither yet). Never the text ``"None"``: a missing
     or null field is no identifier. The one place that reads a site's identifier.
     """
-    for value in (field(site, "SiteIdentifier"), field(site, "Link", "identifier")):
+    for value in (json_field(site, "SiteIdentifier"), json_field(site, "Link", "identifier")):
         if value is None or isinstance(value, Mapping | list | bool):
             continue
         text = str(value).strip()
@@ -251,60 +313,12 @@ def masked(obj: Any) -> tuple[Any, set[str]]:
     return walk(obj), secrets
 
 
-def vra_create_body(
-    host_id: str,
-    datastore_id: str,
-    network_id: str,
-    *,
-    memory_gb: int = 3,
-    cpus: int = 1,
-    group_name: str = "default_group",
-    host_root_password: str | None = None,
-    ip_address: str | None = None,
-    subnet_mask: str | None = None,
-    gateway: str | None = None,
-    populate_post_installation: bool = False,
-) -> dict[str, Any]:
-    """The body of ``POST /v1/vras``: a static IP when ``ip_address`` is given, else DHCP; the
-    ZVM's public key instead of the ESXi root password unless ``host_root_password`` is given."""
-    if not 1 <= memory_gb <= 16:
-        raise ConfigurationError(f"VRA memory {memory_gb} GB is outside 1-16 GB.")
-    if not 1 <= cpus <= 4:
-        raise ConfigurationError(f"VRA CPU count {cpus} is outside 1-4.")
-    network: dict[str, Any] = {"VraIPConfigurationTypeApi": "Dhcp"}
-    if ip_address:
-        if not (subnet_mask and gateway):
-            raise ConfigurationError(
-                f"A static VRA address ({ip_address}) needs a subnet mask and a default gateway."
-            )
-        network = {
-            "VraIPConfigurationTypeApi": "Static",
-            "VraIPAddress": ip_address,
-            "SubnetMask": subnet_mask,
-            "DefaultGateway": gateway,
-        }
-    body: dict[str, Any] = {
-        "HostIdentifier": host_id,
-        "DatastoreIdentifier": datastore_id,
-        "NetworkIdentifier": network_id,
-        "MemoryInGb": memory_gb,
-        "NumOfCpus": cpus,
-        "GroupName": group_name,
-        "UsePublicKeyInsteadOfCredentials": host_root_password is None,
-        "PopulatePostInstallation": populate_post_installation,
-        "VraNetworkDataApi": network,
-    }
-    if host_root_password is not None:
-        body["HostRootPassword"] = host_root_password
-    return body
-
-
 def task_summary(task: Mapping[str, Any]) -> str:
     """``"<type> (<state>, <progress>%)"`` of a task, for messages."""
-    state = field(task, "Status", "State")
-    name = TASK_STATE_NAMES.get(state, str(state)) if isinstance(state, int) else str(state)
-    progress = field(task, "Status", "Progress", default="?")
-    return f"{field(task, 'Type') or 'task'} ({name}, {progress}%)"
+    state = json_field(task, "Status", "State")
+    name = code_name(TaskState, state, str(state)) if isinstance(state, int) else str(state)
+    progress = json_field(task, "Status", "Progress", default="?")
+    return f"{json_field(task, 'Type') or 'task'} ({name}, {progress}%)"
 
 
 class _Retryable(Exception):
@@ -423,17 +437,17 @@ class ZvmClient:
         if response.status_code in (400, 401, 403):
             raise self._login_refused(response)
         body = self._result(response, "POST", TOKEN_PATH)
-        token = field(body, "access_token")
+        token = json_field(body, "access_token")
         if not isinstance(token, str) or not token:
             raise ApiError(
                 f"{self.where} answered the login without an access token.",
                 status=response.status_code,
             )
         now = self._clock()
-        lifetime = float(field(body, "expires_in", default=300) or 300)
+        lifetime = float(json_field(body, "expires_in", default=300) or 300)
         self._access_expires = now + lifetime - min(30.0, lifetime / 2)
-        self._refresh_token = field(body, "refresh_token") or None
-        refresh_lifetime = float(field(body, "refresh_expires_in", default=0) or 0)
+        self._refresh_token = json_field(body, "refresh_token") or None
+        refresh_lifetime = float(json_field(body, "refresh_expires_in", default=0) or 0)
         self._refresh_expires = (
             now + refresh_lifetime - min(30.0, refresh_lifetime / 2) if refresh_lifetime else None
         )
@@ -743,13 +757,13 @@ class ZvmClient:
             body = None
         if isinstance(body, Mapping):
             message = (
-                field(body, "Message")
-                or field(body, "errorMessage")
-                or field(body, "error_description")
-                or field(body, "error")
-                or field(body, "title")
+                json_field(body, "Message")
+                or json_field(body, "errorMessage")
+                or json_field(body, "error_description")
+                or json_field(body, "error")
+                or json_field(body, "title")
             )
-            code = field(body, "errorCode")
+            code = json_field(body, "errorCode")
             if message:
                 return f"{message} (error code {code})" if code is not None else str(message)
             return text.strip()[:500]
@@ -811,7 +825,7 @@ class ZvmClient:
                         "done": len(results) - len(pending),
                         "pending": len(pending),
                         "progress": {
-                            tid: field(t, "Status", "Progress") for tid, t in results.items()
+                            tid: json_field(t, "Status", "Progress") for tid, t in results.items()
                         },
                     }
                 )
@@ -838,7 +852,7 @@ class ZvmClient:
             if failed:
                 reasons = "; ".join(
                     f"task {tid} {task_summary(t)}: "
-                    f"{field(t, 'CompleteReason') or 'no reason given'}"
+                    f"{json_field(t, 'CompleteReason') or 'no reason given'}"
                     for tid, t in failed
                 )
                 ended = f"{len(failed)} of {len(results)} tasks failed"
@@ -865,7 +879,7 @@ class ZvmClient:
         """``POST /v1/peersites/generatetoken`` on the target site: ``{Token, UtcExpirationDate}``.
         The token is a secret."""
         result = self._object(self.post("/v1/peersites/generatetoken", idempotent=True))
-        token = field(result, "Token")
+        token = json_field(result, "Token")
         if isinstance(token, str):
             self._session_secrets.add(token)
         return result
@@ -905,7 +919,7 @@ class ZvmClient:
         return self._object(self.get(f"/v1/vras/{_seg(vra_id)}"))
 
     def install_vra(self, body: Mapping[str, Any]) -> str:
-        """``POST /v1/vras`` (body: see :func:`vra_create_body`); returns the task id."""
+        """``POST /v1/vras`` (body: see ``vras.vra_create_body``); returns the task id."""
         return self._task_id(self.request("POST", "/v1/vras", dict(body)), "VRA install")
 
     def edit_vra(self, vra_id: str, body: Mapping[str, Any]) -> str:
@@ -1152,17 +1166,17 @@ class _HttpStatus(Exception):
 
 
 def _task_state(task: Mapping[str, Any]) -> Any:
-    return field(task, "Status", "State")
+    return json_field(task, "Status", "State")
 
 
 def _task_finished(task: Mapping[str, Any], accept_waiting: bool) -> bool:
     state = _task_state(task)
-    if state in (TASK_FAILED, TASK_STOPPED):
+    if state in (TaskState.Failed, TaskState.Stopped):
         return True
-    if state == TASK_COMPLETED:
-        progress = field(task, "Status", "Progress")
+    if state == TaskState.Completed:
+        progress = json_field(task, "Status", "Progress")
         return progress is None or progress >= 100
-    return accept_waiting and state == TASK_WAITING
+    return accept_waiting and state == TaskState.WaitingForUserInput
 
 
 def _seg(value: str) -> str:

@@ -17,11 +17,15 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ansible_collections.vmrepl.core.plugins.module_utils.errors import (
+from ansible_collections.vmrepl.core.plugins.module_utils.clients.errors import (
     ConfigurationError,
     Refused,
 )
-from ansible_collections.vmrepl.core.plugins.module_utils.zvm import field as zf
+from ansible_collections.vmrepl.core.plugins.module_utils.clients.zvm import (
+    VpgStatus,
+    code_name,
+    json_field,
+)
 
 #: Zerto names a test VM after its source VM with this suffix.
 TEST_VM_SUFFIX = " - testing recovery"
@@ -44,18 +48,6 @@ CUSTOMER_INITIATED = (*OPERATIONS, "vpg_customisation")
 COMMIT_POLICIES = ("commit", "rollback", "none")
 LOCAL_MODES = ("in_place", "new_vms")
 
-VPG_STATUS_NAMES = (
-    "Initializing",
-    "MeetingSLA",
-    "NotMeetingSLA",
-    "RpoNotMeetingSLA",
-    "HistoryNotMeetingSLA",
-    "FailingOver",
-    "Moving",
-    "Deleting",
-    "Recovered",
-)
-INITIALIZING, MEETING_SLA, FAILING_OVER, MOVING, DELETING, RECOVERED = 0, 1, 5, 6, 7, 8
 TOOLS_ABSENT = ("toolsNotInstalled", None, "")
 
 #: Which result wins when several sites answer for one VPG (:func:`merge_results`).
@@ -130,37 +122,37 @@ def refusal(
 def site_ids(vpg: Mapping[str, Any]) -> tuple[str, str]:
     """(protected site id, recovery site id) of a VPG."""
     return (
-        str(zf(vpg, "ProtectedSite", "identifier") or ""),
-        str(zf(vpg, "RecoverySite", "identifier") or ""),
+        str(json_field(vpg, "ProtectedSite", "identifier") or ""),
+        str(json_field(vpg, "RecoverySite", "identifier") or ""),
     )
 
 
 def status_text(vpg: Mapping[str, Any]) -> str:
     """``MeetingSLA`` or ``NotMeetingSLA (DisconnectedFromPeer)``."""
-    status = zf(vpg, "Status")
-    name = zf(vpg, "StatusDescription") or (
-        VPG_STATUS_NAMES[status] if isinstance(status, int) and 0 <= status < 9 else str(status)
+    status = json_field(vpg, "Status")
+    name = json_field(vpg, "StatusDescription") or (
+        code_name(VpgStatus, status, str(status)) if isinstance(status, int) else str(status)
     )
-    sub = zf(vpg, "SubStatusDescription")
+    sub = json_field(vpg, "SubStatusDescription")
     return f"{name} ({sub})" if sub and sub != "None" else str(name)
 
 
 def operation_running(vpg: Mapping[str, Any]) -> str | None:
     """The recovery operation a VPG is in, or None."""
-    status = zf(vpg, "Status")
-    if status == FAILING_OVER:
+    status = json_field(vpg, "Status")
+    if status == VpgStatus.FailingOver:
         return "failover"
-    if status == MOVING:
+    if status == VpgStatus.Moving:
         return "move"
-    test = zf(vpg, "ActiveProcessesApi", "RunningFailOverTestApi")
+    test = json_field(vpg, "ActiveProcessesApi", "RunningFailOverTestApi")
     if test:
-        return f"failover test ({zf(test, 'Stage') or 'running'})"
+        return f"failover test ({json_field(test, 'Stage') or 'running'})"
     return None
 
 
 def health_problem(vpg: Mapping[str, Any]) -> str | None:
     """Why a VPG is not healthy (not MeetingSLA), or None. Pure."""
-    if zf(vpg, "Status") == MEETING_SLA:
+    if json_field(vpg, "Status") == VpgStatus.MeetingSLA:
         return None
     if peer_unreachable(vpg):
         return f"the peer site cannot be reached: the VPG is {status_text(vpg)}, not MeetingSLA"
@@ -168,7 +160,7 @@ def health_problem(vpg: Mapping[str, Any]) -> str | None:
 
 
 def peer_unreachable(vpg: Mapping[str, Any]) -> bool:
-    return "disconnectedfrompeer" in str(zf(vpg, "SubStatusDescription") or "").lower()
+    return "disconnectedfrompeer" in str(json_field(vpg, "SubStatusDescription") or "").lower()
 
 
 # -- checkpoints and RPO ----------------------------------------------------------------------
@@ -210,9 +202,9 @@ class Point:
 
 def point_from(checkpoint: Mapping[str, Any], chosen_by: str) -> Point:
     return Point(
-        identifier=str(zf(checkpoint, "CheckpointIdentifier")),
-        time=zf(checkpoint, "TimeStamp"),
-        tag=zf(checkpoint, "Tag"),
+        identifier=str(json_field(checkpoint, "CheckpointIdentifier")),
+        time=json_field(checkpoint, "TimeStamp"),
+        tag=json_field(checkpoint, "Tag"),
         chosen_by=chosen_by,
     )
 
@@ -224,22 +216,22 @@ def choose_checkpoint(
 ) -> Point:
     """The latest checkpoint, the latest one tagged ``tag``, or the latest one at or before
     ``point_in_time``. Raises Refused when the journal holds none. Pure."""
-    ordered = sorted(checkpoints, key=lambda c: parse_time(str(zf(c, "TimeStamp"))))
+    ordered = sorted(checkpoints, key=lambda c: parse_time(str(json_field(c, "TimeStamp"))))
     if not ordered:
         raise Refused("the journal holds no checkpoint yet")
     if tag:
-        tagged = [c for c in ordered if zf(c, "Tag") == tag]
+        tagged = [c for c in ordered if json_field(c, "Tag") == tag]
         if not tagged:
-            known = sorted({str(zf(c, "Tag")) for c in ordered if zf(c, "Tag")})
+            known = sorted({str(json_field(c, "Tag")) for c in ordered if json_field(c, "Tag")})
             raise Refused(f"no checkpoint is tagged {tag!r} (tagged: {', '.join(known) or 'none'})")
         return point_from(tagged[-1], f"tag {tag}")
     if point_in_time:
         limit = parse_time(point_in_time)
-        before = [c for c in ordered if parse_time(str(zf(c, "TimeStamp"))) <= limit]
+        before = [c for c in ordered if parse_time(str(json_field(c, "TimeStamp"))) <= limit]
         if not before:
             raise Refused(
                 f"no checkpoint at or before {point_in_time}; the earliest in the journal is "
-                f"{zf(ordered[0], 'TimeStamp')}"
+                f"{json_field(ordered[0], 'TimeStamp')}"
             )
         return point_from(before[-1], f"point in time {point_in_time}")
     return point_from(ordered[-1], "latest")
@@ -255,7 +247,7 @@ def rpo_at_start(
         return None
     if point is None or point.time is None or not checkpoints:
         return int(actual_rpo)
-    latest = max(parse_time(str(zf(c, "TimeStamp"))) for c in checkpoints)
+    latest = max(parse_time(str(json_field(c, "TimeStamp"))) for c in checkpoints)
     return int(actual_rpo + max(0.0, latest - parse_time(point.time)))
 
 

@@ -6,12 +6,12 @@ clients' typed errors into ``fail_json`` with a message that says what to do."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import Any, Protocol
 
 from ansible.module_utils.basic import AnsibleModule, env_fallback
 
-from ansible_collections.vmrepl.core.plugins.module_utils.errors import VmreplError
+from ansible_collections.vmrepl.core.plugins.module_utils.clients.errors import VmreplError
 
 VSPHERE_ARGUMENT_SPEC: dict[str, Any] = {
     "hostname": {
@@ -95,7 +95,7 @@ def argument_spec(
 
 
 def vsphere_client(module: AnsibleModule) -> Any:
-    from ansible_collections.vmrepl.core.plugins.module_utils.vsphere import (
+    from ansible_collections.vmrepl.core.plugins.module_utils.clients.vsphere import (
         VSphereClient,
         VSphereConnectionParams,
     )
@@ -119,7 +119,7 @@ def vsphere_client(module: AnsibleModule) -> Any:
 
 def zvm_client(module: AnsibleModule, prefix: str = "zvm") -> Any:
     """A ZVM client from the module's ``zvm_*`` options (``peer_zvm_*`` with that prefix)."""
-    from ansible_collections.vmrepl.core.plugins.module_utils.zvm import (
+    from ansible_collections.vmrepl.core.plugins.module_utils.clients.zvm import (
         ZvmClient,
         ZvmConnectionParams,
     )
@@ -145,7 +145,7 @@ def run(module: AnsibleModule, body: Callable[[], dict[str, Any]]) -> None:
     """The exception boundary: ``body`` returns the result (with ``changed`` and ``msg``);
     a typed error becomes ``fail_json`` naming its kind and what to do, and a vSphere fault
     that no client call turned into one is reported with vCenter's own message."""
-    from ansible_collections.vmrepl.core.plugins.module_utils.vsphere import (
+    from ansible_collections.vmrepl.core.plugins.module_utils.clients.vsphere import (
         HAS_PYVMOMI,
         fault_message,
     )
@@ -164,3 +164,35 @@ def run(module: AnsibleModule, body: Callable[[], dict[str, Any]]) -> None:
             msg=f"vCenter refused the operation: {fault_message(exc)}", error=type(exc).__name__
         )
     module.exit_json(**result)
+
+
+class Plan(Protocol):
+    """What a service plans: one change shape, ``changes: {field: (before, after)}``, the facts
+    to return, and the message for the plan (``summary(check_mode)``)."""
+
+    @property
+    def changes(self) -> Mapping[str, tuple[Any, Any]]: ...
+
+    @property
+    def facts(self) -> Mapping[str, Any]: ...
+
+    def summary(self, check_mode: bool) -> str: ...
+
+
+def ensure(
+    module: AnsibleModule, plan: Plan, apply: Callable[[], Mapping[str, Any]]
+) -> dict[str, Any]:
+    """The plan → result edge: ``changed`` when the plan has changes, ``diff`` from the changed
+    keys only (when asked for with ``--diff``), ``msg`` from the plan. ``apply()`` runs only
+    when there are changes and not in check mode; what it returns (facts after the change,
+    and ``changed`` or ``msg`` when the change went otherwise than planned) updates the result."""
+    result: dict[str, Any] = {"changed": bool(plan.changes), **plan.facts}
+    if module._diff:
+        result["diff"] = {
+            side: {key: pair[index] for key, pair in plan.changes.items()}
+            for side, index in (("before", 0), ("after", 1))
+        }
+    result["msg"] = plan.summary(module.check_mode)
+    if plan.changes and not module.check_mode:
+        result.update(apply())
+    return result

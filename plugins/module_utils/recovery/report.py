@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree as ET
 
-from ansible_collections.vmrepl.core.plugins.module_utils.recovery import (
+from ansible_collections.vmrepl.core.plugins.module_utils.recovery.rules import (
     failed_checks,
     handoff_checklist,
     label,

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 DOCUMENTATION = r"""
-module: test_network
+module: bubble_network
 short_description: The isolated ("bubble") network of failover tests on the recovery hosts
 description:
   - Makes sure that each of O(hosts) has a standard port group O(name) on a vSwitch without
@@ -45,7 +45,7 @@ notes:
 
 EXAMPLES = r"""
 - name: Create the bubble network on the recovery hosts
-  vmrepl.core.test_network:
+  vmrepl.core.bubble_network:
     hostname: "{{ vmrepl_vcenter_hostname }}"
     username: "{{ vmrepl_vcenter_username }}"
     password: "{{ vault_vcenter_password }}"
@@ -63,8 +63,8 @@ hosts:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.vmrepl.core.plugins.module_utils import test_network
-from ansible_collections.vmrepl.core.plugins.module_utils.module import (
+from ansible_collections.vmrepl.core.plugins.module_utils import bubble_network
+from ansible_collections.vmrepl.core.plugins.module_utils._module import (
     argument_spec,
     run,
     vsphere_client,
@@ -77,7 +77,7 @@ def main():
             vsphere=True,
             name={"type": "str", "required": True},
             hosts={"type": "list", "elements": "str", "required": True},
-            vswitch={"type": "str", "default": test_network.DEFAULT_VSWITCH},
+            vswitch={"type": "str", "default": bubble_network.DEFAULT_VSWITCH},
             vlan_id={"type": "int", "default": 0},
         ),
         supports_check_mode=True,
@@ -89,13 +89,13 @@ def main():
         if not hosts:
             return {"changed": False, "hosts": {}, "msg": "No hosts: nothing to do."}
         with vsphere_client(module) as vc:
-            refs, plans = test_network.plan(vc, hosts, p["name"], p["vswitch"])
+            refs, plans = bubble_network.plan(vc, hosts, p["name"], p["vswitch"])
             missing = [item.host for item in plans if item.changes]
             if module.check_mode:
                 done = {item.host: "would add" if item.changes else "present" for item in plans}
                 changed = bool(missing)
             else:
-                done = test_network.apply(vc, refs, plans, p["name"], p["vswitch"], p["vlan_id"])
+                done = bubble_network.apply(vc, refs, plans, p["name"], p["vswitch"], p["vlan_id"])
                 changed = any(item.changes for item in plans) and "added" in done.values()
         result = {
             "changed": changed,

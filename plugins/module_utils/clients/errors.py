@@ -3,7 +3,7 @@
 """Typed errors raised by the vmrepl clients.
 
 Every error carries a message that says what went wrong and, where it can, what to do. The
-modules turn them into ``fail_json`` at one boundary (``module_utils.module``); the CLI and the
+modules turn them into ``fail_json`` at one boundary (``module_utils._module``); the CLI and the
 lab print them as they are.
 """
 

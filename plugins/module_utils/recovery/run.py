@@ -24,17 +24,26 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
-from ansible_collections.vmrepl.core.plugins.module_utils.errors import (
+from ansible_collections.vmrepl.core.plugins.module_utils.clients.errors import (
     ConfigurationError,
     NotFound,
     OperationFailed,
     Refused,
     VmreplError,
 )
-from ansible_collections.vmrepl.core.plugins.module_utils.recovery import (
-    DELETING,
-    INITIALIZING,
-    RECOVERED,
+from ansible_collections.vmrepl.core.plugins.module_utils.clients.wait import poll_until
+from ansible_collections.vmrepl.core.plugins.module_utils.clients.zvm import (
+    CommitPolicy,
+    ShutdownPolicy,
+    TaskState,
+    VpgStatus,
+    ZvmClient,
+    get_path,
+    json_field,
+    set_path,
+    site_id,
+)
+from ansible_collections.vmrepl.core.plugins.module_utils.recovery.rules import (
     TEST_VM_SUFFIX,
     USER_NAMES,
     VM_PROPERTIES,
@@ -58,20 +67,8 @@ from ansible_collections.vmrepl.core.plugins.module_utils.recovery import (
 from ansible_collections.vmrepl.core.plugins.module_utils.vpgs import (
     SettingsLedger,
     clean_up_settings,
-    get_path,
     open_settings,
-    set_path,
 )
-from ansible_collections.vmrepl.core.plugins.module_utils.wait import poll_until
-from ansible_collections.vmrepl.core.plugins.module_utils.zvm import (
-    TASK_FAILED,
-    TASK_STOPPED,
-    CommitPolicy,
-    ShutdownPolicy,
-    ZvmClient,
-    site_id,
-)
-from ansible_collections.vmrepl.core.plugins.module_utils.zvm import field as zf
 
 
 class _BootWaitOver(Exception):
@@ -198,7 +195,7 @@ class RecoveryRun:
         self._now = now
         site = zvm.local_site()
         self.site_id = site_id(site)
-        self.site_name = str(zf(site, "SiteName") or self.site_id)
+        self.site_name = str(json_field(site, "SiteName") or self.site_id)
         self._objects: dict[tuple[str, str], list[dict[str, Any]]] = {}
         self._home_id: str | None = None
 
@@ -221,7 +218,7 @@ class RecoveryRun:
         # What an interrupted run of ours left at this site (see vpgs.SettingsLedger).
         if not self.check_mode:
             clean_up_settings(self.zvm, self.site_id, self.ledger)
-        by_name = {str(zf(v, "VpgName")): v for v in self.zvm.vpgs()}
+        by_name = {str(json_field(v, "VpgName")): v for v in self.zvm.vpgs()}
         works = []
         for name in dict.fromkeys(names):
             work = Work(name, _new_result(name, self.o.operation, self.site_name))
@@ -270,7 +267,9 @@ class RecoveryRun:
             self._home_id = self.site_id
             return self._home_id
         # A peer still pairing has no identifier yet: it is no home site.
-        peers = [(site_id(p), zf(p, "PeerSiteName")) for p in self.zvm.peer_sites() if site_id(p)]
+        peers = [
+            (site_id(p), json_field(p, "PeerSiteName")) for p in self.zvm.peer_sites() if site_id(p)
+        ]
         matches = [i for i, n in peers if not wanted or wanted in (i, n)]
         if len(matches) != 1:
             raise ConfigurationError(
@@ -302,7 +301,7 @@ class RecoveryRun:
             raise Refused(f"it replicates within one site: a {label(op)} needs a site pair")
         home = self._home()
         if op in ("failover", "move"):
-            if status == RECOVERED:
+            if status == VpgStatus.Recovered:
                 result.update(
                     status="unchanged",
                     message=f"VPG {name} was recovered at {result['recovery_site']} already "
@@ -318,7 +317,7 @@ class RecoveryRun:
                 )
                 return False
         else:  # failback
-            if status == RECOVERED:
+            if status == VpgStatus.Recovered:
                 raise Refused(
                     "it was recovered without reverse protection; a failback needs the VPG "
                     "reverse-protected (a failover or move with reverse protection)"
@@ -346,15 +345,15 @@ class RecoveryRun:
 
     def _plan_one(self, work: Work, vpg: dict[str, Any]) -> None:
         o, result = self.o, work.result
-        work.vpg, work.vpg_id = vpg, str(zf(vpg, "VpgIdentifier"))
+        work.vpg, work.vpg_id = vpg, str(json_field(vpg, "VpgIdentifier"))
         protected, recovery = site_ids(vpg)
         result.update(
             vpg_id=work.vpg_id,
-            protected_site=zf(vpg, "ProtectedSiteName"),
-            recovery_site=zf(vpg, "RecoverySiteName"),
+            protected_site=json_field(vpg, "ProtectedSiteName"),
+            recovery_site=json_field(vpg, "RecoverySiteName"),
             vpg_status=status_text(vpg),
         )
-        status = zf(vpg, "Status")
+        status = json_field(vpg, "Status")
         op = o.operation
         if not self._placement(work, protected, recovery, status):
             return
@@ -364,13 +363,15 @@ class RecoveryRun:
                 f"it is in a {running} started outside this run; finish that first (commit, "
                 "roll back or stop it in the ZVM)"
             )
-        if status == DELETING:
+        if status == VpgStatus.Deleting:
             raise Refused("it is being deleted")
-        if status == RECOVERED:
+        if status == VpgStatus.Recovered:
             raise Refused("it was recovered without reverse protection and protects nothing")
-        if status == INITIALIZING:
+        if status == VpgStatus.Initializing:
             vpg = self._wait_for_sync(work)
-        syncing = zf(vpg, "Status") == INITIALIZING  # only in check mode: the run waits
+        syncing = (
+            json_field(vpg, "Status") == VpgStatus.Initializing
+        )  # only in check mode: the run waits
         if not o.is_test and not syncing:
             problem = health_problem(vpg)
             if problem and not o.force:
@@ -386,19 +387,21 @@ class RecoveryRun:
                     "set reverse_protection=false"
                 )
         work.vms = [
-            (str(zf(v, "VmName")), str(zf(v, "VmIdentifier")))
+            (str(json_field(v, "VmName")), str(json_field(v, "VmIdentifier")))
             for v in self.zvm.vms(vpg_name=work.name)
-            if str(zf(v, "VpgIdentifier") or work.vpg_id) == work.vpg_id
+            if str(json_field(v, "VpgIdentifier") or work.vpg_id) == work.vpg_id
         ]
         if not work.vms:
             raise Refused("it protects no VMs")
         checkpoints = self.zvm.checkpoints(work.vpg_id)
         if op in ("move", "failback"):
             work.point = Point(None, None, self._tag(), "tagged at the start of the move")
-            result["rpo_seconds"] = rpo_at_start(zf(vpg, "ActualRPO"), [], None)
+            result["rpo_seconds"] = rpo_at_start(json_field(vpg, "ActualRPO"), [], None)
         else:
             work.point = choose_checkpoint(checkpoints, o.checkpoint_tag, o.point_in_time)
-            result["rpo_seconds"] = rpo_at_start(zf(vpg, "ActualRPO"), checkpoints, work.point)
+            result["rpo_seconds"] = rpo_at_start(
+                json_field(vpg, "ActualRPO"), checkpoints, work.point
+            )
         result["checkpoint"] = work.point.as_dict()
         self._plan_settings(work)
         result["reverse_protection"] = None if o.is_test else o.reverse
@@ -415,7 +418,7 @@ class RecoveryRun:
 
         def synced() -> dict[str, Any] | None:
             seen[0] = unread.pop() if unread else self.zvm.vpg(work.vpg_id)
-            return seen[0] if zf(seen[0], "Status") != INITIALIZING else None
+            return seen[0] if json_field(seen[0], "Status") != VpgStatus.Initializing else None
 
         vpg = poll_until(
             synced,
@@ -443,7 +446,7 @@ class RecoveryRun:
 
     def _network_names(self) -> dict[str, str]:
         return {
-            str(zf(n, "NetworkIdentifier")): str(zf(n, "VirtualizationNetworkName"))
+            str(json_field(n, "NetworkIdentifier")): str(json_field(n, "VirtualizationNetworkName"))
             for n in self._site_objects(self.site_id, "networks")
         }
 
@@ -460,20 +463,25 @@ class RecoveryRun:
         """Recovery hosts, expected networks, and the test network switch, from the settings."""
         settings = self._read_settings(work.vpg_id)
         hosts = {
-            str(zf(h, "HostIdentifier")): str(zf(h, "VirtualizationHostName"))
+            str(json_field(h, "HostIdentifier")): str(json_field(h, "VirtualizationHostName"))
             for h in self._site_objects(self.site_id, "hosts")
         }
         clusters = {
-            str(zf(c, "ClusterIdentifier")): [
-                str(zf(h, "VirtualizationHostName")) for h in zf(c, "AssociatedHosts") or []
+            str(json_field(c, "ClusterIdentifier")): [
+                str(json_field(h, "VirtualizationHostName"))
+                for h in json_field(c, "AssociatedHosts") or []
             ]
             for c in self._site_objects(self.site_id, "hostclusters")
         }
-        entries = zf(settings, "Vms") or []
+        entries = json_field(settings, "Vms") or []
         recovery_hosts: set[str] = set()
-        for node in [zf(settings, "Recovery") or {}] + [zf(e, "Recovery") or {} for e in entries]:
-            host = zf(node, "DefaultHostIdentifier") or zf(node, "HostIdentifier")
-            cluster = zf(node, "DefaultHostClusterIdentifier") or zf(node, "HostClusterIdentifier")
+        for node in [json_field(settings, "Recovery") or {}] + [
+            json_field(e, "Recovery") or {} for e in entries
+        ]:
+            host = json_field(node, "DefaultHostIdentifier") or json_field(node, "HostIdentifier")
+            cluster = json_field(node, "DefaultHostClusterIdentifier") or json_field(
+                node, "HostClusterIdentifier"
+            )
             if host and str(host) in hosts:
                 recovery_hosts.add(hosts[str(host)])
             if cluster:
@@ -482,11 +490,11 @@ class RecoveryRun:
         kind = "FailoverTest" if self.o.is_test else "Failover"
         names = self._network_names()
         default = get_path(settings, ("Networks", kind, "Hypervisor", "DefaultNetworkIdentifier"))
-        by_id = {str(zf(e, "VmIdentifier")): e for e in entries}
+        by_id = {str(json_field(e, "VmIdentifier")): e for e in entries}
         wanted = self.o.test_network if self.o.is_test else None
         for vm_name, vm_id in work.vms:
-            nics = zf(by_id.get(vm_id) or {}, "Nics") or []
-            ids = [zf(n, kind, "Hypervisor", "NetworkIdentifier") or default for n in nics]
+            nics = json_field(by_id.get(vm_id) or {}, "Nics") or []
+            ids = [json_field(n, kind, "Hypervisor", "NetworkIdentifier") or default for n in nics]
             ids = [i for i in ids if i] or ([default] if default else [])
             expected = [wanted] if wanted else [names.get(str(i), str(i)) for i in ids]
             work.expected[vm_name] = sorted(set(expected))
@@ -511,7 +519,7 @@ class RecoveryRun:
                 return
             raise Refused(
                 f"its test network {wanted} is not known at {self.site_name}: create it on the "
-                "recovery hosts first (vmrepl.core.test_network)"
+                "recovery hosts first (vmrepl.core.bubble_network)"
             )
         work.test_network_id = by_name[wanted]
 
@@ -593,18 +601,18 @@ class RecoveryRun:
             return
         for task_id, work in pending.items():
             task = tasks.get(task_id, {})
-            state = zf(task, "Status", "State")
+            state = json_field(task, "Status", "State")
             entry = {
                 "step": f"Wait for the ZVM: {what}",
                 "started": started,
                 "seconds": round(self._clock() - begin, 2),
                 "result": "ok",
             }
-            if state in (TASK_FAILED, TASK_STOPPED):
+            if state in (TaskState.Failed, TaskState.Stopped):
                 entry["result"] = "failed"
-                work.error(f"{what}: {zf(task, 'CompleteReason') or 'the ZVM task failed'}")
-            elif zf(task, "CompleteReason"):
-                work.result["notes"].append(f"{what}: {zf(task, 'CompleteReason')}")
+                work.error(f"{what}: {json_field(task, 'CompleteReason') or 'the ZVM task failed'}")
+            elif json_field(task, "CompleteReason"):
+                work.result["notes"].append(f"{what}: {json_field(task, 'CompleteReason')}")
             work.result["steps"].append(entry)
             work.task = None
 
@@ -649,7 +657,7 @@ class RecoveryRun:
 
     def _tagged(self, work: Work) -> None:
         tag = self._tag()
-        tagged = [c for c in self.zvm.checkpoints(work.vpg_id) if zf(c, "Tag") == tag]
+        tagged = [c for c in self.zvm.checkpoints(work.vpg_id) if json_field(c, "Tag") == tag]
         if not tagged:
             raise OperationFailed(f"the ZVM lists no checkpoint tagged {tag!r}")
         work.point = point_from(tagged[-1], "tagged at the start of the move")
@@ -663,9 +671,9 @@ class RecoveryRun:
             found: dict[str, Any] = {"default": get_path(settings, path), "nics": {}}
             changed = found["default"] != work.test_network_id
             set_path(settings, path, work.test_network_id)
-            for entry in zf(settings, "Vms") or []:
-                for nic in zf(entry, "Nics") or []:
-                    key = f"{zf(entry, 'VmIdentifier')}/{zf(nic, 'NicIdentifier')}"
+            for entry in json_field(settings, "Vms") or []:
+                for nic in json_field(entry, "Nics") or []:
+                    key = f"{json_field(entry, 'VmIdentifier')}/{json_field(nic, 'NicIdentifier')}"
                     found["nics"][key] = get_path(nic, nic_path)
                     changed = changed or found["nics"][key] != work.test_network_id
                     set_path(nic, nic_path, work.test_network_id)
@@ -689,9 +697,9 @@ class RecoveryRun:
             settings = self.zvm.vpg_settings_get(opened.id)
             path = ("Networks", "FailoverTest", "Hypervisor", "DefaultNetworkIdentifier")
             set_path(settings, path, restore["default"])
-            for entry in zf(settings, "Vms") or []:
-                for nic in zf(entry, "Nics") or []:
-                    key = f"{zf(entry, 'VmIdentifier')}/{zf(nic, 'NicIdentifier')}"
+            for entry in json_field(settings, "Vms") or []:
+                for nic in json_field(entry, "Nics") or []:
+                    key = f"{json_field(entry, 'VmIdentifier')}/{json_field(nic, 'NicIdentifier')}"
                     if key in restore["nics"]:
                         set_path(
                             nic,
@@ -754,7 +762,7 @@ class RecoveryRun:
         return vm + TEST_VM_SUFFIX if self.o.is_test else vm
 
     def _vm_facts(self) -> list[dict[str, Any]]:
-        from ansible_collections.vmrepl.core.plugins.module_utils.vsphere import moid, vim
+        from ansible_collections.vmrepl.core.plugins.module_utils.clients.vsphere import moid, vim
 
         found = self.vc.retrieve_many(
             [
@@ -884,8 +892,8 @@ class RecoveryRun:
             if work.in_progress and work.result["commit"] == "committed" and not work.failed:
                 vpg = self.zvm.vpg(work.vpg_id)
                 work.result.update(
-                    protected_site=zf(vpg, "ProtectedSiteName"),
-                    recovery_site=zf(vpg, "RecoverySiteName"),
+                    protected_site=json_field(vpg, "ProtectedSiteName"),
+                    recovery_site=json_field(vpg, "RecoverySiteName"),
                     vpg_status=status_text(vpg),
                 )
 

@@ -27,13 +27,15 @@ from dataclasses import dataclass
 from typing import Any, NoReturn
 from urllib.parse import quote
 
-from ansible_collections.vmrepl.core.plugins.module_utils.errors import (
+from ansible_collections.vmrepl.core.plugins.module_utils.clients.errors import (
     AuthenticationFailed,
     ConnectionFailed,
     NotFound,
     VmreplError,
 )
-from ansible_collections.vmrepl.core.plugins.module_utils.vsphere import VSphereConnectionParams
+from ansible_collections.vmrepl.core.plugins.module_utils.clients.vsphere import (
+    VSphereConnectionParams,
+)
 
 CIS = "/rest/com/vmware/cis"
 SESSION_PATH = f"{CIS}/session"
