@@ -94,7 +94,7 @@ check_no_lab_left() {
   if [ -n "$left" ]; then
     echo "Lab processes left running by the tests (stopped now by the exit trap):" >&2
     # shellcheck disable=SC2086
-    ps -o pid=,args= -p $(echo $left | tr ' ' ',') >&2 || true
+    ps -ww -o pid=,args= -p $(echo $left | tr ' ' ',') >&2 || true
     return 1
   fi
   echo "No lab process left."
