@@ -59,11 +59,19 @@ def test_every_readme_block_is_run_by_a_test_or_says_why_not() -> None:
         assert line in examples, line
 
 
-def run_lines(lines: list[str], tmp_path: Path, extra_env: dict[str, str] | None = None) -> list:
+def run_lines(
+    lines: list[str],
+    tmp_path: Path,
+    extra_env: dict[str, str] | None = None,
+    files: dict[str, str] | None = None,
+) -> list:
     """Each line in a shell of its own (as typed, one after the other) in a fresh checkout,
-    with the README's activated venv and a lab of the test's own."""
+    with the README's activated venv and a lab of the test's own; ``files`` are written into
+    the checkout first (name → text)."""
     project = copy_of_repository(tmp_path / "checkout")
     (project / ".venv").symlink_to(REPO_ROOT / ".venv")
+    for name, text in (files or {}).items():
+        (project / name).write_text(text)
     env = {k: v for k, v in os.environ.items() if k != "ANSIBLE_CONFIG"}
     env |= {"VMREPL_LAB_DIR": str(tmp_path / "lab"), **(extra_env or {})}
     done = []
