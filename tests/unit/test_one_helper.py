@@ -12,6 +12,7 @@ import pytest
 from ansible_collections.vmrepl.core.plugins.module_utils.clients.errors import TaskTimeout
 from ansible_collections.vmrepl.core.plugins.module_utils.clients.wait import poll_until
 from ansible_collections.vmrepl.core.plugins.module_utils.clients.zvm import site_id
+from tests.support.clock import FakeClock
 
 ROOT = Path(__file__).resolve().parents[2]
 #: Where the rule holds: the collection and the Python package, but the lab (the simulator and
@@ -74,21 +75,10 @@ def test_site_id_is_read_in_one_place_only() -> None:
 
 
 # -- poll_until ---------------------------------------------------------------------------------
-class Clock:
-    def __init__(self) -> None:
-        self.now = 0.0
-        self.sleeps: list[float] = []
-
-    def clock(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
 
 
 def test_poll_until_checks_at_once_then_every_interval_and_at_the_deadline() -> None:
-    clock, seen = Clock(), []
+    clock, seen = FakeClock(), []
 
     def never() -> None:
         seen.append(clock.now)
@@ -106,7 +96,7 @@ def test_poll_until_checks_at_once_then_every_interval_and_at_the_deadline() -> 
 
 
 def test_poll_until_returns_the_first_value_that_is_not_none() -> None:
-    clock, answers = Clock(), iter([None, None, 0, 7])
+    clock, answers = FakeClock(), iter([None, None, 0, 7])
     found = poll_until(
         lambda: next(answers),
         timeout=60,

@@ -19,28 +19,16 @@ from ansible_collections.vmrepl.core.plugins.module_utils.clients.zvm import Pai
 from ansible_collections.vmrepl.core.plugins.module_utils.pairing import (
     SitePairing,
 )
+from tests.support.clock import FakeClock
 
 PENDING = "pending"  # the source lists a pairing with no identifier yet (it talks to the target)
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 0.0
-        self.sleeps: list[float] = []
-
-    def clock(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
 
 
 class World:
     """Each side's view of the other, as a timeline: ``[(from second, {side: status})]``; a
     snapshot's ``tasks`` lists a side's running pairing tasks (``{"source": ["PairSites"]}``)."""
 
-    def __init__(self, clock: Clock, *timeline: tuple[float, dict[str, Any]]) -> None:
+    def __init__(self, clock: FakeClock, *timeline: tuple[float, dict[str, Any]]) -> None:
         self.clock = clock
         self.timeline = list(timeline) or [(0.0, {})]
         self.calls: list[str] = []
@@ -112,8 +100,8 @@ class FakeZvm:
 
 def pairing(
     *timeline: tuple[float, dict[str, Any]], timeout: float = 600, grace: float = 30
-) -> tuple[SitePairing, World, Clock]:
-    clock = Clock()
+) -> tuple[SitePairing, World, FakeClock]:
+    clock = FakeClock()
     world = World(clock, *timeline)
     source, target = FakeZvm("source", world), FakeZvm("target", world)
     p = SitePairing(

@@ -48,6 +48,7 @@ from ansible_collections.vmrepl.core.plugins.module_utils.clients.zvm import (
     json_field,
 )
 from ansible_collections.vmrepl.core.plugins.module_utils.vras import vra_create_body
+from tests.support.clock import FakeClock
 from tests.support.openapi_schema import SCHEMA_FILE, OpenApiSchema
 
 try:  # the simulator team's validator (the contract its responses are checked with)
@@ -298,22 +299,6 @@ class FakeZvm:
         return Reply(200, None, {"x-zerto-session": self._issue()})
 
 
-class FakeTime:
-    def __init__(self) -> None:
-        self.now = 1000.0
-        self.sleeps: list[float] = []
-        self.on_sleep: Callable[[], None] | None = None
-
-    def clock(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
-        if self.on_sleep is not None:
-            self.on_sleep()
-
-
 @pytest.fixture(autouse=True)
 def _no_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy", "ALL_PROXY"):
@@ -335,12 +320,12 @@ def windows() -> Iterator[FakeZvm]:
 
 
 @pytest.fixture
-def clock() -> FakeTime:
-    return FakeTime()
+def clock() -> FakeClock:
+    return FakeClock(now=1000.0)
 
 
 def client_for(
-    server: FakeZvm | str, clock: FakeTime, rand: float = 1.0, **overrides: Any
+    server: FakeZvm | str, clock: FakeClock, rand: float = 1.0, **overrides: Any
 ) -> ZvmClient:
     url = server if isinstance(server, str) else server.url
     options: dict[str, Any] = {"url": url, "username": USER, "password": PASSWORD}
@@ -371,7 +356,7 @@ def test_field_reads_keys_case_insensitively() -> None:
 
 
 # -- authentication -------------------------------------------------------------------------
-def test_appliance_login_password_grant_and_bearer(fake: FakeZvm, clock: FakeTime) -> None:
+def test_appliance_login_password_grant_and_bearer(fake: FakeZvm, clock: FakeClock) -> None:
     fake.script("GET", "/v1/localsite", Reply(200, {"SiteIdentifier": SITE}))
     client = client_for(fake, clock, kind="appliance")
     assert client.local_site()["SiteIdentifier"] == SITE
@@ -388,7 +373,7 @@ def test_appliance_login_password_grant_and_bearer(fake: FakeZvm, clock: FakeTim
     assert client.calls == 2
 
 
-def test_appliance_client_credentials_grant(fake: FakeZvm, clock: FakeTime) -> None:
+def test_appliance_client_credentials_grant(fake: FakeZvm, clock: FakeClock) -> None:
     fake.script("GET", "/v1/vpgs", Reply(200, []))
     client = client_for(fake, clock, client_id="automation", client_secret=CLIENT_SECRET)
     assert client.vpgs() == []
@@ -399,7 +384,7 @@ def test_appliance_client_credentials_grant(fake: FakeZvm, clock: FakeTime) -> N
     }
 
 
-def test_windows_login_session_header_and_close(windows: FakeZvm, clock: FakeTime) -> None:
+def test_windows_login_session_header_and_close(windows: FakeZvm, clock: FakeClock) -> None:
     windows.script("GET", "/v1/localsite", Reply(200, {"SiteName": "b"}))
     with client_for(windows, clock, kind="windows") as client:
         assert client.local_site() == {"SiteName": "b"}
@@ -418,7 +403,9 @@ def test_windows_login_session_header_and_close(windows: FakeZvm, clock: FakeTim
     assert windows.tokens == set()  # the session was ended
 
 
-def test_auto_detects_windows_when_token_endpoint_is_404(windows: FakeZvm, clock: FakeTime) -> None:
+def test_auto_detects_windows_when_token_endpoint_is_404(
+    windows: FakeZvm, clock: FakeClock
+) -> None:
     windows.script("GET", "/v1/vras", Reply(200, []))
     client = client_for(windows, clock)  # kind defaults to auto
     assert client.vras() == []
@@ -431,7 +418,7 @@ def test_auto_detects_windows_when_token_endpoint_is_404(windows: FakeZvm, clock
     assert [r.path for r in windows.requests[3:]] == ["/v1/vras", "/v1/session/add", "/v1/vras"]
 
 
-def test_auto_detects_appliance(fake: FakeZvm, clock: FakeTime) -> None:
+def test_auto_detects_appliance(fake: FakeZvm, clock: FakeClock) -> None:
     fake.script("GET", "/v1/vras", Reply(200, []))
     client = client_for(fake, clock, kind="auto")
     client.vras()
@@ -439,7 +426,7 @@ def test_auto_detects_appliance(fake: FakeZvm, clock: FakeTime) -> None:
     assert not [r for r in fake.requests if r.path == "/v1/session/add"]
 
 
-def test_auto_against_something_else_says_check_the_url(clock: FakeTime) -> None:
+def test_auto_against_something_else_says_check_the_url(clock: FakeClock) -> None:
     other = FakeZvm(kind="other").start()
     try:
         with pytest.raises(ConfigurationError, match="neither") as info:
@@ -449,14 +436,14 @@ def test_auto_against_something_else_says_check_the_url(clock: FakeTime) -> None
     assert "9669" in str(info.value)
 
 
-def test_explicit_appliance_against_windows_zvm_says_so(windows: FakeZvm, clock: FakeTime) -> None:
+def test_explicit_appliance_against_windows_zvm_says_so(windows: FakeZvm, clock: FakeClock) -> None:
     client = client_for(windows, clock, kind="appliance")
     with pytest.raises(ConfigurationError, match="no appliance token endpoint") as info:
         client.login()
     assert "windows" in str(info.value)
 
 
-def test_wrong_password_is_authentication_failed(fake: FakeZvm, clock: FakeTime) -> None:
+def test_wrong_password_is_authentication_failed(fake: FakeZvm, clock: FakeClock) -> None:
     client = client_for(fake, clock, password="Wr0ng-" + PASSWORD)
     with pytest.raises(AuthenticationFailed) as info:
         client.vpgs()
@@ -466,13 +453,15 @@ def test_wrong_password_is_authentication_failed(fake: FakeZvm, clock: FakeTime)
     assert clock.sleeps == []
 
 
-def test_wrong_windows_password_is_authentication_failed(windows: FakeZvm, clock: FakeTime) -> None:
+def test_wrong_windows_password_is_authentication_failed(
+    windows: FakeZvm, clock: FakeClock
+) -> None:
     client = client_for(windows, clock, kind="windows", password="nope")
     with pytest.raises(AuthenticationFailed, match="user 'admin'"):
         client.vpgs()
 
 
-def test_wrong_client_secret_names_the_client(fake: FakeZvm, clock: FakeTime) -> None:
+def test_wrong_client_secret_names_the_client(fake: FakeZvm, clock: FakeClock) -> None:
     client = client_for(fake, clock, client_id="automation", client_secret="wrong-secret")
     with pytest.raises(AuthenticationFailed, match="client_id/client_secret") as info:
         client.login()
@@ -480,7 +469,7 @@ def test_wrong_client_secret_names_the_client(fake: FakeZvm, clock: FakeTime) ->
     assert "wrong-secret" not in str(info.value)
 
 
-def test_token_renewed_with_refresh_token_before_expiry(fake: FakeZvm, clock: FakeTime) -> None:
+def test_token_renewed_with_refresh_token_before_expiry(fake: FakeZvm, clock: FakeClock) -> None:
     fake.default = lambda seen: Reply(200, [])
     client = client_for(fake, clock)
     client.vpgs()
@@ -498,7 +487,7 @@ def test_token_renewed_with_refresh_token_before_expiry(fake: FakeZvm, clock: Fa
 
 
 def test_token_renewal_logs_in_again_when_refresh_is_refused(
-    fake: FakeZvm, clock: FakeTime
+    fake: FakeZvm, clock: FakeClock
 ) -> None:
     fake.default = lambda seen: Reply(200, [])
     client = client_for(fake, clock)
@@ -511,7 +500,7 @@ def test_token_renewal_logs_in_again_when_refresh_is_refused(
 
 
 def test_token_renewal_logs_in_again_when_refresh_token_expired(
-    fake: FakeZvm, clock: FakeTime
+    fake: FakeZvm, clock: FakeClock
 ) -> None:
     fake.default = lambda seen: Reply(200, [])
     client = client_for(fake, clock)
@@ -521,7 +510,7 @@ def test_token_renewal_logs_in_again_when_refresh_token_expired(
     assert [r.body["grant_type"] for r in fake.logins()] == ["password", "password"]
 
 
-def test_401_logs_in_again_and_resends_once(fake: FakeZvm, clock: FakeTime) -> None:
+def test_401_logs_in_again_and_resends_once(fake: FakeZvm, clock: FakeClock) -> None:
     fake.default = lambda seen: Reply(200, "task-9")
     client = client_for(fake, clock)
     client.login()
@@ -534,7 +523,7 @@ def test_401_logs_in_again_and_resends_once(fake: FakeZvm, clock: FakeTime) -> N
     assert clock.sleeps == []
 
 
-def test_401_after_a_fresh_login_is_not_a_loop(fake: FakeZvm, clock: FakeTime) -> None:
+def test_401_after_a_fresh_login_is_not_a_loop(fake: FakeZvm, clock: FakeClock) -> None:
     fake.default = lambda seen: Reply(401, {"Message": "Denied"})
     client = client_for(fake, clock)
     with pytest.raises(AuthenticationFailed, match="after a fresh login"):
@@ -543,7 +532,7 @@ def test_401_after_a_fresh_login_is_not_a_loop(fake: FakeZvm, clock: FakeTime) -
     assert len(fake.logins()) == 2
 
 
-def test_windows_401_logs_in_again(windows: FakeZvm, clock: FakeTime) -> None:
+def test_windows_401_logs_in_again(windows: FakeZvm, clock: FakeClock) -> None:
     windows.default = lambda seen: Reply(200, [])
     client = client_for(windows, clock, kind="windows")
     client.vpgs()
@@ -554,7 +543,7 @@ def test_windows_401_logs_in_again(windows: FakeZvm, clock: FakeTime) -> None:
 
 
 # -- retries --------------------------------------------------------------------------------
-def test_503_is_retried_then_succeeds(fake: FakeZvm, clock: FakeTime) -> None:
+def test_503_is_retried_then_succeeds(fake: FakeZvm, clock: FakeClock) -> None:
     fake.script("GET", "/v1/vpgs", Reply(503), Reply(503, "Service Unavailable", text=True))
     fake.script("GET", "/v1/vpgs", Reply(200, [{"VpgName": "a"}]))
     client = client_for(fake, clock, backoff=0.5)
@@ -564,28 +553,28 @@ def test_503_is_retried_then_succeeds(fake: FakeZvm, clock: FakeTime) -> None:
     assert client.calls == 4  # login + 3
 
 
-def test_503_is_retried_for_a_post_too(fake: FakeZvm, clock: FakeTime) -> None:
+def test_503_is_retried_for_a_post_too(fake: FakeZvm, clock: FakeClock) -> None:
     fake.script("POST", "/v1/vras", Reply(503), Reply(200, "task-1"))
     client = client_for(fake, clock)
     assert client.install_vra(vra_create_body(HOST, DS, NET)) == "task-1"
     assert len(fake.api("POST", "/v1/vras")) == 2
 
 
-def test_backoff_has_full_jitter_and_a_cap(fake: FakeZvm, clock: FakeTime) -> None:
+def test_backoff_has_full_jitter_and_a_cap(fake: FakeZvm, clock: FakeClock) -> None:
     fake.script("GET", "/v1/vpgs", *[Reply(503)] * 5, Reply(200, []))
     client = client_for(fake, clock, rand=0.25, backoff=1.0, backoff_max=4.0)
     client.vpgs()
     assert clock.sleeps == [0.25, 0.5, 1.0, 1.0, 1.0]  # 0.25 x min(4, 1 x 2^n)
 
 
-def test_retry_after_is_honoured(fake: FakeZvm, clock: FakeTime) -> None:
+def test_retry_after_is_honoured(fake: FakeZvm, clock: FakeClock) -> None:
     fake.script("GET", "/v1/vpgs", Reply(429, headers={"Retry-After": "3"}), Reply(200, []))
     client = client_for(fake, clock, rand=0.0)
     client.vpgs()
     assert clock.sleeps == [3.0]
 
 
-def test_500_on_a_post_is_not_retried(fake: FakeZvm, clock: FakeTime) -> None:
+def test_500_on_a_post_is_not_retried(fake: FakeZvm, clock: FakeClock) -> None:
     fake.script("POST", "/v1/vpgSettings", Reply(500, {"Message": "Object reference not set"}))
     fake.script("POST", "/v1/vpgSettings", Reply(200, "settings-2"))
     client = client_for(fake, clock)
@@ -599,7 +588,7 @@ def test_500_on_a_post_is_not_retried(fake: FakeZvm, clock: FakeTime) -> None:
 
 @pytest.mark.parametrize("status", [502, 504])
 def test_gateway_errors_retry_gets_but_not_posts(
-    fake: FakeZvm, clock: FakeTime, status: int
+    fake: FakeZvm, clock: FakeClock, status: int
 ) -> None:
     fake.script("GET", "/v1/vpgs", Reply(status), Reply(200, []))
     fake.script("POST", f"/v1/vpgs/{VPG}/Failover", Reply(status), Reply(200, "task-2"))
@@ -612,7 +601,7 @@ def test_gateway_errors_retry_gets_but_not_posts(
     assert len(fake.api("POST")) == 1
 
 
-def test_500_is_retried_for_gets_only(fake: FakeZvm, clock: FakeTime) -> None:
+def test_500_is_retried_for_gets_only(fake: FakeZvm, clock: FakeClock) -> None:
     fake.script("GET", "/v1/vras", Reply(500), Reply(200, []))
     fake.script("PUT", f"/v1/vras/{VRA}", Reply(500, {"Message": "bad"}), Reply(200, "t"))
     client = client_for(fake, clock)
@@ -623,7 +612,7 @@ def test_500_is_retried_for_gets_only(fake: FakeZvm, clock: FakeTime) -> None:
     assert len(fake.api("PUT")) == 1
 
 
-def test_retry_budget_exhausted_is_a_clear_error(fake: FakeZvm, clock: FakeTime) -> None:
+def test_retry_budget_exhausted_is_a_clear_error(fake: FakeZvm, clock: FakeClock) -> None:
     fake.default = lambda seen: Reply(503, {"Message": "ZVM services are starting"})
     client = client_for(fake, clock, retries=3)
     with pytest.raises(ApiError) as info:
@@ -637,7 +626,7 @@ def test_retry_budget_exhausted_is_a_clear_error(fake: FakeZvm, clock: FakeTime)
     assert len(clock.sleeps) == 3
 
 
-def test_connection_refused_exhausts_into_connection_failed(clock: FakeTime) -> None:
+def test_connection_refused_exhausts_into_connection_failed(clock: FakeClock) -> None:
     client = client_for(f"https://127.0.0.1:{free_port()}", clock, retries=2)
     with pytest.raises(ConnectionFailed) as info:
         client.vpgs()
@@ -647,7 +636,7 @@ def test_connection_refused_exhausts_into_connection_failed(clock: FakeTime) -> 
     assert client.calls == 3
 
 
-def test_post_is_retried_when_the_connection_was_refused(clock: FakeTime) -> None:
+def test_post_is_retried_when_the_connection_was_refused(clock: FakeClock) -> None:
     """Refused = the request never reached the server: safe to resend even a creating POST."""
     zvm = FakeZvm().start()
     zvm.default = lambda seen: Reply(200, "task-pair")
@@ -664,7 +653,7 @@ def test_post_is_retried_when_the_connection_was_refused(clock: FakeTime) -> Non
     assert len(zvm.api("POST", "/v1/peersites")) == 1
 
 
-def test_post_is_not_retried_after_a_read_timeout(fake: FakeZvm, clock: FakeTime) -> None:
+def test_post_is_not_retried_after_a_read_timeout(fake: FakeZvm, clock: FakeClock) -> None:
     fake.script("POST", "/v1/peersites", Reply(200, "task-1", delay=0.6), Reply(200, "task-2"))
     client = client_for(fake, clock, timeout=0.2)
     with pytest.raises(ConnectionFailed, match="may have been processed") as info:
@@ -675,7 +664,7 @@ def test_post_is_not_retried_after_a_read_timeout(fake: FakeZvm, clock: FakeTime
 
 
 def test_post_is_not_retried_when_the_connection_drops_after_sending(
-    fake: FakeZvm, clock: FakeTime
+    fake: FakeZvm, clock: FakeClock
 ) -> None:
     fake.script("POST", f"/v1/vpgs/{VPG}/Move", Reply(drop=True), Reply(200, "task-2"))
     fake.script("GET", "/v1/vpgs", Reply(drop=True), Reply(200, []))
@@ -687,7 +676,7 @@ def test_post_is_not_retried_when_the_connection_drops_after_sending(
     assert len(fake.api("GET")) == 2
 
 
-def test_get_is_retried_after_a_read_timeout(fake: FakeZvm, clock: FakeTime) -> None:
+def test_get_is_retried_after_a_read_timeout(fake: FakeZvm, clock: FakeClock) -> None:
     fake.script("GET", "/v1/vpgs", Reply(200, [], delay=0.6), Reply(200, [{"VpgName": "x"}]))
     client = client_for(fake, clock, timeout=0.2)
     assert client.vpgs() == [{"VpgName": "x"}]
@@ -710,7 +699,7 @@ def test_get_is_retried_after_a_read_timeout(fake: FakeZvm, clock: FakeTime) -> 
     ],
 )
 def test_error_bodies_become_api_error_with_the_server_message(
-    fake: FakeZvm, clock: FakeTime, reply: Reply, expected: str
+    fake: FakeZvm, clock: FakeClock, reply: Reply, expected: str
 ) -> None:
     fake.script("POST", f"/v1/vpgs/{VPG}/pause", reply)
     client = client_for(fake, clock)
@@ -721,20 +710,20 @@ def test_error_bodies_become_api_error_with_the_server_message(
     assert f"POST /v1/vpgs/{VPG}/pause" in str(info.value)
 
 
-def test_403_hints_at_permissions(fake: FakeZvm, clock: FakeTime) -> None:
+def test_403_hints_at_permissions(fake: FakeZvm, clock: FakeClock) -> None:
     fake.script("GET", "/v1/vras", Reply(403, {"errorCode": 50, "errorMessage": "General"}))
     with pytest.raises(ApiError) as info:
         client_for(fake, clock).vras()
     assert info.value.hint is not None and "permissions" in info.value.hint
 
 
-def test_404_is_not_found_with_the_server_message(fake: FakeZvm, clock: FakeTime) -> None:
+def test_404_is_not_found_with_the_server_message(fake: FakeZvm, clock: FakeClock) -> None:
     client = client_for(fake, clock)
     with pytest.raises(NotFound, match="No HTTP resource was found"):
         client.vpg("missing")
 
 
-def test_unexpected_answers_are_api_errors(fake: FakeZvm, clock: FakeTime) -> None:
+def test_unexpected_answers_are_api_errors(fake: FakeZvm, clock: FakeClock) -> None:
     fake.script("POST", "/v1/vpgSettings", Reply(200, {"not": "an id"}))
     fake.script("GET", "/v1/vpgs", Reply(200, {"not": "a list"}))
     client = client_for(fake, clock)
@@ -744,7 +733,7 @@ def test_unexpected_answers_are_api_errors(fake: FakeZvm, clock: FakeTime) -> No
         client.vpgs()
 
 
-def test_invalid_parameters_fail_before_any_request(fake: FakeZvm, clock: FakeTime) -> None:
+def test_invalid_parameters_fail_before_any_request(fake: FakeZvm, clock: FakeClock) -> None:
     client = client_for(fake, clock)
     with pytest.raises(ConfigurationError, match="reverse protection off"):
         client.move(VPG, commit_policy=CommitPolicy.COMMIT, keep_source_vms=True)
@@ -814,13 +803,13 @@ def test_the_default_option_name_covers_both_urls() -> None:
         ZvmConnectionParams(url="http://zvm.example", username=USER, password=PASSWORD)
 
 
-def test_identifiers_are_quoted_into_one_path_segment(fake: FakeZvm, clock: FakeTime) -> None:
+def test_identifiers_are_quoted_into_one_path_segment(fake: FakeZvm, clock: FakeClock) -> None:
     fake.default = lambda seen: Reply(200, {})
     client_for(fake, clock).vpg("a/../b")
     assert fake.api()[0].path == "/v1/vpgs/a%2F..%2Fb"
 
 
-def test_query_parameters_drop_none_and_lowercase_booleans(fake: FakeZvm, clock: FakeTime) -> None:
+def test_query_parameters_drop_none_and_lowercase_booleans(fake: FakeZvm, clock: FakeClock) -> None:
     fake.default = lambda seen: Reply(200, [])
     client = client_for(fake, clock)
     client.alerts(vpg_id=VPG, is_dismissed=False)
@@ -854,7 +843,7 @@ def tls_zvm(tmp_path: Path) -> Iterator[tuple[FakeZvm, str]]:
 
 
 def test_tls_failure_names_ca_file_and_is_not_retried(
-    tls_zvm: tuple[FakeZvm, str], clock: FakeTime
+    tls_zvm: tuple[FakeZvm, str], clock: FakeClock
 ) -> None:
     server, _ = tls_zvm
     client = client_for(server, clock, ca_file=None)  # the system CAs do not know the lab's
@@ -867,7 +856,7 @@ def test_tls_failure_names_ca_file_and_is_not_retried(
 
 
 def test_tls_with_ca_file_wins_over_requests_ca_bundle(
-    tls_zvm: tuple[FakeZvm, str], clock: FakeTime, monkeypatch: pytest.MonkeyPatch
+    tls_zvm: tuple[FakeZvm, str], clock: FakeClock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     server, ca_file = tls_zvm
     # The system bundle does not hold the lab CA; requests would prefer it over session.verify.
@@ -877,7 +866,7 @@ def test_tls_with_ca_file_wins_over_requests_ca_bundle(
 
 
 def test_tls_verification_off_only_when_asked(
-    tls_zvm: tuple[FakeZvm, str], clock: FakeTime
+    tls_zvm: tuple[FakeZvm, str], clock: FakeClock
 ) -> None:
     server, _ = tls_zvm
     client = client_for(server, clock, validate_certs=False)
@@ -899,7 +888,7 @@ def _texts(exc: BaseException) -> list[str]:
 
 
 def test_secrets_never_appear_in_errors_reprs_or_logs(
-    fake: FakeZvm, clock: FakeTime, caplog: pytest.LogCaptureFixture
+    fake: FakeZvm, clock: FakeClock, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.DEBUG)
     secrets = [PASSWORD, CLIENT_SECRET, ROOT_PASSWORD, "pairing-S3cr3t"]
@@ -970,7 +959,7 @@ def script_tasks(server: FakeZvm, plans: dict[str, list[dict[str, Any]]]) -> Non
 
 
 def test_wait_for_tasks_observes_all_then_raises_naming_the_failure(
-    fake: FakeZvm, clock: FakeTime
+    fake: FakeZvm, clock: FakeClock
 ) -> None:
     script_tasks(
         fake,
@@ -1002,7 +991,7 @@ def test_wait_for_tasks_observes_all_then_raises_naming_the_failure(
 
 
 def test_wait_for_tasks_returns_every_result_when_asked_not_to_raise(
-    fake: FakeZvm, clock: FakeTime
+    fake: FakeZvm, clock: FakeClock
 ) -> None:
     script_tasks(
         fake,
@@ -1020,7 +1009,7 @@ def test_wait_for_tasks_returns_every_result_when_asked_not_to_raise(
     }
 
 
-def test_wait_for_tasks_names_every_failure(fake: FakeZvm, clock: FakeTime) -> None:
+def test_wait_for_tasks_names_every_failure(fake: FakeZvm, clock: FakeClock) -> None:
     script_tasks(
         fake,
         {"t1": [_task(5, 30, "Stopped by user")], "t2": [_task(4, 10, "VRA unreachable")]},
@@ -1031,7 +1020,7 @@ def test_wait_for_tasks_names_every_failure(fake: FakeZvm, clock: FakeTime) -> N
     assert "Stopped by user" in str(info.value) and "VRA unreachable" in str(info.value)
 
 
-def test_wait_for_task_reads_camel_case_too(fake: FakeZvm, clock: FakeTime) -> None:
+def test_wait_for_task_reads_camel_case_too(fake: FakeZvm, clock: FakeClock) -> None:
     fake.script(
         "GET",
         "/v1/tasks/t1",
@@ -1043,7 +1032,7 @@ def test_wait_for_task_reads_camel_case_too(fake: FakeZvm, clock: FakeTime) -> N
 
 
 def test_waiting_for_user_input_is_an_end_only_when_accepted(
-    fake: FakeZvm, clock: FakeTime
+    fake: FakeZvm, clock: FakeClock
 ) -> None:
     fake.routes[("GET", "/v1/tasks/t1")] = lambda seen: Reply(200, _task(2, 50))
     client = client_for(fake, clock)
@@ -1053,7 +1042,7 @@ def test_waiting_for_user_input_is_an_end_only_when_accepted(
         client.wait_for_tasks(["t1"], timeout=10, interval=2)
 
 
-def test_wait_for_tasks_timeout(fake: FakeZvm, clock: FakeTime) -> None:
+def test_wait_for_tasks_timeout(fake: FakeZvm, clock: FakeClock) -> None:
     fake.routes[("GET", "/v1/tasks/slow")] = lambda seen: Reply(200, _task(1, 42))
     script_tasks(fake, {"quick": [_task(6, 100)]})
     client = client_for(fake, clock)
@@ -1146,7 +1135,7 @@ def _schema_answer(schema: OpenApiSchema) -> Callable[[Seen], Reply]:
 
 
 def test_every_helper_request_fits_the_openapi_schema(
-    fake: FakeZvm, clock: FakeTime, schema: OpenApiSchema
+    fake: FakeZvm, clock: FakeClock, schema: OpenApiSchema
 ) -> None:
     fake.default = _schema_answer(schema)
     c = client_for(fake, clock)
@@ -1273,7 +1262,7 @@ def test_every_helper_request_fits_the_openapi_schema(
 
 
 def test_contract_test_would_catch_a_wrong_body(
-    fake: FakeZvm, clock: FakeTime, schema: OpenApiSchema, monkeypatch: pytest.MonkeyPatch
+    fake: FakeZvm, clock: FakeClock, schema: OpenApiSchema, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Mutation check: a helper sending a misspelt key fails the validation."""
     fake.default = _schema_answer(schema)
