@@ -38,13 +38,26 @@ def _reports(zvm, vpg_name: str, kind: str) -> list[dict]:
     ]
 
 
+def test_no_failover_test_during_the_initial_sync(vras: Lab) -> None:
+    # the initial sync is held open (60 s) so that the refusal does not race the sync
+    a, b = vras.a, vras.b
+    before = a.zvm.faults()["task_seconds"]
+    a.zvm.faults(task_seconds={"initial_sync": 60})
+    try:
+        vm = a.vcsim.make_vm(_name("sync-src"))
+        vpg_id = create_vpg(a.zvm, b.zvm, _name("sync"), [vm])
+    finally:
+        a.zvm.faults(task_seconds={"initial_sync": before.get("initial_sync", before["default"])})
+    assert "initial sync" in a.zvm.error("POST", f"/v1/vpgs/{vpg_id}/FailoverTest", {})
+    a.zvm.run("DELETE", f"/v1/vpgs/{vpg_id}", {})
+
+
 def test_failover_test_creates_and_removes_test_vms(vras: Lab) -> None:
     a, b = vras.a, vras.b
     vm_name = _name("test-src")
     vm = a.vcsim.make_vm(vm_name)
     vpg_name = _name("fot")
     vpg_id = create_vpg(a.zvm, b.zvm, vpg_name, [vm])
-    assert "initial sync" in a.zvm.error("POST", f"/v1/vpgs/{vpg_id}/FailoverTest", {})
     wait_status(a.zvm, vpg_id, MEETING_SLA)
     checkpoint = a.zvm.get(f"/v1/vpgs/{vpg_id}/checkpoints")[-1]["CheckpointIdentifier"]
 
