@@ -13,6 +13,7 @@ incidents; the rest are their consequences.
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -258,9 +259,14 @@ def correlate(all_findings: list[Finding], events: Mapping[str, list[dict[str, A
             candidates = [
                 c
                 for c in all_findings
-                if c is not item and c.id == cause_id and _before(c.since, item.since)
+                if c is not item
+                and c.id == cause_id
+                and _before(c.since, item.since)
+                # without both times, only a cause at the same site
+                and (c.site == item.site or (c.since is not None and item.since is not None))
             ]
-            candidates.sort(key=lambda c: (c.site != item.site, c.since or datetime.max.replace(tzinfo=UTC)))
+            latest = datetime.max.replace(tzinfo=UTC)
+            candidates.sort(key=lambda c: (c.site != item.site, c.since or latest))
             if candidates:
                 item.cause = candidates[0]
                 break
@@ -275,7 +281,9 @@ def _cause_event(
         if str(_field(e, "EventType")) == event_type
         and _before(parse_time(_field(e, "OccurredOn")), item.since)
     ]
-    hosts = [h.lower() for h in item.hosts if h]
+    matching.sort(key=lambda e: str(_field(e, "OccurredOn")))
+    named = re.findall(r"\bhost (\S+?)(?=[\s:.,;]|$)", item.description, re.IGNORECASE)
+    hosts = [h.lower() for h in [*item.hosts, *named] if h]
     if hosts:
         on_host = [
             e for e in matching if any(h in str(_field(e, "Description")).lower() for h in hosts)

@@ -232,9 +232,9 @@ def recent_runs(artifact_dir: Path, report_dir: Path | None, audit_log: Path | N
     from vmrepl.results import summarise
 
     runs = []
+    found = [*artifact_dir.glob("*/job_events"), *artifact_dir.glob("*/*/job_events")]
     folders = sorted(
-        (p for p in artifact_dir.glob("*") if (p / "job_events").is_dir()),
-        key=lambda p: p.stat().st_mtime,
+        (p.parent for p in found if p.is_dir()), key=lambda p: p.stat().st_mtime
     )[-RECENT_RUNS:]
     for folder in folders:
         events = []
