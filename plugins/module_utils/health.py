@@ -19,9 +19,9 @@ A read costs a fixed number of list calls whatever the number of VPGs, VMs and V
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from ansible_collections.vmrepl.core.plugins.module_utils.clients.zvm import (
@@ -135,8 +135,8 @@ class Thresholds:
     critical above twice it). History: a fraction of each VPG's configured journal history; by
     default no alert (``0:``), as a new VPG's history takes its whole configured length to
     build up and a stateless check cannot tell that from a shortfall: the ZVM's own status
-    (HistoryNotMeetingSLA) makes the VPG CRITICAL, and ``0.9:`` suits established VPGs. Journal: the fill of a VM's journal hard
-    limit in percent. Licence: days to its expiry."""
+    (HistoryNotMeetingSLA) makes the VPG CRITICAL, and ``0.9:`` suits established VPGs.
+    Journal: the fill of a VM's journal hard limit in percent. Licence: days to its expiry."""
 
     rpo_warning: Range = field(default_factory=lambda: Range.parse("1"))
     rpo_critical: Range = field(default_factory=lambda: Range.parse("2"))
@@ -249,7 +249,7 @@ def _parse_time(text: Any) -> datetime | None:
         moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
         return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def _vpg_checks(
@@ -277,8 +277,7 @@ def _vpg_checks(
             found.append(
                 (
                     state,
-                    f"VPG {vpg} journal history {history / 60:.1f} h of "
-                    f"{configured / 60:.1f} h",
+                    f"VPG {vpg} journal history {history / 60:.1f} h of {configured / 60:.1f} h",
                 )
             )
     return found, perf
@@ -320,7 +319,7 @@ def site_health(
     alerts: list[Mapping[str, Any]],
     paired: bool = True,
     vms: list[Mapping[str, Any]] | None = None,
-    license: Mapping[str, Any] | None = None,  # noqa: A002 - the ZVM's name for it
+    license: Mapping[str, Any] | None = None,
     thresholds: Thresholds | None = None,
     now: datetime | None = None,
     name: str | None = None,
@@ -329,7 +328,7 @@ def site_health(
     vras, vpgs, alerts}`` of a site. ``paired``: the site must be paired with its peer (remote
     edition). ``name`` labels the perfdata (default: the ZVM's site name)."""
     t = thresholds or Thresholds()
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     statuses = [code_name(PairingStatus, json_field(p, "PairingStatus")) for p in peers]
     on = [a for a in alerts if not json_field(a, "IsDismissed")]
     rows = [_vpg(v) for v in vpgs]
@@ -402,7 +401,7 @@ def site_health(
     }
 
 
-def perf_line(items: list[Mapping[str, Any]]) -> str:
+def perf_line(items: Sequence[Mapping[str, Any]]) -> str:
     """Perfdata items (as :func:`site_health` returns them) as one space-separated string."""
     out = []
     for item in items:

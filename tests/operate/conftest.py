@@ -48,6 +48,7 @@ def vmrepl(lab: Lab, *args: str, timeout: float = 300) -> Run:
         capture_output=True,
         text=True,
         timeout=timeout,
+        check=False,
     )
     return Run(done.returncode, done.stdout, done.stderr)
 

@@ -1,6 +1,6 @@
-"""What the vmrepl command shows comes from what the playbook reported (set_stats): the
-health (as module_utils/health.py judged it), the recovery result; and a vaulted inventory without a vault secret is refused
-before anything runs."""
+"""What the vmrepl command shows comes from what was judged elsewhere: the health (as
+module_utils/health.py judged it), the recovery result (what the playbook reported with
+set_stats); and a vaulted inventory without a vault secret is refused before anything runs."""
 
 from __future__ import annotations
 

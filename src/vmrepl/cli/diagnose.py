@@ -17,7 +17,7 @@ def parse_duration(text: str) -> float:
     """``90s``, ``30m``, ``6h``, ``2d`` (or plain seconds) → seconds."""
     units = {"s": 1, "m": 60, "h": 3600, "d": 86400}
     value = text.strip().lower()
-    factor = units.get(value[-1:], None)
+    factor = units.get(value[-1:])
     number = value[:-1] if factor else value
     try:
         seconds = float(number) * (factor or 1)
@@ -26,7 +26,9 @@ def parse_duration(text: str) -> float:
             f"{text!r}: give a duration such as 30m, 6h or 2d.", param_hint="'--since'"
         ) from None
     if seconds <= 0:
-        raise click.BadParameter(f"{text!r}: the duration must be positive.", param_hint="'--since'")
+        raise click.BadParameter(
+            f"{text!r}: the duration must be positive.", param_hint="'--since'"
+        )
     return seconds
 
 
@@ -61,7 +63,9 @@ def read_pair(sites: SiteOptions, since_seconds: float | None, timeout: float) -
     try:
         results = run_within(timeout, {s.name: reader(s) for s in loaded})
     except Deadline as exc:
-        results = {s.name: {"error": f"timed out: {exc.stages.get(s.name, 'done')}"} for s in loaded}
+        results = {
+            s.name: {"error": f"timed out: {exc.stages.get(s.name, 'done')}"} for s in loaded
+        }
     reads = {
         name: ({"error": _error(value)} if isinstance(value, BaseException) else value)
         for name, value in results.items()

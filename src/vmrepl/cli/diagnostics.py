@@ -36,9 +36,7 @@ from vmrepl.cli.direct import SiteOptions, site_options
     show_default=True,
     help="Seconds per request.",
 )
-def diagnostics(
-    archive: Path, sites: SiteOptions, since: str, timeout: float
-) -> None:
+def diagnostics(archive: Path, sites: SiteOptions, since: str, timeout: float) -> None:
     """Write one archive for the vendor's support: each ZVM's site, peers, VPGs, VMs, VRAs,
     alerts, events and tasks of the window, licence (without its key), datastores; vCenter's
     view of the VRA VMs and hosts; a version matrix; our recent runs; the diagnose result.
@@ -46,9 +44,7 @@ def diagnostics(
     Every secret is redacted, and the archive is searched for each before it is written.
     Exit 0 written, 1 not written, 2 bad input."""
     if not archive.name.endswith((".tar.gz", ".tgz")):
-        raise click.BadParameter(
-            f"{archive}: give a .tar.gz file name.", param_hint="'--archive'"
-        )
+        raise click.BadParameter(f"{archive}: give a .tar.gz file name.", param_hint="'--archive'")
     seconds = parse_duration(since)
     from vmrepl.cli.direct import ReadRefused, load, vault_password
     from vmrepl.operate.sites import prepare_ansible
@@ -71,8 +67,12 @@ def diagnostics(
         click.echo(json.dumps({"command": "diagnostics", **result}, indent=2))
         return
     diagnosis = result["diagnosis"]
-    state = "nothing wrong" if diagnosis["healthy"] else (
-        f"{len(diagnosis['incidents'])} incident(s), {diagnosis['severity_text']}"
+    state = (
+        "nothing wrong"
+        if diagnosis["healthy"]
+        else (f"{len(diagnosis['incidents'])} incident(s), {diagnosis['severity_text']}")
     )
-    click.echo(f"Wrote {result['archive']} ({len(result['files'])} files, sites "
-               f"{', '.join(result['sites'])}; {state}).")
+    click.echo(
+        f"Wrote {result['archive']} ({len(result['files'])} files, sites "
+        f"{', '.join(result['sites'])}; {state})."
+    )

@@ -58,9 +58,7 @@ def site_options(func: F) -> F:
 
     @functools.wraps(func)
     def collect(**kwargs: Any) -> Any:
-        sites = SiteOptions(
-            **{name: kwargs.pop(name) for name in SiteOptions.__dataclass_fields__}
-        )
+        sites = SiteOptions(**{name: kwargs.pop(name) for name in SiteOptions.__dataclass_fields__})
         return func(sites=sites, **kwargs)
 
     wrapped: Any = collect

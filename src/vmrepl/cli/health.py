@@ -213,7 +213,8 @@ def render(doc: dict[str, Any]) -> str:
         vpgs = ", ".join(f"{v['name']} {v['status']}" for v in site.get("vpgs", [])) or "none"
         zvm = f"{site.get('zvm') or '-'} {site.get('version') or ''}".strip()
         lines.append(
-            f"{name}: {site['state']} ZVM {zvm}; peers {peers}; VRAs {site['vras_installed']}/{site['vras']}; VPGs {vpgs}; "
+            f"{name}: {site['state']} ZVM {zvm}; peers {peers}; "
+            f"VRAs {site['vras_installed']}/{site['vras']}; VPGs {vpgs}; "
             f"alerts {len(site.get('alerts', []))}"
         )
         for alert in site.get("alerts", []):

@@ -312,10 +312,8 @@ def diagnose(
         all_findings += findings(site, parts, paired.get(site, True))
     events = {s: list(p.get("events", [])) for s, p in reads.items() if "error" not in p}
     correlate(all_findings, events)
-    clock = now or max(
-        (parse_time(p.get("now")) for p in reads.values() if p.get("now")),
-        default=None,
-    ) or datetime.now(UTC)
+    times = [t for t in (parse_time(p.get("now")) for p in reads.values()) if t]
+    clock = now or (max(times) if times else datetime.now(UTC))
     groups: dict[tuple[str, tuple[str, ...]], list[Finding]] = {}
     for item in all_findings:
         if item.cause is None:
@@ -353,16 +351,17 @@ def _incident(
     members = [*roots, *consequences]
     severity = min(int((entry(m.id) or {"severity": 3})["severity"]) for m in members)
     affected = {v for m in members for v in m.vpgs}
-    if all_vpgs and affected >= all_vpgs and any(
-        m.id in ("VPG0010", "VmreplVpgNotMeetingSla") for m in members
+    if (
+        all_vpgs
+        and affected >= all_vpgs
+        and any(m.id in ("VPG0010", "VmreplVpgNotMeetingSla") for m in members)
     ):
         severity = 1  # every VPG of the pair is out of its SLA: the protection is lost
     event = next((r.cause_event for r in roots if r.cause_event), None)
     cause = (known or {}).get("causes", [])
     if event is not None:
         cause = [
-            f"{_field(event, 'Description')} (event at "
-            f"{_field(event, 'OccurredOn')})",
+            f"{_field(event, 'Description')} (event at {_field(event, 'OccurredOn')})",
             *cause,
         ]
     return {
@@ -412,8 +411,7 @@ def render(doc: Mapping[str, Any]) -> str:
         lasting = f", {_duration(inc['for_seconds'])}" if inc["for_seconds"] is not None else ""
         lines += [
             "",
-            f"[{n}] {inc['id']} {inc['title']} at {', '.join(inc['sites'])} "
-            f"since {since}{lasting}",
+            f"[{n}] {inc['id']} {inc['title']} at {', '.join(inc['sites'])} since {since}{lasting}",
             f"    What: {'; '.join(inc['what'])}",
             f"    Meaning: {inc['meaning']}",
         ]

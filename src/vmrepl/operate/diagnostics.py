@@ -218,10 +218,13 @@ def versions(sites: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
             ],
             "vcenter": (vc.get("about") or {}),
             "hosts": [
-                {"host": h.get("name"), "version": h.get("config.product.version"),
-                 "build": h.get("config.product.build")}
+                {
+                    "host": h.get("name"),
+                    "version": h.get("config.product.version"),
+                    "build": h.get("config.product.build"),
+                }
                 for h in vc.get("hosts") or []
-            ],  # fmt: skip
+            ],
         }
     return matrix
 
@@ -233,9 +236,9 @@ def recent_runs(artifact_dir: Path, report_dir: Path | None, audit_log: Path | N
 
     runs = []
     found = [*artifact_dir.glob("*/job_events"), *artifact_dir.glob("*/*/job_events")]
-    folders = sorted(
-        (p.parent for p in found if p.is_dir()), key=lambda p: p.stat().st_mtime
-    )[-RECENT_RUNS:]
+    folders = sorted((p.parent for p in found if p.is_dir()), key=lambda p: p.stat().st_mtime)[
+        -RECENT_RUNS:
+    ]
     for folder in folders:
         events = []
         for path in sorted((folder / "job_events").glob("*.json")):
@@ -271,7 +274,6 @@ def evidence_dirs() -> tuple[Path, Path | None, Path | None]:
     """The artifact directory (as ``vmrepl`` commands use it), the report directory and the
     audit log (as the ``evidence_path`` lookup finds them outside a run)."""
     from ansible_collections.vmrepl.core.plugins.lookup.evidence_path import evidence_path
-
     from vmrepl.cli.execute import default_artifact_dir
 
     env = {k: v for k, v in os.environ.items() if k != "AWX_ISOLATED_DATA_DIR"}
@@ -297,9 +299,11 @@ def build(
 
     runner = run_within or default_run_within
     started = time.monotonic()
-    work = {
-        s.name: (lambda stage, s=s: collect_site(s, since, timeout, stage)) for s in sites
-    }
+
+    def job(site: Any) -> Callable[[Callable[[str], None]], Any]:
+        return lambda stage: collect_site(site, since, timeout, stage)
+
+    work = {s.name: job(s) for s in sites}
     try:
         collected = runner(timeout * 3, work)
     except Deadline as exc:
@@ -307,7 +311,9 @@ def build(
     data: dict[str, dict[str, Any]] = {}
     for name, value in collected.items():
         data[name] = (
-            {"zvm": {}, "errors": {"site": str(value)}} if isinstance(value, BaseException) else value
+            {"zvm": {}, "errors": {"site": str(value)}}
+            if isinstance(value, BaseException)
+            else value
         )
     # diagnose from what was read
     reads: dict[str, Any] = {}

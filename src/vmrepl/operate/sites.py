@@ -12,9 +12,9 @@ one from the environment variable the modules fall back to (``ZVM_PASSWORD``,
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from collections.abc import Callable
 from typing import Any
 
 from vmrepl.lab.vcsim import REPO_ROOT
@@ -40,7 +40,8 @@ VCENTER_VARIABLES = {
 SECRET_VARIABLES = ("vmrepl_zvm_license_key", "replication_manager_admin_password")
 
 
-_PREPARED = False
+#: whether Ansible's collection loader is set up (once per process)
+_PREPARED: list[bool] = []
 
 
 class SitesError(Exception):
@@ -116,7 +117,6 @@ def prepare_ansible() -> None:
     as the playbook runs have it; then Ansible's collection loader. Call it before anything
     imports ``ansible_collections`` (the collection's module_utils), so that the loader, not the
     plain import path, owns that namespace."""
-    global _PREPARED
     if _PREPARED:
         return
     os.environ.setdefault("ANSIBLE_CONFIG", str(REPO_ROOT / "ansible.cfg"))
@@ -124,7 +124,7 @@ def prepare_ansible() -> None:
     from ansible.plugins.loader import init_plugin_loader
 
     init_plugin_loader(C.COLLECTIONS_PATHS)
-    _PREPARED = True
+    _PREPARED.append(True)
 
 
 def _vault_secrets(loader: Any, password: str | None, password_file: str | None) -> list[Any]:
@@ -205,7 +205,7 @@ def _site(host: Any, values: dict[str, Any], templar: Any) -> Site:
     if missing:
         raise SitesError(
             f"{name}: {', '.join(missing)} not set (inventory, vault, or the environment "
-            f"variables {', '.join(ZVM_VARIABLES[k][1] for k, s in ZVM_VARIABLES.items() if s[0] in missing)})."
+            f"variables {', '.join(s[1] for k, s in ZVM_VARIABLES.items() if s[0] in missing)})."
         )
     vcenter: dict[str, Any] | None = {
         k: _value(name, values, templar, spec) for k, spec in VCENTER_VARIABLES.items()

@@ -209,4 +209,3 @@ def register(router: Router, sim: Simulator) -> None:
         "/v1/events/{eventIdentifier}",
         lambda r: log.to_json(log.find(r.param("eventIdentifier"))),
     )
-
