@@ -1,10 +1,13 @@
 """`vmrepl health` on a deployed lab: OK, CRITICAL (exit 2) with the peer link cut, OK again
-once it is healed; perfdata, JSON, the secrets and the vault as for every command."""
+once it is healed; perfdata, JSON, the secrets and the vault as for every command. And every
+shell block of docs/operations.md, run as written on the same lab (one lab for the module)."""
 
 from __future__ import annotations
 
 import json
+import re
 import shutil
+import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
@@ -12,7 +15,7 @@ import pytest
 
 from tests.cli.test_command import vaulted_inventory
 from tests.deploy.conftest import Lab
-from tests.operate.conftest import VPG, vmrepl
+from tests.operate.conftest import VPG, env_of, vmrepl
 from vmrepl.lab.vcsim import REPO_ROOT
 
 pytestmark = pytest.mark.lab
@@ -83,3 +86,31 @@ def test_no_secret_is_printed_and_the_vault_is_honoured(deployed: Lab, tmp_path:
     assert run.returncode == 0, run.stdout + run.stderr
     for secret in [*deployed.secrets(), password]:
         assert secret not in run.stdout + run.stderr
+
+
+DOC = REPO_ROOT / "docs" / "operations.md"
+
+
+def blocks() -> list[str]:
+    return [m.group(1) for m in re.finditer(r"```sh\n(.*?)```", DOC.read_text(), re.S)]
+
+
+def test_every_block_runs_as_written_on_a_healthy_pair(deployed: Lab) -> None:
+    lines = [line for b in blocks() for line in b.splitlines() if line.strip()]
+    assert len(lines) >= 8
+    bin_dir = Path(REPO_ROOT / ".venv" / "bin")
+    env = env_of(deployed) | {"PATH": f"{bin_dir}:{env_of(deployed).get('PATH', '')}"}
+    outputs = {}
+    for line in lines:
+        done = subprocess.run(
+            ["bash", "-ec", line], cwd=deployed.directory, env=env, capture_output=True,
+            text=True, timeout=300, check=False,
+        )  # fmt: skip
+        assert done.returncode == 0, f"{line}\n{done.stdout}{done.stderr}"
+        outputs[line] = done.stdout
+    assert outputs["vmrepl health"].startswith("VMREPL OK - ")
+    assert json.loads(outputs["vmrepl health --output json"])["status"] == "OK"
+    assert "nothing is wrong now" in outputs["vmrepl diagnose"]
+    assert "Probable causes:" in outputs["vmrepl diagnose --explain VmreplVpgNotMeetingSla"]
+    listed = outputs["tar -tzf support.tar.gz"].splitlines()
+    assert any(name.endswith("/sites/source/zvm/vpgs.json") for name in listed)
