@@ -144,6 +144,18 @@ def _vault_secrets(loader: Any, password: str | None, password_file: str | None)
     return secrets
 
 
+def _vault_context(secrets: list[Any]) -> None:
+    """Ansible 2.19 decrypts vaulted values on use, with the secrets of its (process-wide)
+    VaultSecretsContext, as its own command line sets it up."""
+    from ansible.parsing.vault import VaultSecretsContext
+
+    current = VaultSecretsContext.current(optional=True)
+    if current is None:
+        VaultSecretsContext.initialize(VaultSecretsContext(secrets))
+    else:
+        current.secrets = secrets
+
+
 def load_sites(
     inventory: str | None = None,
     limit: str | None = None,
@@ -163,7 +175,9 @@ def load_sites(
     loader = DataLoader()
     loader.set_basedir(str(REPO_ROOT))
     try:
-        loader.set_vault_secrets(_vault_secrets(loader, vault_password, vault_password_file))
+        secrets = _vault_secrets(loader, vault_password, vault_password_file)
+        loader.set_vault_secrets(secrets)
+        _vault_context(secrets)
         sources = [inventory] if inventory else list(C.DEFAULT_HOST_LIST)
         manager = InventoryManager(loader=loader, sources=sources)
         if limit:
