@@ -184,3 +184,27 @@ def test_a_bad_threshold_exits_unknown_before_reading_anything() -> None:
     )
     assert done.returncode == 3, done.stdout + done.stderr
     assert done.stdout.startswith("VMREPL UNKNOWN - --licence-critical:")
+
+
+def test_the_timeout_names_the_stage_each_unfinished_read_reached() -> None:
+    import threading
+
+    from vmrepl.operate.sites import Deadline, run_within
+
+    release = threading.Event()
+
+    def slow(stage: Any) -> None:
+        stage("reading vpgs")
+        release.wait(5)
+
+    def quick(stage: Any) -> str:
+        stage("reading site")
+        return "done"
+
+    with pytest.raises(Deadline) as raised:
+        run_within(0.2, {"source": slow, "target": quick})
+    release.set()
+    assert raised.value.stages == {"source": "reading vpgs"}
+    assert "timed out after 0.2 s (source: reading vpgs)" in str(raised.value)
+    failed = run_within(5, {"a": lambda stage: 1 / 0, "b": quick})
+    assert isinstance(failed["a"], ZeroDivisionError) and failed["b"] == "done"
