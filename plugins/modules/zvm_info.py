@@ -111,7 +111,9 @@ health:
       type: list
       elements: str
     warnings:
-      description: What makes the site WARNING (a warning threshold, VRAs not installed, warning alerts).
+      description:
+        - What makes the site WARNING (a warning threshold, VRAs not installed, warning
+          alerts).
       type: list
       elements: str
     perfdata:
