@@ -18,7 +18,8 @@ options:
   gather:
     description:
       - What to read.
-      - V(health) reads the site, peers, VRAs, VPGs and alerts and returns RV(health) too.
+      - V(health) reads the site, peers, VRAs, VPGs, VMs, alerts and licence and returns
+        RV(health) too.
     type: list
     elements: str
     default: [site, peers, vras, vpgs, alerts]
@@ -100,10 +101,27 @@ health:
     healthy:
       description: Whether the site is healthy.
       type: bool
+    state:
+      description:
+        - The Monitoring Plugins state with the service's default thresholds - V(OK),
+          V(WARNING) or V(CRITICAL) (what C(vmrepl health) reports for the site).
+      type: str
     problems:
-      description: What makes the site unhealthy, one sentence each.
+      description: What makes the site unhealthy (CRITICAL), one sentence each.
       type: list
       elements: str
+    warnings:
+      description:
+        - What makes the site WARNING (a warning threshold, VRAs not installed, warning
+          alerts).
+      type: list
+      elements: str
+    perfdata:
+      description:
+        - The measurements with their ranges - C(label), C(value), C(uom), C(warn), C(crit),
+          C(min), C(max) - per VPG RPO, journal history and journal fill, and the licence.
+      type: list
+      elements: dict
     zvm:
       description: The ZVM's site name.
       type: str
@@ -125,7 +143,9 @@ health:
       type: list
       elements: dict
     alerts:
-      description: The alerts that are on (not dismissed), C(level), C(help), C(description).
+      description:
+        - The alerts that are on (not dismissed), C(level), C(help), C(description),
+          C(turned_on).
       type: list
       elements: dict
 """

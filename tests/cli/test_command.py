@@ -1,6 +1,7 @@
 """`vmrepl deploy / health` on the lab: JSON result, summary, JUnit, exit codes (success,
-failed, refused, interrupted), check mode, secrets and where files go. The tests run in
-order on one lab: before the deploy, the deploy, then what needs a deployed pair."""
+failed, refused, interrupted; health as a Monitoring Plugin, more in tests/operate), check
+mode, secrets and where files go. The tests run in order on one lab: before the deploy, the
+deploy, then what needs a deployed pair."""
 
 from __future__ import annotations
 
@@ -40,12 +41,13 @@ def repository_untouched(lab: Lab) -> Iterator[None]:
         assert str(lab.directory) not in command.read_text(errors="replace"), command
 
 
-def test_health_of_an_undeployed_pair_fails(vmrepl: Cli) -> None:
+def test_health_of_an_undeployed_pair_is_critical(vmrepl: Cli) -> None:
+    """A Monitoring Plugin's CRITICAL (exit 2): the sites are not paired."""
     run = vmrepl("health", "-o", "json")
-    assert run.returncode == 1, run.stderr
+    assert run.returncode == 2, run.stderr
     doc = run.json()
-    assert doc["status"] == "failed" and doc["exit_code"] == 1
-    assert "not healthy" in doc["reason"]
+    assert doc["status"] == "CRITICAL" and doc["exit_code"] == 2
+    assert "not paired with one peer site" in doc["reason"]
     assert set(doc["health"]) == {"source", "target"}
     assert doc["health"]["source"]["peers"] == []
 
@@ -99,8 +101,8 @@ def test_the_text_summary_of_a_run_without_changes(vmrepl: Cli) -> None:
 def test_health_after_deploy(vmrepl: Cli) -> None:
     text = vmrepl("health")
     assert text.returncode == 0, text.stdout + text.stderr
-    assert "Health" in text.stdout and "100001-7-default" in text.stdout
-    doc = vmrepl("health", "-o", "json", "-q").json()
+    assert text.stdout.startswith("VMREPL OK - ") and "100001-7-default" in text.stdout
+    doc = vmrepl("health", "-o", "json").json()
     for site in ("source", "target"):
         health = doc["health"][site]
         assert len(health["peers"]) == 1 and health["peers"][0]["status"] == "Paired"
@@ -201,11 +203,13 @@ def test_ctrl_c_cancels_the_run(vmrepl: Cli) -> None:
 
 def test_no_secret_is_printed_or_kept(vmrepl: Cli, lab: Lab) -> None:
     env_secret = "env-secret-value-4711"
-    run = vmrepl("health", "-o", "json", "-q", env={"ZVM_PASSWORD": env_secret})
+    run = vmrepl("pair", "-o", "json", "-q", env={"ZVM_PASSWORD": env_secret})
     assert run.returncode == 0, run.stderr
     command = json.loads((Path(run.json()["artifact_dir"]) / "command").read_text())
     assert command["env"]["ZVM_PASSWORD"] == "********"
-    texts = [run.stdout, run.stderr]
+    health = vmrepl("health", "-o", "json", env={"ZVM_PASSWORD": env_secret})  # a direct read
+    assert health.returncode == 0, health.stdout + health.stderr
+    texts = [run.stdout, run.stderr, health.stdout, health.stderr]
     for path in (lab.directory / "artifacts").rglob("*"):
         if path.is_file():
             texts.append(path.read_text(errors="replace"))
@@ -237,13 +241,13 @@ def test_vault_password_from_the_environment_or_a_file(
 ) -> None:
     password = "vault-pass-0815"
     inventory = vaulted_inventory(tmp_path, password)
-    missing = vmrepl("health", "-i", str(inventory), "-o", "json", "-q")
-    assert missing.returncode == 2, missing.stdout + missing.stderr
+    missing = vmrepl("health", "-i", str(inventory), "-o", "json")
+    assert missing.returncode == 3, missing.stdout + missing.stderr  # UNKNOWN
     assert "vault" in missing.json()["reason"].lower()
 
     # The ZVMs were read with the decrypted user name (healthy or not: that is the lab's state).
     from_env = vmrepl(
-        "health", "-i", str(inventory), "-o", "json", "-q", env={"VMREPL_VAULT_PASSWORD": password}
+        "health", "-i", str(inventory), "-o", "json", env={"VMREPL_VAULT_PASSWORD": password}
     )
     assert set(from_env.json()["health"]) == {"source", "target"}, from_env.stdout
 
@@ -254,7 +258,6 @@ def test_vault_password_from_the_environment_or_a_file(
         "health",
         "-o",
         "json",
-        "-q",
         env={"VMREPL_INVENTORY": str(inventory), "VMREPL_VAULT_PASSWORD_FILE": str(password_file)},
     )
     assert set(from_file.json()["health"]) == {"source", "target"}, from_file.stdout
@@ -270,7 +273,7 @@ def test_vault_password_prompt_on_a_terminal(vmrepl: Cli, tmp_path: Path) -> Non
     inventory = vaulted_inventory(tmp_path, password)
     child = pexpect.spawn(
         VMREPL,
-        ["health", "-i", str(inventory), "--ask-vault-password", "-o", "json", "-q"],
+        ["health", "-i", str(inventory), "--ask-vault-password", "-o", "json"],
         env=vmrepl.env,
         cwd=str(tmp_path),
         encoding="utf-8",
@@ -284,4 +287,4 @@ def test_vault_password_prompt_on_a_terminal(vmrepl: Cli, tmp_path: Path) -> Non
     assert password not in output  # not echoed
     doc = json.loads(output[output.index("{") :])
     assert set(doc["health"]) == {"source", "target"}, output
-    assert child.exitstatus == doc["exit_code"] != 2
+    assert child.exitstatus == doc["exit_code"] != 3  # read, not UNKNOWN

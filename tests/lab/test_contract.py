@@ -148,6 +148,8 @@ def _drive_the_rest(lab: Lab, site_c: Zvm) -> None:
         "/v1/alerts/levels",
         "/v1/alerts/entities",
         "/v1/alerts/helpidentifiers",
+        "/v1/events/categories",
+        "/v1/events/entities",
         "/v1/vms",
         "/v1/statistics/vms",
         "/v1/datastores",
@@ -222,6 +224,14 @@ def test_every_implemented_operation_fits_the_schema(vras: Lab, site_c: Zvm) -> 
     assert a.zvm.get(f"/v1/alerts/{alert_id}")["IsDismissed"] is True
     a.zvm.post(f"/v1/alerts/{alert_id}/undismiss")
     a.zvm.run("POST", f"/v1/vpgs/{other}/resume")
+    # events: the alert turned on (and, once resumed, off), in a window and by alert
+    since = alert["TurnedOn"]
+    [event] = a.zvm.get(f"/v1/events?alertIdentifier={alert_id}&startDate={since}&category=Alerts")[
+        :1
+    ]
+    a.zvm.get(f"/v1/events/{enc(event['Link']['identifier'])}")
+    a.zvm.get(f"/v1/alerts?startDate={since}&endDate={since}")
+    a.zvm.get(f"/v1/tasks?startedAfterDate={since}")
 
     _drive_vpg(a.zvm, b.zvm, vpg_id)
 

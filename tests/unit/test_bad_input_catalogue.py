@@ -298,7 +298,7 @@ SECRETS = [
 
 @pytest.mark.parametrize("extra", SECRETS)
 def test_secrets_on_the_command_line_are_refused_and_never_echoed(extra: str) -> None:
-    done = CliRunner().invoke(cli, ["health", "-o", "json", "-e", extra])
+    done = CliRunner().invoke(cli, ["pair", "-o", "json", "-e", extra])
     assert done.exit_code == 2, done.output
     assert "-e" in done.output or "--extra-var" in done.output
     assert "hunter2" not in done.output.replace(extra, "")

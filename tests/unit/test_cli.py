@@ -27,6 +27,8 @@ COMMANDS = [
     "health",
     "size",
     "lab",
+    "diagnose",
+    "diagnostics",
 ]
 
 
@@ -155,7 +157,6 @@ def captured(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
          {"recovery_vpgs": ["a"], "recovery_request_ref": "R"}),
         (["failback", "--request-ref", "R", "--checkpoint-tag", "before-move"], "failback.yml",
          {"recovery_request_ref": "R", "recovery_checkpoint_tag": "before-move"}),
-        (["health"], "health.yml", {}),
     ],
 )  # fmt: skip
 def test_options_map_to_the_documented_variables(

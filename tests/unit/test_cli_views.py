@@ -1,6 +1,6 @@
-"""What the vmrepl command shows comes from what the playbook reported (set_stats): the
-health table, the recovery result; and a vaulted inventory without a vault secret is refused
-before anything runs."""
+"""What the vmrepl command shows comes from what was judged elsewhere: the health (as
+module_utils/health.py judged it), the recovery result (what the playbook reported with
+set_stats); and a vaulted inventory without a vault secret is refused before anything runs."""
 
 from __future__ import annotations
 
@@ -26,15 +26,15 @@ def stats(**vmrepl: Any) -> dict[str, Any]:
 VPG = {"VpgName": "v1", "Status": 2, "StatusDescription": "NotMeetingSla", "ActualRPO": 900}
 
 
-def test_health_is_rendered_from_the_stats_whatever_the_tasks_are_called() -> None:
-    health = {"source": site_health({"SiteName": "zvm-a"}, [], [], [VPG], [])}
-    summary = summarise([stats(health=health, verdict="failed")], "failed")
-    doc = health_view.extract(summary)
-    assert doc == {"health": health}
-    console = Console(record=True, width=200)
-    health_view.render(console, {"command": "health", **doc})
-    text = console.export_text()
-    assert "zvm-a" in text and "v1" in text and "VPGs not meeting their SLA: v1" in text
+def test_health_is_rendered_from_what_the_evaluation_returns() -> None:
+    """`vmrepl health` computes nothing itself: module_utils/health.py judges, it prints."""
+    health = {"source": site_health({"SiteName": "zvm-a"}, [], [], [VPG], [], name="source")}
+    doc = health_view.judge({"health": {}}, health)
+    assert doc["health"] == health and (doc["status"], doc["exit_code"]) == ("CRITICAL", 2)
+    text = health_view.render(doc)
+    assert text.startswith("VMREPL CRITICAL - source: not paired with one peer site")
+    assert "source: VPGs not meeting their SLA: v1" in text and " | " not in text
+    assert "source: CRITICAL ZVM zvm-a" in text.splitlines()[1]
 
 
 def test_the_recovery_result_comes_from_the_stats() -> None:

@@ -61,6 +61,14 @@ def test_a_local_site_needs_no_peer_and_a_pairing_in_progress_is_not_paired() ->
     assert pairing["problems"] == ["not paired with one peer site (pairing: Pairing)"]
 
 
+VM = {
+    "VpgName": "slow",
+    "JournalUsedStorageMb": 800,
+    "JournalHardLimit": {"LimitType": 1, "LimitValue": 1000},
+}
+LICENCE = {"Details": {"LicenseKey": "K-1", "MaxVms": 10}, "Usage": {"TotalVmsCount": 2}}
+
+
 class FakeZvm:
     def local_site(self) -> dict[str, Any]:
         return dict(SITE)
@@ -77,6 +85,12 @@ class FakeZvm:
     def alerts(self) -> list[dict[str, Any]]:
         return []
 
+    def vms(self) -> list[dict[str, Any]]:
+        return [VM]
+
+    def license(self) -> dict[str, Any]:
+        return dict(LICENCE)
+
 
 def test_zvm_info_returns_the_health_it_gathers(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
@@ -90,6 +104,8 @@ def test_zvm_info_returns_the_health_it_gathers(
     with patch_module_args({**args, "gather": ["health"]}), pytest.raises(SystemExit):
         zvm_info.main()
     result = json.loads(capsys.readouterr().out)
-    expected = site_health(SITE, PAIRED, VRAS, [BAD_VPG], [])
+    expected = site_health(SITE, PAIRED, VRAS, [BAD_VPG], [], vms=[VM], license=LICENCE)
     assert result["health"] == expected and not result["health"]["healthy"]
+    assert result["health"]["state"] == "CRITICAL"
+    assert "VPG slow journal 80% of its hard limit" in result["health"]["warnings"]
     assert result["peers"][0]["PairingStatusName"] == "Paired"  # the parts are returned too

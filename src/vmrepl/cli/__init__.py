@@ -7,6 +7,8 @@ import click
 
 from vmrepl import __version__
 from vmrepl.cli.commands import PLAYBOOK_COMMANDS
+from vmrepl.cli.diagnose import diagnose as _diagnose
+from vmrepl.cli.diagnostics import diagnostics as _diagnostics
 from vmrepl.cli.lab import lab
 from vmrepl.cli.size import size
 
@@ -44,6 +46,8 @@ for _command in PLAYBOOK_COMMANDS:
     cli.add_command(_command)
 cli.add_command(size)
 cli.add_command(lab)
+cli.add_command(_diagnose)
+cli.add_command(_diagnostics)
 
 
 def main() -> None:

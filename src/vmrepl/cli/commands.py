@@ -8,6 +8,7 @@ from typing import Any
 
 import click
 
+from vmrepl.cli.health import health
 from vmrepl.cli.options import RunOptions, run_options
 
 
@@ -53,21 +54,6 @@ def pair(run: RunOptions, port: int | None, peer_host: str | None, timeout: int 
 
     variables = _set({}, pairing_port=port, pairing_host=peer_host, pairing_timeout=timeout)
     run_command("pair", "pair_sites.yml", run, variables)
-
-
-@click.command()
-@run_options
-def health(run: RunOptions) -> None:
-    """Read every site's health: pairing, VRAs, VPGs (RPO, journal history), alerts (health.yml).
-
-    Read-only. Fails (exit 1) when a site is unpaired, a VPG misses its SLA or an error alert
-    is on."""
-    from vmrepl.cli import health as health_view
-    from vmrepl.cli.execute import run_command
-
-    run_command(
-        "health", "health.yml", run, extension=health_view.extract, renderer=health_view.render
-    )
 
 
 # The recovery operations (role vmrepl.core.recovery, meta/argument_specs.yml): customer

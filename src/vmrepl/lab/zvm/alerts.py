@@ -24,6 +24,7 @@ from vmrepl.lab.zvm.enums import (
     RPO_NOT_MEETING_SLA,
 )
 from vmrepl.lab.zvm.errors import NotFound
+from vmrepl.lab.zvm.events import date_window, in_window
 from vmrepl.lab.zvm.links import link
 from vmrepl.lab.zvm.routing import Request, Response, Router
 from vmrepl.lab.zvm.store import AlertRecord
@@ -116,8 +117,8 @@ class AlertService:
         conditions = {c.key: c for c in self.conditions()}
         with self.sim.store.lock:
             alerts = self.sim.store.alerts
-            for key in [k for k in alerts if k not in conditions]:
-                del alerts[key]
+            removed = [alerts.pop(k) for k in [k for k in alerts if k not in conditions]]
+            added = []
             for key, c in conditions.items():
                 if key not in alerts:
                     alerts[key] = AlertRecord(
@@ -130,9 +131,13 @@ class AlertService:
                         turned_on=clock.now(),
                         vpgs=c.vpgs,
                     )
+                    added.append(alerts[key])
                 else:
                     alerts[key].description = c.description
-            return sorted(alerts.values(), key=lambda a: a.turned_on)
+            result = sorted(alerts.values(), key=lambda a: a.turned_on)
+        if added or removed:
+            self.sim.events.alerts_changed(added, removed)
+        return result
 
     def find(self, identifier: str) -> AlertRecord:
         for alert in self.evaluate():
@@ -165,6 +170,12 @@ def register(router: Router, sim: Simulator) -> None:
     def list_alerts(request: Request) -> Any:
         q = request.query
         result = alerts.evaluate()
+        window = date_window(q, "startdate", "enddate")
+        result = [a for a in result if in_window(a.turned_on, window)]
+        if q.get("siteidentifier") and q["siteidentifier"] != sim.site_identifier:
+            result = []
+        if q.get("zorgidentifier"):
+            result = []  # the lab has no ZORGs
         if "level" in q:
             result = [a for a in result if a.level.lower() == q["level"].lower()]
         if "entity" in q:

@@ -19,6 +19,7 @@ from vmrepl.lab.zvm import (
     alerts,
     appliance,
     auth,
+    events,
     peering,
     recovery,
     reports,
@@ -73,6 +74,7 @@ class Simulator:
         self.recovery = recovery.RecoveryService(self)
         self.reports = reports.ReportService(self)
         self.alerts = alerts.AlertService(self)
+        self.events = events.EventLog(self)
         self.statistics = statistics.StatisticsService(self)
         self.local_gateway = LocalGateway(self)
         self.router = Router()
@@ -88,6 +90,7 @@ class Simulator:
             reports,
             tasks,
             alerts,
+            events,
             statistics,
             admin,
         ):

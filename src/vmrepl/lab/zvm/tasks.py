@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from vmrepl.lab.zvm import clock
 from vmrepl.lab.zvm.enums import TASK_COMPLETED, TASK_FAILED, TASK_IN_PROGRESS, TASK_STATES
 from vmrepl.lab.zvm.errors import NotFound, OperationFailed
+from vmrepl.lab.zvm.events import date_window, in_window
 from vmrepl.lab.zvm.links import link
 from vmrepl.lab.zvm.routing import Request, Router
 from vmrepl.lab.zvm.store import TaskRecord
@@ -184,8 +185,15 @@ def register(router: Router, sim: Simulator) -> None:
             records = sorted(sim.store.tasks.values(), key=lambda r: r.started)
         wanted_type = request.query.get("type")
         wanted_state = request.query.get("status")
+        started = date_window(request.query, "startedafterdate", "startedbeforedate")
+        completed = date_window(request.query, "completedafterdate", "completedbeforedate")
+        judge_completed = completed != (float("-inf"), float("inf"))
         result = []
         for record in records:
+            if not in_window(record.started, started):
+                continue
+            if judge_completed and not in_window(record.completed, completed):
+                continue
             if wanted_type and record.type.lower() != wanted_type.lower():
                 continue
             if wanted_state and wanted_state.lower() not in (

@@ -1,0 +1,118 @@
+"""What the commands that read the sites directly (no playbook: ``health``, ``diagnose``,
+``diagnostics``) share: the inventory and vault options, as the playbook commands have them
+(``vmrepl.cli.options``), and reading the inventory's sites with them. Only click is imported
+at module level: ``vmrepl --help`` must stay fast."""
+
+from __future__ import annotations
+
+import functools
+import os
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import click
+
+from vmrepl.cli.options import OUTPUT
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+@dataclass
+class SiteOptions:
+    inventory: str | None = None
+    limit: str | None = None
+    vault_password_file: str | None = None
+    ask_vault_password: bool = False
+    output: str = "text"
+
+
+def site_options(func: F) -> F:
+    """``-i/--inventory``, ``-l/--limit``, the vault options and ``--output``, collected into
+    ``sites: SiteOptions``."""
+    options = [
+        click.option(
+            "--inventory",
+            "-i",
+            envvar="VMREPL_INVENTORY",
+            metavar="PATH",
+            help="Inventory of the sites [env VMREPL_INVENTORY; default: the embedded lab].",
+        ),
+        click.option("--limit", "-l", metavar="PATTERN", help="These sites only."),
+        click.option(
+            "--vault-password-file",
+            envvar="VMREPL_VAULT_PASSWORD_FILE",
+            type=click.Path(exists=True, dir_okay=False),
+            help="File (or script) with the vault password [env VMREPL_VAULT_PASSWORD_FILE]. "
+            "The password itself may come in env VMREPL_VAULT_PASSWORD.",
+        ),
+        click.option(
+            "--ask-vault-password",
+            "-J",
+            is_flag=True,
+            help="Prompt for the vault password (needs a terminal).",
+        ),
+        OUTPUT,
+    ]
+
+    @functools.wraps(func)
+    def collect(**kwargs: Any) -> Any:
+        sites = SiteOptions(**{name: kwargs.pop(name) for name in SiteOptions.__dataclass_fields__})
+        return func(sites=sites, **kwargs)
+
+    wrapped: Any = collect
+    for option in reversed(options):
+        wrapped = option(wrapped)
+    return wrapped
+
+
+class ReadRefused(Exception):
+    """The sites cannot be read as given (vault secret missing, bad inventory)."""
+
+
+def vault_password(options: SiteOptions) -> str | None:
+    """The vault password from the environment or a prompt (a file is read by Ansible)."""
+    from vmrepl.runner import VAULT_PASSWORD_ENV
+
+    if options.vault_password_file:
+        return None
+    if os.environ.get(VAULT_PASSWORD_ENV):
+        return os.environ[VAULT_PASSWORD_ENV]
+    if options.ask_vault_password:
+        if not (sys.stdin.isatty() and sys.stderr.isatty()):
+            raise ReadRefused(
+                "--ask-vault-password needs a terminal; unattended runs give "
+                "--vault-password-file or the environment variable VMREPL_VAULT_PASSWORD."
+            )
+        password: str = click.prompt("Vault password", hide_input=True, err=True)
+        return password
+    return None
+
+
+def load(options: SiteOptions, password: str | None) -> list[Any]:
+    """The inventory's sites (``vmrepl.operate.sites.Site``). Raises ReadRefused."""
+    from vmrepl.cli.execute import vault_refusal
+    from vmrepl.cli.options import RunOptions
+    from vmrepl.operate.sites import SitesError, inventory_path, load_sites
+
+    inventory = inventory_path(options.inventory)
+    if inventory and not os.path.exists(inventory):
+        raise ReadRefused(f"Inventory {options.inventory} does not exist.")
+    run = RunOptions(
+        inventory=inventory,
+        vault_password_file=options.vault_password_file,
+        ask_vault_password=options.ask_vault_password,
+    )
+    refusal = vault_refusal(inventory, run, password)
+    if refusal:
+        raise ReadRefused(refusal.replace(" Nothing ran.", ""))
+    try:
+        return load_sites(
+            inventory,
+            options.limit,
+            vault_password=password,
+            vault_password_file=options.vault_password_file,
+        )
+    except SitesError as exc:
+        raise ReadRefused(str(exc)) from None
