@@ -305,7 +305,7 @@ def write_ova(files: dict[str, bytes], path: Path, name: str = NAME) -> None:
             info = tarfile.TarInfo(member)
             info.size = len(files[member])
             info.mode = 0o644
-            tar.addfile(info, io.BytesIO(files[name]))
+            tar.addfile(info, io.BytesIO(files[member]))
 
 
 def main(argv: list[str] | None = None) -> int:
