@@ -572,7 +572,9 @@ def evaluate(
         "advice": advice,
     }
     report["summary"] = summary_line(report)
-    report["perfdata"] = perfdata(report)
+    items = perfdata_items(report)
+    report["perfdata_items"] = items
+    report["perfdata"] = " ".join(items)
     return report
 
 
@@ -596,9 +598,10 @@ def _label(text: str) -> str:
     return "'" + re.sub(r"['=]", "_", text) + "'"
 
 
-def perfdata(report: Mapping[str, Any], prefix: str = "") -> str:
-    """Monitoring-plugin performance data: ``'ds_free_<ds>'=12.5%;15:;10:;0;100`` per datastore
-    (the free space after replication's claim), ``'backup_age_<vm>'=108000s;;86400`` per VM
+def perfdata_items(report: Mapping[str, Any], prefix: str = "") -> list[str]:
+    """Monitoring-plugin performance data, one item each:
+    ``'ds_free_<ds>'=12.5%;15:;10:;0;100`` per datastore (the free space after replication's
+    claim), ``'backup_age_<vm>'=108000s;;86400`` per VM
     (``U`` when unknown), and ``'hosts_without_proxy'=1;;0``."""
     th = report["thresholds"]
     items = []
@@ -615,7 +618,7 @@ def perfdata(report: Mapping[str, Any], prefix: str = "") -> str:
     items.append(
         f"{_label(prefix + 'hosts_without_proxy')}={len(report['hosts_without_proxy'])};;0"
     )
-    return " ".join(items)
+    return items
 
 
 def metric_samples(

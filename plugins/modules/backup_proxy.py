@@ -232,13 +232,13 @@ def main():
                 ensure_ovf_vm(client, spec_for(host, name), check_mode=True)
 
             def apply():
-                deployed = {}
+                deployed: dict[str, str] = {}
                 for host, (_, name) in sorted(plan.changes.items()):
                     try:
                         ensure_ovf_vm(
                             client,
                             spec_for(host, name),
-                            on_progress=lambda pct, n=name: module.debug(f"{n}: upload {pct}%"),
+                            on_progress=lambda pct: module.debug(f"proxy upload {pct}%"),
                         )
                     except VmreplError as exc:
                         left = sorted(set(plan.changes) - set(deployed))

@@ -165,6 +165,7 @@ readiness:
       message.", type: list, elements: dict}
     advice: {description: VMs that cannot meet the requirements, with the reasons and the
       advice., type: list, elements: dict}
+    perfdata_items: {description: The performance data items., type: list, elements: str}
     perfdata: {description: Monitoring-plugin performance data., type: str,
       sample: "'ds_free_ds01'=12%;15:;10:;0;100 'backup_age_vm1'=108000s;;86400"}
 calls:
