@@ -170,17 +170,26 @@ def backup_readiness(run: RunOptions, deploy: bool, plugin: bool) -> None:
 
     Read-only unless --deploy. Fails (exit 1) when a site is CRITICAL; with --plugin the exit
     code is the monitoring plugin's."""
-    from vmrepl.cli.execute import refuse, run_command
+    import sys
+
+    from vmrepl.cli.execute import run_command
 
     values: dict[str, Any] = {}
-    if deploy:
-        if plugin:
-            refuse("--plugin is read-only: a monitoring check deploys nothing; drop --deploy.")
-        values["backup_proxy_deploy"] = True
     if plugin:
-        if run.output == "json":
-            refuse("--plugin prints a monitoring plugin's line; drop --output json.")
+        # A monitoring plugin's bad arguments are UNKNOWN (3), not the refusal's 2 (CRITICAL).
+        wrong = ""
+        if deploy:
+            wrong = "--plugin is read-only: a monitoring check deploys nothing; drop --deploy."
+        elif run.output == "json":
+            wrong = "--plugin prints a monitoring plugin's line; drop --output json."
+        elif run.check:
+            wrong = "--plugin reads only; drop --check."
+        if wrong:
+            click.echo(f"BACKUP UNKNOWN - {wrong}")
+            sys.exit(PLUGIN_CODES["UNKNOWN"])
         run.quiet = True
+    if deploy:
+        values["backup_proxy_deploy"] = True
     run_command(
         "backup-readiness",
         "backup_readiness.yml",
