@@ -29,8 +29,8 @@ import io
 import struct
 import sys
 import tarfile
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 HERE = Path(__file__).resolve().parent
 NAME = "zvm-appliance"
@@ -62,9 +62,9 @@ PROXY_PROPERTIES = (
 )
 
 
-@dataclass(frozen=True)
-class Appliance:
-    """What differs between the stand-in appliances."""
+class Appliance(NamedTuple):
+    """What differs between the stand-in appliances (a NamedTuple: the tests load this script
+    without registering it as a module, which dataclasses need)."""
 
     name: str
     network_description: str
