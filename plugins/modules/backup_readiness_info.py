@@ -168,6 +168,12 @@ readiness:
     perfdata_items: {description: The performance data items., type: list, elements: str}
     perfdata: {description: Monitoring-plugin performance data., type: str,
       sample: "'ds_free_ds01'=12%;15:;10:;0;100 'backup_age_vm1'=108000s;;86400"}
+skipped_hosts:
+  description: The customer's hosts out of service (maintenance mode, disconnected), with the
+    reason - reported, not judged.
+  returned: always
+  type: dict
+  sample: {"esx03": "in maintenance mode"}
 calls:
   description: vSphere round trips the read made.
   returned: always
@@ -257,6 +263,7 @@ def main():
         return {
             "changed": False,
             "readiness": report,
+            "skipped_hosts": report["hosts_out_of_service"],
             "calls": calls,
             "msg": f"Backup readiness {report['status']}: {report['summary']}.",
         }
