@@ -108,6 +108,18 @@ def test_the_lab_knobs_hold_and_custom_values_are_read_once(lab: Lab) -> None:
         assert {h["name"]: h["maintenance_mode"] for h in site.hosts}["DC0_C0_H2"] is True
 
 
+def test_thresholds_that_cannot_work_are_refused_before_a_deploy(lab: Lab) -> None:
+    refused = run_line(
+        "vmrepl backup-readiness --deploy -e backup_critical_free_percent=20 --output json", lab
+    )
+    assert refused.returncode == 2, refused.stdout[-2000:]
+    doc = json.loads(refused.stdout)
+    assert doc["status"] == "refused"
+    assert "backup_critical_free_percent (20.0)" in doc["reason"]
+    assert doc["totals"]["changed"] == 0
+    assert proxies(lab) == {}  # nothing deployed (this runs before the deploying test)
+
+
 def test_the_documented_commands_find_deploy_and_flag(lab: Lab) -> None:
     lines = doc_block()
     assert lines == [
