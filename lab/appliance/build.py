@@ -1,18 +1,22 @@
 #!/usr/bin/env python3
 # Copyright: vmrepl contributors
 # Apache License 2.0
-"""Build the lab's stand-in ZVM appliance: an OVF descriptor, a small streamOptimized VMDK and a
-SHA256 manifest, all deterministic, so the committed files can be checked with ``--check``.
+"""Build the lab's stand-in appliances - the ZVM appliance and the VM recovery (backup) proxy:
+for each an OVF descriptor, a small streamOptimized VMDK and a SHA256 manifest, all
+deterministic, so the committed files can be checked with ``--check``.
 
     lab/appliance/build.py              # (re)write the files next to this script
     lab/appliance/build.py --check      # fail if the committed files differ from a fresh build
-    lab/appliance/build.py --ova X.ova  # also pack them as an OVA (a tar, descriptor first)
+    lab/appliance/build.py --ova X.ova  # also pack the ZVM appliance as an OVA (a tar, descriptor first)
+    lab/appliance/build.py --ova X.ova --appliance backup-proxy   # the proxy's OVA
 
 The disk holds no data: a 256 MiB streamOptimized sparse extent with empty grain tables, about
 70 KB on disk. vcsim 0.24 does not read uploaded disks (it discards the bytes), but the file is a
 valid VMDK, so the same package also imports on a real vCenter. The OVF properties imitate the
 real ZVM Appliance's first-boot settings (network and admin password); the vendor's OVA names its
-own keys: read them from its descriptor before deploying it.
+own keys: read them from its descriptor before deploying it. The backup proxy stands in for a
+backup product's VADP proxy appliance (one per hypervisor); its properties imitate such a
+proxy's first-boot settings, with the backup server it registers with.
 """
 
 # ruff: noqa: E501 - the OVF template keeps VMware's one-line elements
@@ -26,10 +30,12 @@ import struct
 import sys
 import tarfile
 from pathlib import Path
+from typing import NamedTuple
 
 HERE = Path(__file__).resolve().parent
 NAME = "zvm-appliance"
 DISK = f"{NAME}-disk1.vmdk"
+PROXY_NAME = "backup-proxy"
 CAPACITY_MIB = 256
 SECTOR = 512
 GRAIN_SECTORS = 128  # 64 KiB grains
@@ -45,6 +51,58 @@ PROPERTIES = (
     ("ntp_servers", "NTP servers", "Comma-separated NTP server names or addresses.", False),
     ("admin_password", "Admin password", "Password of the appliance's admin user.", True),
 )
+PROXY_PROPERTIES = (
+    ("hostname", "Host name", "The proxy's host name (FQDN).", False),
+    ("ip_address", "IP address", "Static IPv4 address of the proxy's interface.", False),
+    ("netmask", "Subnet mask", "Subnet mask of the proxy's network, e.g. 255.255.255.0.", False),
+    ("gateway", "Default gateway", "Default gateway of the proxy's network.", False),
+    ("dns_servers", "DNS servers", "Comma-separated DNS server addresses.", False),
+    ("backup_server", "Backup server", "Address of the backup server the proxy registers with.", False),
+    ("admin_password", "Admin password", "Password of the proxy's admin user.", True),
+)
+
+
+class Appliance(NamedTuple):
+    """What differs between the stand-in appliances (a NamedTuple: the tests load this script
+    without registering it as a module, which dataclasses need)."""
+
+    name: str
+    network_description: str
+    info: str
+    settings_info: str
+    product: str
+    version: str
+    properties: tuple[tuple[str, str, str, bool], ...]
+    cpus: int = 2
+    memory_mib: int = 1024
+
+    @property
+    def disk(self) -> str:
+        return f"{self.name}-disk1.vmdk"
+
+
+APPLIANCES = {
+    NAME: Appliance(
+        NAME,
+        "The replication manager's management network",
+        "The replication manager (ZVM appliance), lab stand-in",
+        "First-boot settings of the replication manager appliance",
+        "Zerto Virtual Manager Appliance (vmrepl lab stand-in)",
+        "10.0",
+        PROPERTIES,
+    ),
+    PROXY_NAME: Appliance(
+        PROXY_NAME,
+        "The network the proxy reaches the backup server and vCenter on",
+        "The VM recovery (backup) proxy, one per hypervisor, lab stand-in",
+        "First-boot settings of the backup proxy",
+        "VM recovery proxy (vmrepl lab stand-in)",
+        "1.0",
+        PROXY_PROPERTIES,
+        cpus=4,
+        memory_mib=4096,
+    ),
+}
 
 
 def _sector_pad(data: bytes) -> bytes:
@@ -123,9 +181,9 @@ def build_vmdk(capacity_mib: int = CAPACITY_MIB, file_name: str = DISK) -> bytes
     return bytes(out)
 
 
-def _properties_xml() -> str:
+def _properties_xml(properties: tuple[tuple[str, str, str, bool], ...] = PROPERTIES) -> str:
     items = []
-    for key, label, description, password in PROPERTIES:
+    for key, label, description, password in properties:
         secret = ' ovf:password="true"' if password else ""
         qualifiers = ' ovf:qualifiers="MinLen(8)"' if password else ""
         items.append(
@@ -138,7 +196,9 @@ def _properties_xml() -> str:
     return "\n".join(items)
 
 
-def build_ovf(disk_size: int) -> str:
+def build_ovf(disk_size: int, appliance: Appliance = APPLIANCES[NAME]) -> str:
+    a = appliance
+    DISK, NAME = a.disk, a.name
     return f"""<?xml version="1.0" encoding="UTF-8"?>
 <Envelope xmlns="http://schemas.dmtf.org/ovf/envelope/1" xmlns:cim="http://schemas.dmtf.org/wbem/wscim/1/common" xmlns:ovf="http://schemas.dmtf.org/ovf/envelope/1" xmlns:rasd="http://schemas.dmtf.org/wbem/wscim/1/cim-schema/2/CIM_ResourceAllocationSettingData" xmlns:vmw="http://www.vmware.com/schema/ovf" xmlns:vssd="http://schemas.dmtf.org/wbem/wscim/1/cim-schema/2/CIM_VirtualSystemSettingData" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">
   <References>
@@ -151,11 +211,11 @@ def build_ovf(disk_size: int) -> str:
   <NetworkSection>
     <Info>The list of logical networks</Info>
     <Network ovf:name="Management">
-      <Description>The replication manager's management network</Description>
+      <Description>{a.network_description}</Description>
     </Network>
   </NetworkSection>
   <VirtualSystem ovf:id="{NAME}">
-    <Info>The replication manager (ZVM appliance), lab stand-in</Info>
+    <Info>{a.info}</Info>
     <Name>{NAME}</Name>
     <OperatingSystemSection ovf:id="94" vmw:osType="ubuntu64Guest">
       <Info>The kind of installed guest operating system</Info>
@@ -171,18 +231,18 @@ def build_ovf(disk_size: int) -> str:
       <Item>
         <rasd:AllocationUnits>hertz * 10^6</rasd:AllocationUnits>
         <rasd:Description>Number of Virtual CPUs</rasd:Description>
-        <rasd:ElementName>2 virtual CPU(s)</rasd:ElementName>
+        <rasd:ElementName>{a.cpus} virtual CPU(s)</rasd:ElementName>
         <rasd:InstanceID>1</rasd:InstanceID>
         <rasd:ResourceType>3</rasd:ResourceType>
-        <rasd:VirtualQuantity>2</rasd:VirtualQuantity>
+        <rasd:VirtualQuantity>{a.cpus}</rasd:VirtualQuantity>
       </Item>
       <Item>
         <rasd:AllocationUnits>byte * 2^20</rasd:AllocationUnits>
         <rasd:Description>Memory Size</rasd:Description>
-        <rasd:ElementName>1024MB of memory</rasd:ElementName>
+        <rasd:ElementName>{a.memory_mib}MB of memory</rasd:ElementName>
         <rasd:InstanceID>2</rasd:InstanceID>
         <rasd:ResourceType>4</rasd:ResourceType>
-        <rasd:VirtualQuantity>1024</rasd:VirtualQuantity>
+        <rasd:VirtualQuantity>{a.memory_mib}</rasd:VirtualQuantity>
       </Item>
       <Item>
         <rasd:Address>0</rasd:Address>
@@ -212,39 +272,40 @@ def build_ovf(disk_size: int) -> str:
       </Item>
     </VirtualHardwareSection>
     <ProductSection ovf:required="false">
-      <Info>First-boot settings of the replication manager appliance</Info>
-      <Product>Zerto Virtual Manager Appliance (vmrepl lab stand-in)</Product>
+      <Info>{a.settings_info}</Info>
+      <Product>{a.product}</Product>
       <Vendor>vmrepl lab</Vendor>
-      <Version>10.0</Version>
+      <Version>{a.version}</Version>
       <Category>Appliance settings</Category>
-{_properties_xml()}
+{_properties_xml(a.properties)}
     </ProductSection>
   </VirtualSystem>
 </Envelope>
 """
 
 
-def build() -> dict[str, bytes]:
+def build(name: str = NAME) -> dict[str, bytes]:
     """The package's files by name: descriptor, disk and manifest."""
-    disk = build_vmdk()
-    ovf = build_ovf(len(disk)).encode()
-    files = {f"{NAME}.ovf": ovf, DISK: disk}
+    appliance = APPLIANCES[name]
+    disk = build_vmdk(file_name=appliance.disk)
+    ovf = build_ovf(len(disk), appliance).encode()
+    files = {f"{name}.ovf": ovf, appliance.disk: disk}
     manifest = "".join(
         f"SHA256({name})= {hashlib.sha256(data).hexdigest()}\n" for name, data in files.items()
     )
-    files[f"{NAME}.mf"] = manifest.encode()
+    files[f"{name}.mf"] = manifest.encode()
     return files
 
 
-def write_ova(files: dict[str, bytes], path: Path) -> None:
+def write_ova(files: dict[str, bytes], path: Path, name: str = NAME) -> None:
     """An OVA: a plain tar with the descriptor first and the manifest next, as OVF requires."""
-    order = [f"{NAME}.ovf", f"{NAME}.mf", DISK]
+    order = [f"{name}.ovf", f"{name}.mf", APPLIANCES[name].disk]
     with tarfile.open(path, "w", format=tarfile.USTAR_FORMAT) as tar:
-        for name in order:
-            info = tarfile.TarInfo(name)
-            info.size = len(files[name])
+        for member in order:
+            info = tarfile.TarInfo(member)
+            info.size = len(files[member])
             info.mode = 0o644
-            tar.addfile(info, io.BytesIO(files[name]))
+            tar.addfile(info, io.BytesIO(files[member]))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -252,8 +313,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=HERE, help="directory for the files")
     parser.add_argument("--check", action="store_true", help="compare instead of writing")
     parser.add_argument("--ova", type=Path, help="also write an OVA to this path")
+    parser.add_argument(
+        "--appliance", choices=sorted(APPLIANCES), default=NAME, help="the appliance of --ova"
+    )
     args = parser.parse_args(argv)
-    files = build()
+    files = {f: data for name in APPLIANCES for f, data in build(name).items()}
     if args.check:
         stale = [
             name for name, data in files.items()
@@ -267,7 +331,7 @@ def main(argv: list[str] | None = None) -> int:
     for name, data in files.items():
         (args.out / name).write_bytes(data)
     if args.ova:
-        write_ova(files, args.ova)
+        write_ova(build(args.appliance), args.ova, args.appliance)
     return 0
 
 

@@ -95,6 +95,10 @@ class InventoryModule(BaseInventoryPlugin):
         inventory.set_variable(
             "vmrepl_sites", "vmrepl_lab_appliance_ovf", str(manager.APPLIANCE_OVF)
         )
+        # The stand-in VM recovery (backup) proxy, one per hypervisor (backup_readiness.yml).
+        inventory.set_variable(
+            "vmrepl_sites", "vmrepl_lab_backup_proxy_ovf", str(manager.PROXY_OVF)
+        )
         for site in state["sites"]:
             name, vc, zvm = site["name"], site["vcenter"], site["zvm"]
             group = ROLE_GROUPS[name]

@@ -25,6 +25,7 @@ COMMANDS = [
     "move",
     "failback",
     "health",
+    "backup-readiness",
     "size",
     "lab",
     "diagnose",

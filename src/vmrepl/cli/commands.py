@@ -8,6 +8,7 @@ from typing import Any
 
 import click
 
+from vmrepl.cli.backup import backup_readiness
 from vmrepl.cli.health import health
 from vmrepl.cli.options import RunOptions, run_options
 
@@ -310,4 +311,5 @@ PLAYBOOK_COMMANDS = [
     vpg,
     *(_recovery_command(name) for name in RECOVERY),
     health,
+    backup_readiness,
 ]

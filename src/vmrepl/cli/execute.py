@@ -29,6 +29,9 @@ from vmrepl.runner import VAULT_PASSWORD_ENV
 #: Extra content of a command's document, from the run's summary (what the playbook reported).
 Extension = Callable[[RunSummary], dict[str, Any]]
 Renderer = Callable[[Any, dict[str, Any]], None]
+#: A command's own ending (instead of the table or JSON and the verdict's code): prints what
+#: it prints and returns the exit code (a monitoring plugin's, for example).
+Finisher = Callable[[dict[str, Any], RunSummary], int]
 
 
 def default_artifact_dir() -> Path:
@@ -149,6 +152,7 @@ def run_command(
     extravars: dict[str, Any] | None = None,
     extension: Extension | None = None,
     renderer: Renderer | None = None,
+    finisher: Finisher | None = None,
 ) -> NoReturn:
     """Run ``playbook`` for ``vmrepl <command>`` and exit with the verdict's code."""
     from vmrepl.runner import REPO_ROOT, run_playbook
@@ -237,6 +241,8 @@ def run_command(
     if junit:
         Path(junit).parent.mkdir(parents=True, exist_ok=True)
         Path(junit).write_bytes(junit_xml(summary, f"vmrepl.{command}"))
+    if finisher is not None:
+        sys.exit(finisher(doc, summary))
     if run.output == "json":
         click.echo(json.dumps(doc, indent=2, default=str))
     else:

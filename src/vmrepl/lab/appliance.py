@@ -37,6 +37,8 @@ from vmrepl.lab.vcsim import REPO_ROOT
 
 #: The stand-in ZVM appliance (a small OVF) that deployments on the lab upload.
 APPLIANCE_OVF = REPO_ROOT / "lab" / "appliance" / "zvm-appliance.ovf"
+#: The stand-in VM recovery (backup) proxy (lab/appliance/build.py makes both).
+PROXY_OVF = REPO_ROOT / "lab" / "appliance" / "backup-proxy.ovf"
 DATACENTER = "DC0"
 CLUSTER = "DC0_C0"
 DATASTORE = "LocalDS_1"

@@ -28,7 +28,13 @@ from pathlib import Path
 from typing import Any
 
 from vmrepl.lab import process
-from vmrepl.lab.appliance import APPLIANCE_OVF, VCenterAccess, answers, install_zvm
+from vmrepl.lab.appliance import (
+    APPLIANCE_OVF,
+    PROXY_OVF,
+    VCenterAccess,
+    answers,
+    install_zvm,
+)
 from vmrepl.lab.certs import ServerCertificate, ensure_lab_certificates
 from vmrepl.lab.process import LabError
 from vmrepl.lab.vcsim import REPO_ROOT, VcsimTopology, start_vcsim
@@ -36,7 +42,16 @@ from vmrepl.lab.vcsim import REPO_ROOT, VcsimTopology, start_vcsim
 EDITION_SITES = {"remote": ("source", "target"), "local": ("local",)}
 VCENTER_USER = "administrator@vsphere.local"
 ZVM_USER = "admin"
-__all__ = ["APPLIANCE_OVF", "LabError", "LabSpec", "down", "lab_dir", "public_status", "up"]
+__all__ = [
+    "APPLIANCE_OVF",
+    "PROXY_OVF",
+    "LabError",
+    "LabSpec",
+    "down",
+    "lab_dir",
+    "public_status",
+    "up",
+]
 
 
 def lab_dir() -> Path:
