@@ -7,6 +7,7 @@ import click
 
 from vmrepl import __version__
 from vmrepl.cli.commands import PLAYBOOK_COMMANDS
+from vmrepl.cli.exporter import exporter
 from vmrepl.cli.lab import lab
 from vmrepl.cli.size import size
 
@@ -44,6 +45,7 @@ for _command in PLAYBOOK_COMMANDS:
     cli.add_command(_command)
 cli.add_command(size)
 cli.add_command(lab)
+cli.add_command(exporter)
 
 
 def main() -> None:

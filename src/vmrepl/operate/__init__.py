@@ -1,0 +1,1 @@
+"""Operating the service: monitoring, incidents, maintenance, escalation."""
