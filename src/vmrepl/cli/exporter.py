@@ -101,8 +101,7 @@ def exporter(
     for site in sites:
         if not site.params.validate_certs:
             logging.getLogger(__name__).warning(
-                "site %s: the ZVM's certificate is not checked (vmrepl_zvm_validate_certs "
-                "false)",
+                "site %s: the ZVM's certificate is not checked (validate_certs false)",
                 site.name,
             )
     readers = [SiteReader(site) for site in sites]
