@@ -27,6 +27,7 @@ COMMANDS = [
     "health",
     "size",
     "lab",
+    "exporter",
 ]
 
 
