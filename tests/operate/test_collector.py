@@ -86,6 +86,17 @@ class FakeZvm:
                 {"Level": "Error", "HelpIdentifier": "VPG0010", "IsDismissed": False},
                 {"Level": "Warning", "HelpIdentifier": "VPG0009", "IsDismissed": False},
             ],
+            "statistics_vms": [
+                {
+                    "VpgIdentifier": f"vpg-{i}",
+                    "VmIdentifier": f"vm{i}-{j}",
+                    "WriteCounterInMBs": 100 + j,
+                    "IoOperationsCounter": 5,
+                    "NetworkTrafficCounterInMBs": 60,
+                }
+                for i in range(vpgs)
+                for j in range(2)
+            ],
             "license": {
                 "Details": {"ExpiryTime": "2027-01-01T00:00:00.000Z", "MaxVms": 1000},
                 "Usage": {"TotalVmsCount": 2},
@@ -131,6 +142,9 @@ class FakeZvm:
 
     def license(self) -> Any:
         return self._call("license")
+
+    def statistics_vms(self) -> Any:
+        return self._call("statistics_vms")
 
     def close(self) -> None:
         pass
@@ -220,6 +234,11 @@ def test_a_scrape_reads_every_family() -> None:
     assert value(samples, "vmrepl_license_max_vms", site="source") == 1000
     assert value(samples, "vmrepl_license_protected_vms", site="source") == 2
     assert value(samples, "vmrepl_exporter_zvm_requests_total", site="source") == fake.calls
+    # the VMs' cumulative counters, summed per VPG, exposed as counters
+    assert value(samples, "vmrepl_vpg_written_bytes_total", site="source", vpg=vpg_name) == 201 * (
+        1 << 20
+    )
+    assert value(samples, "vmrepl_vpg_io_operations_total", site="source", vpg=vpg_name) == 10
     # every series carries the inventory site; versions only in _info series
     for name, labels in samples:
         assert ("site", "source") in labels, name
@@ -239,7 +258,19 @@ def test_calls_per_scrape_do_not_grow_with_the_vpgs() -> None:
         return fake.paths[before:]
 
     one, fifty = steady_calls(1), steady_calls(50)
-    assert one == fifty == ["vpgs", "vms", "vras", "peer_sites", "alerts", "license"]
+    assert (
+        one
+        == fifty
+        == [
+            "vpgs",
+            "vms",
+            "vras",
+            "peer_sites",
+            "alerts",
+            "license",
+            "statistics_vms",
+        ]
+    )
     assert len(exporter.SCRAPE_CALLS) == len(one)
 
 

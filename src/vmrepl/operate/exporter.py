@@ -3,7 +3,8 @@ on each scrape.
 
 One scrape of a site costs a fixed number of list calls whatever the number of VPGs, VMs and
 VRAs (:data:`SCRAPE_CALLS`): ``GET /v1/vpgs``, ``/v1/vms``, ``/v1/vras``, ``/v1/peersites``,
-``/v1/alerts?isDismissed=false`` and ``/v1/license``; never a GET per VM or per VPG. The local
+``/v1/alerts?isDismissed=false``, ``/v1/license`` and ``/v1/statistics/vms``; never a GET per VM
+or per VPG. The local
 site (``/v1/localsite``) is cached for :data:`LOCALSITE_TTL` seconds and dropped when the ZVM
 cannot be read (a restart, an upgrade); the enum names (``/v1/vpgs/statuses``,
 ``/v1/vpgs/substatuses``, ``/v1/vras/statuses``, ``/v1/peersites/pairingstatuses``) are read
@@ -50,6 +51,7 @@ SCRAPE_CALLS = (
     "GET /v1/peersites",
     "GET /v1/alerts?isDismissed=false",
     "GET /v1/license",
+    "GET /v1/statistics/vms",
 )
 #: How long the local site (name, identifier, version) is kept between scrapes.
 LOCALSITE_TTL = 60.0
@@ -135,6 +137,26 @@ METRICS: tuple[MetricSpec, ...] = (
     _spec("vmrepl_vpg_used_storage_bytes", VPG, "Storage used by the VPG (UsedStorageInMB)."),
     _spec("vmrepl_vpg_throughput_bytes_per_second", VPG, "The VPG's throughput (ThroughputInMB)."),
     _spec("vmrepl_vpg_iops", VPG, "The VPG's write operations per second (IoPs)."),
+    _spec(
+        "vmrepl_vpg_written_bytes",
+        VPG,
+        "Bytes written by the VPG's VMs, a cumulative counter (sum of WriteCounterInMBs of GET "
+        "/v1/statistics/vms; it restarts when the ZVM does, or a VM leaves the VPG).",
+        "counter",
+    ),
+    _spec(
+        "vmrepl_vpg_io_operations",
+        VPG,
+        "I/O operations of the VPG's VMs, a cumulative counter (sum of IoOperationsCounter).",
+        "counter",
+    ),
+    _spec(
+        "vmrepl_vpg_network_sent_bytes",
+        VPG,
+        "Bytes the VPG's VMs sent to the peer, a cumulative counter (sum of "
+        "NetworkTrafficCounterInMBs).",
+        "counter",
+    ),
     _spec("vmrepl_vpg_protected_vms", VPG, "VMs in the VPG (VmsCount)."),
     _spec(
         "vmrepl_vpg_last_failover_test_timestamp_seconds",
@@ -326,6 +348,7 @@ class SiteReader:
         peers = client.peer_sites()
         alerts = client.alerts(is_dismissed=False)
         license_ = client.license()
+        statistics = client.statistics_vms()
         out: list[Sample] = [
             (
                 "vmrepl_zvm_info",
@@ -334,6 +357,7 @@ class SiteReader:
             )
         ]
         out += vpg_samples(name, vpgs, vms, enums)
+        out += counter_samples(name, vpgs, statistics)
         out += vra_samples(name, vras, version, enums)
         out += peer_samples(name, peers, enums)
         out += alert_samples(name, alerts)
@@ -422,6 +446,31 @@ def vpg_samples(
             )
         out += [(metric, key, value) for metric, value in values.items() if value is not None]
     return out
+
+
+#: /v1/statistics/vms counter -> (metric, scale)
+COUNTERS = {
+    "WriteCounterInMBs": ("vmrepl_vpg_written_bytes", MB),
+    "IoOperationsCounter": ("vmrepl_vpg_io_operations", 1.0),
+    "NetworkTrafficCounterInMBs": ("vmrepl_vpg_network_sent_bytes", MB),
+}
+
+
+def counter_samples(
+    site: str, vpgs: Iterable[Mapping[str, Any]], statistics: Iterable[Mapping[str, Any]]
+) -> list[Sample]:
+    """The VMs' cumulative counters summed per VPG (raw, so that ``rate()`` works)."""
+    names = {_text(json_field(v, "VpgIdentifier")): _text(json_field(v, "VpgName")) for v in vpgs}
+    sums: dict[tuple[str, str], float] = {}
+    for entry in statistics:
+        vpg = names.get(_text(json_field(entry, "VpgIdentifier")))
+        if vpg is None:
+            continue
+        for field_name, (metric, scale) in COUNTERS.items():
+            value = _number(json_field(entry, field_name), scale)
+            if value is not None:
+                sums[(metric, vpg)] = sums.get((metric, vpg), 0.0) + value
+    return [(metric, (site, vpg), value) for (metric, vpg), value in sorted(sums.items())]
 
 
 def vra_samples(
