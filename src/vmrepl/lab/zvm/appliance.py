@@ -88,8 +88,9 @@ def register(router: Router, sim: Simulator) -> None:
         if not hmac.compare_digest(key.strip(), sim.config.license_key):
             raise BadRequest("The license key is not valid.")
         with sim.store.lock:
+            if sim.store.license_key != key.strip():  # the same key again: the same term
+                sim.store.license_entered = clock.now()
             sim.store.license_key = key.strip()
-            sim.store.license_entered = clock.now()
         return Response.empty()
 
     def delete_license(request: Request) -> Response:
