@@ -278,6 +278,9 @@ def test_the_exporter_serves_both_sites(lab: Lab, stack: Stack) -> None:
     assert (
         stack.query(f'vmrepl_vpg_protected_vms{{site="source",vpg="{VPG}"}}')[0]["value"][1] == "2"
     )
+    # the lab's licences run a year; the VMs' counters are read
+    assert len(stack.query("vmrepl_license_expiry_timestamp_seconds - time() > 300 * 86400")) == 2
+    assert stack.query(f'vmrepl_vpg_written_bytes_total{{site="source",vpg="{VPG}"}} > 0')
 
 
 def test_a_cut_peer_link_fires_the_vpg_alert_once_and_resolves(
