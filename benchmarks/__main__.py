@@ -5,7 +5,9 @@
 1. discovery: 64 hosts / 2000 VMs, ours against community.vmware (``--no-compare``: ours only;
    the community side takes most of the time, about 1.3 s per host and per VM on 2 cores);
 2. vra_rollout: 2 and 32 hosts per site, each VRA install taking 3 s, three runs of each;
-3. cli_help: ``vmrepl --help`` in a new process, 15 runs.
+3. cli_help: ``vmrepl --help`` in a new process, 15 runs;
+4. exporter_calls: the exporter's ZVM calls and seconds per scrape at 1 VPG and at 50;
+5. health_speed: ``vmrepl health`` (the direct read) against the playbook it replaced, 5 runs.
 
 Each runs in its own process and prints its figures and a JSON line. Nothing is asserted; the
 exit status says only whether every benchmark ran.
@@ -48,6 +50,8 @@ def main() -> int:
         ["benchmarks.discovery"] + ([] if args.no_compare else ["--compare"]),
         ["benchmarks.vra_rollout"],
         ["benchmarks.cli_help"],
+        ["benchmarks.exporter_calls"],
+        ["benchmarks.health_speed"],
     ]
     failed = []
     for module, *options in runs:

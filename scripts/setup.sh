@@ -17,7 +17,16 @@ chromium=()
 if ! command -v chromium >/dev/null 2>&1 && ! command -v chromium-browser >/dev/null 2>&1; then
   chromium=(chromium)
 fi
-if ((${#debs[@]} + ${#chromium[@]})); then
+# Prometheus (server and promtool) and Alertmanager run in the monitoring tests, each test
+# starting its own processes on free loopback ports with its own configuration and storage
+# (optional: without them those tests are skipped, saying why). Their packages' services are
+# not needed: the tests never use them.
+monitoring=()
+command -v promtool >/dev/null 2>&1 || monitoring+=(prometheus)
+if ! command -v prometheus-alertmanager >/dev/null 2>&1 && ! command -v alertmanager >/dev/null 2>&1; then
+  monitoring+=(prometheus-alertmanager)
+fi
+if ((${#debs[@]} + ${#chromium[@]} + ${#monitoring[@]})); then
   sudo=""; [[ $(id -u) -eq 0 ]] || sudo="sudo"
   # (an update that fails matters only for the required packages)
   $sudo apt-get update -qq || ((${#debs[@]} == 0))
@@ -30,6 +39,12 @@ if ((${#chromium[@]})); then
   echo "setup: installing Debian packages: ${chromium[*]}"
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${chromium[@]}" >/dev/null \
     || echo "setup: chromium could not be installed; the report page test will be skipped"
+fi
+
+if ((${#monitoring[@]})); then
+  echo "setup: installing Debian packages: ${monitoring[*]}"
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${monitoring[@]}" >/dev/null \
+    || echo "setup: ${monitoring[*]} could not be installed; the monitoring lab tests will be skipped"
 fi
 
 if [[ ! -x .venv/bin/python ]]; then

@@ -26,10 +26,11 @@ COMMANDS = [
     "failback",
     "health",
     "backup-readiness",
-    "size",
-    "lab",
     "diagnose",
     "diagnostics",
+    "exporter",
+    "size",
+    "lab",
 ]
 
 

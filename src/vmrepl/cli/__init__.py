@@ -9,6 +9,7 @@ from vmrepl import __version__
 from vmrepl.cli.commands import PLAYBOOK_COMMANDS
 from vmrepl.cli.diagnose import diagnose as _diagnose
 from vmrepl.cli.diagnostics import diagnostics as _diagnostics
+from vmrepl.cli.exporter import exporter
 from vmrepl.cli.lab import lab
 from vmrepl.cli.size import size
 
@@ -44,10 +45,11 @@ def cli() -> None:
 
 for _command in PLAYBOOK_COMMANDS:
     cli.add_command(_command)
-cli.add_command(size)
-cli.add_command(lab)
 cli.add_command(_diagnose)
 cli.add_command(_diagnostics)
+cli.add_command(exporter)
+cli.add_command(size)
+cli.add_command(lab)
 
 
 def main() -> None:

@@ -18,6 +18,8 @@ if TYPE_CHECKING:
     from vmrepl.lab.zvm.app import Simulator
 
 MAX_LICENSED_VMS = 1000
+#: The lab's licences expire a year after they were entered (a real term comes with the key).
+LICENCE_TERM_SECONDS = 365 * 86400
 
 
 def local_site_json(sim: Simulator) -> dict[str, Any]:
@@ -59,7 +61,9 @@ def license_json(sim: Simulator) -> dict[str, Any]:
         else {
             "LicenseKey": key,
             "LicenseType": "Enterprise",
-            "ExpiryTime": None,
+            "ExpiryTime": clock.iso(
+                (sim.store.license_entered or clock.now()) + LICENCE_TERM_SECONDS
+            ),
             "MaxVms": MAX_LICENSED_VMS,
         },
         "Usage": {
@@ -84,6 +88,8 @@ def register(router: Router, sim: Simulator) -> None:
         if not hmac.compare_digest(key.strip(), sim.config.license_key):
             raise BadRequest("The license key is not valid.")
         with sim.store.lock:
+            if sim.store.license_key != key.strip():  # the same key again: the same term
+                sim.store.license_entered = clock.now()
             sim.store.license_key = key.strip()
         return Response.empty()
 

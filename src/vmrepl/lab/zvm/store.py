@@ -236,6 +236,8 @@ class Store:
         self.vra_activity: dict[str, VraActivity] = {}
         #: the licence entered (``PUT /v1/license``); a new ZVM has none
         self.license_key: str | None = None
+        #: when it was entered (the lab's licences run LICENCE_TERM_SECONDS from then)
+        self.license_entered: float | None = None
         self.login_banner: tuple[bool, str] = (False, "")
 
     def live_vpgs(self) -> list[VpgRecord]:

@@ -1,0 +1,161 @@
+"""The exporter's cost per scrape: ZVM calls and seconds at 1 VPG and at 50.
+
+    python -m benchmarks.exporter_calls [--small 1] [--large 50] [--scrapes 5]
+
+Starts a lab of two sites with their ZVMs deployed, runs the real ``deploy_remote.yml`` (VRAs,
+pairing, the default VPG: ``--small`` is 1), and scrapes both sites with the exporter's
+collector in-process (``vmrepl.operate.exporter``, the clients the exporter makes), after one
+warm-up scrape (the login, the local site and the enum names). Then adds VPGs through the ZVM's
+own API (settings objects copied from the default VPG, without VMs) until the source has
+``--large`` of them, and scrapes again. Per scrape and site: the HTTP requests the clients
+made (``ZvmClient.calls``, what ``vmrepl_exporter_zvm_requests_total`` counts) and the
+collection's duration, medians of ``--scrapes`` scrapes.
+
+Prints calls(large) / calls(small) (the aim is 1.0: a fixed number of list calls whatever the
+number of VPGs; an exporter that reads each VPG gives about 50) and the scrape durations (the
+aim: well under a second), and a JSON line. It asserts nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from ansible_collections.vmrepl.core.plugins.module_utils.clients.zvm import (
+    ZvmClient,
+    ZvmConnectionParams,
+    json_field,
+)
+from vmrepl.lab import manager
+from vmrepl.operate.exporter import SiteReader, ZvmCollector
+from vmrepl.operate.metrics_sites import Site, site_params
+from vmrepl.runner import run_playbook
+
+
+def readers(state: dict[str, Any]) -> list[SiteReader]:
+    found = []
+    for site in state["sites"]:
+        zvm = site["zvm"]
+        variables = {
+            "vmrepl_zvm_url": zvm["url"],
+            "vmrepl_zvm_username": zvm["username"],
+            "vmrepl_zvm_password": zvm["password"],
+            "vmrepl_zvm_ca_file": zvm["ca_file"],
+        }
+        found.append(SiteReader(Site(site["name"], site_params(site["name"], variables))))
+    return found
+
+
+def measure(collector: ZvmCollector, scrapes: int) -> dict[str, Any]:
+    collector.collect_sites(collector.readers)  # warm-up: login, local site, enum names
+    calls: list[int] = []
+    seconds: list[float] = []
+    up = True
+    for _ in range(scrapes):
+        before = sum(r.requests for r in collector.readers)
+        started = time.perf_counter()
+        families = collector.collect_sites(collector.readers)
+        seconds.append(time.perf_counter() - started)
+        calls.append(
+            (sum(r.requests for r in collector.readers) - before) // len(collector.readers)
+        )
+        [zvm_up] = [f for f in families if f.name == "vmrepl_zvm_up"]
+        up = up and all(s.value == 1 for s in zvm_up.samples)
+    vpgs = sum(
+        1
+        for f in families
+        if f.name == "vmrepl_vpg_info"
+        for s in f.samples
+        if s.labels["site"] == "source"
+    )
+    return {
+        "vpgs": vpgs,
+        "calls_per_site": statistics.median(calls),
+        "scrape_seconds": round(statistics.median(seconds), 3),
+        "all_up": up,
+    }
+
+
+def add_vpgs(zvm: ZvmClient, total: int) -> None:
+    """Empty VPGs copied from the default one's settings, until the site has ``total``."""
+    existing = zvm.vpgs()
+    [default] = existing[:1]
+    edit = zvm.vpg_settings_create(str(json_field(default, "VpgIdentifier")))
+    template = zvm.vpg_settings_get(edit)
+    zvm.vpg_settings_delete(edit)
+    tasks = []
+    for index in range(len(existing), total):
+        settings = zvm.vpg_settings_create()
+        body = zvm.vpg_settings_get(settings)
+        for key in ("Basic", "Journal", "Scratch", "Recovery", "Networks"):
+            if key in template:
+                body[key] = template[key]
+        body["Basic"] = {**template["Basic"], "Name": f"bench-{index:03d}"}
+        body["Vms"] = []
+        zvm.vpg_settings_put(settings, body)
+        tasks.append(zvm.vpg_settings_commit(settings))
+    zvm.wait_for_tasks(tasks, timeout=600, interval=0.5)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--small", type=int, default=1, help="VPGs of the first measure (1)")
+    parser.add_argument("--large", type=int, default=50, help="VPGs of the second measure")
+    parser.add_argument("--scrapes", type=int, default=5)
+    args = parser.parse_args()
+    if args.small != 1:
+        parser.error("--small is the default VPG of the deployment: 1")
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    directory = Path(tempfile.mkdtemp(prefix="vmrepl-bench-exporter-"))
+    try:
+        state, _ = manager.up(
+            manager.LabSpec(edition="remote", deployed=True, task_seconds=0.3, boot_seconds=1.0),
+            directory,
+        )
+        result = run_playbook(
+            "deploy_remote.yml",
+            envvars={"VMREPL_LAB_DIR": str(directory)},
+            artifact_dir=directory / "artifacts",
+        )
+        if result.status != "successful":
+            print(f"deploy_remote.yml: {result.status}", file=sys.stderr)
+            return 1
+        collector = ZvmCollector(readers(state))
+        small = measure(collector, args.scrapes)
+        source = next(s for s in state["sites"] if s["name"] == "source")["zvm"]
+        params = ZvmConnectionParams(
+            source["url"], source["username"], source["password"], ca_file=source["ca_file"]
+        )
+        with ZvmClient(params) as zvm:
+            add_vpgs(zvm, args.large)
+        large = measure(collector, args.scrapes)
+        for reader in collector.readers:
+            reader.close()
+    finally:
+        manager.down(directory)
+    ratio = large["calls_per_site"] / small["calls_per_site"]
+    print(
+        f"ZVM calls per scrape and site: {small['calls_per_site']:g} at {small['vpgs']} VPG, "
+        f"{large['calls_per_site']:g} at {large['vpgs']} VPGs: ratio {ratio:.2f} (aim 1.00)"
+    )
+    print(
+        f"scrape of both sites: {small['scrape_seconds']:.3f} s at {small['vpgs']} VPG, "
+        f"{large['scrape_seconds']:.3f} s at {large['vpgs']} VPGs (aim: well under 1 s)"
+    )
+    print(
+        json.dumps({"benchmark": "exporter_calls", "small": small, "large": large, "ratio": ratio})
+    )
+    return 0 if small["all_up"] and large["all_up"] else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,133 @@
+"""``vmrepl exporter``: Prometheus metrics of every site of the inventory, read from the sites'
+ZVMs on each scrape (``vmrepl.operate.exporter``)."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import sys
+import threading
+from types import FrameType
+
+import click
+
+DEFAULT_LISTEN = "127.0.0.1:9810"
+
+
+def _listen(_ctx: click.Context, _param: click.Parameter, value: str) -> tuple[str, int]:
+    host, sep, port = value.rpartition(":")
+    if not sep or not port.isdigit() or not 0 <= int(port) <= 65535:
+        raise click.BadParameter(
+            f"{value!r}: give HOST:PORT, e.g. 127.0.0.1:9810 or 0.0.0.0:9810 (port 0: a free "
+            "port, printed at start).",
+            param_hint="'--listen'",
+        )
+    return host or "127.0.0.1", int(port)
+
+
+@click.command()
+@click.option(
+    "--listen",
+    default=DEFAULT_LISTEN,
+    show_default=True,
+    metavar="HOST:PORT",
+    callback=_listen,
+    help="Where to serve /metrics, /probe?target=SITE and the landing page /.",
+)
+@click.option(
+    "--inventory",
+    "-i",
+    envvar="VMREPL_INVENTORY",
+    metavar="PATH",
+    help="Inventory of the sites [env VMREPL_INVENTORY; default: the embedded lab].",
+)
+@click.option(
+    "--vault-password-file",
+    envvar="VMREPL_VAULT_PASSWORD_FILE",
+    type=click.Path(exists=True, dir_okay=False),
+    help="File (or script) with the vault password [env VMREPL_VAULT_PASSWORD_FILE]. "
+    "The password itself may come in env VMREPL_VAULT_PASSWORD.",
+)
+@click.option(
+    "--log-level",
+    type=click.Choice(["debug", "info", "warning", "error"]),
+    default="info",
+    show_default=True,
+    help="Log on stderr (never a secret, at any level).",
+)
+def exporter(
+    listen: tuple[str, int],
+    inventory: str | None,
+    vault_password_file: str | None,
+    log_level: str,
+) -> None:
+    """Serve Prometheus metrics of every site's ZVM (scrape /metrics, or /probe?target=SITE).
+
+    Each scrape reads every site's ZVM with a fixed number of list calls (VPGs, VMs, VRAs,
+    peers, alerts, licence), whatever the number of VPGs and VMs. A site whose ZVM cannot be
+    read has vmrepl_zvm_up 0 and no other series. Secrets come from the inventory's vault or
+    the environment (ZVM_PASSWORD ...); TLS to the ZVMs is verified (vmrepl_zvm_ca_file).
+    Metric names and alerts: docs/monitoring.md."""
+    import os
+
+    from vmrepl.cli.execute import refuse, vault_refusal
+    from vmrepl.cli.options import RunOptions
+    from vmrepl.runner import VAULT_PASSWORD_ENV
+
+    logging.basicConfig(
+        level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    # urllib3 logs request URLs at debug, never headers or bodies; keep it at info anyway.
+    logging.getLogger("urllib3").setLevel(max(logging.INFO, logging.getLogger().level))
+    password = os.environ.get(VAULT_PASSWORD_ENV) or None
+    refusal = vault_refusal(
+        inventory, RunOptions(vault_password_file=vault_password_file), password
+    )
+    if refusal:
+        refuse(refusal.replace(" Nothing ran.", ""))
+
+    from ansible_collections.vmrepl.core.plugins.module_utils.clients.errors import VmreplError
+    from vmrepl.operate.exporter import SiteReader, make_server
+    from vmrepl.operate.metrics_sites import read_sites
+
+    try:
+        sites = read_sites(
+            inventory, vault_password=password, vault_password_file=vault_password_file
+        )
+    except VmreplError as exc:
+        refuse(str(exc))
+    except Exception as exc:  # Ansible's own errors (a bad inventory, a wrong vault password)
+        refuse(f"The inventory could not be read: {type(exc).__name__}: {exc}")
+    for site in sites:
+        if not site.params.validate_certs:
+            logging.getLogger(__name__).warning(
+                "site %s: the ZVM's certificate is not checked (validate_certs false)",
+                site.name,
+            )
+    readers = [SiteReader(site) for site in sites]
+    host, port = listen
+    try:
+        server = make_server(host, port, readers)
+    except OSError as exc:
+        refuse(f"Cannot listen on {host}:{port}: {exc.strerror or exc}.")
+    bound_host, bound_port = server.server_address[:2]
+    click.echo(
+        f"vmrepl exporter: serving http://{bound_host}:{bound_port}/metrics for "
+        f"{', '.join(s.name for s in sites)} (/probe?target=SITE for one)",
+        err=True,
+    )
+    stopping = threading.Event()
+
+    def stop(signum: int, _frame: FrameType | None) -> None:
+        stopping.set()
+        threading.Thread(target=server.shutdown, daemon=True).start()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    try:
+        server.serve_forever(poll_interval=0.5)
+    finally:
+        server.server_close()
+        for reader in readers:
+            reader.close()
+    sys.exit(0)

@@ -1,0 +1,690 @@
+"""The Prometheus exporter: a ``prometheus_client`` custom collector that reads every site's ZVM
+on each scrape.
+
+One scrape of a site costs a fixed number of list calls whatever the number of VPGs, VMs and
+VRAs (:data:`SCRAPE_CALLS`): ``GET /v1/vpgs``, ``/v1/vms``, ``/v1/vras``, ``/v1/peersites``,
+``/v1/alerts?isDismissed=false``, ``/v1/license`` and ``/v1/statistics/vms``; never a GET per VM
+or per VPG. The local
+site (``/v1/localsite``) is cached for :data:`LOCALSITE_TTL` seconds and dropped when the ZVM
+cannot be read (a restart, an upgrade); the enum names (``/v1/vpgs/statuses``,
+``/v1/vpgs/substatuses``, ``/v1/vras/statuses``, ``/v1/peersites/pairingstatuses``) are read
+from the ZVM and cached per ZVM version. Plus the client's login when its token expires.
+
+Collected on scrape, never stale: when a site's ZVM cannot be read, ``vmrepl_zvm_up{site}`` is 0
+and no other series of that site is served (only the exporter's own counters). Series of VPGs,
+VRAs and peers that are gone disappear with the next scrape. Every series carries ``site``, the
+inventory site whose ZVM it was read from; versions are in ``_info`` series only.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+from ansible_collections.vmrepl.core.plugins.module_utils.clients.errors import VmreplError
+from ansible_collections.vmrepl.core.plugins.module_utils.clients.zvm import (
+    PairingStatus,
+    VpgStatus,
+    VraStatus,
+    ZvmClient,
+    json_field,
+    site_id,
+)
+from vmrepl.operate.metrics_sites import Site
+
+log = logging.getLogger(__name__)
+
+#: The ZVM calls of one scrape of one site (the login and the cached reads aside).
+SCRAPE_CALLS = (
+    "GET /v1/vpgs",
+    "GET /v1/vms",
+    "GET /v1/vras",
+    "GET /v1/peersites",
+    "GET /v1/alerts?isDismissed=false",
+    "GET /v1/license",
+    "GET /v1/statistics/vms",
+)
+#: How long the local site (name, identifier, version) is kept between scrapes.
+LOCALSITE_TTL = 60.0
+#: The enum endpoints, read once per ZVM version: name -> (path, fallback names).
+ENUM_ENDPOINTS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "vpg_status": ("/v1/vpgs/statuses", tuple(s.name for s in VpgStatus)),
+    "vpg_substatus": ("/v1/vpgs/substatuses", ()),
+    "vra_status": ("/v1/vras/statuses", tuple(s.name for s in VraStatus)),
+    "pairing_status": ("/v1/peersites/pairingstatuses", tuple(s.name for s in PairingStatus)),
+}
+#: The ZVM's sizes are in MB (binary megabytes, as its storage figures).
+MB = 1024 * 1024
+
+VPG = ("site", "vpg")
+VRA = ("site", "vra")
+PEER = ("site", "peer")
+
+
+@dataclass(frozen=True)
+class MetricSpec:
+    name: str
+    kind: str  # gauge | counter
+    labels: tuple[str, ...]
+    help: str
+
+
+def _spec(name: str, labels: tuple[str, ...], help_: str, kind: str = "gauge") -> MetricSpec:
+    return MetricSpec(name, kind, labels, help_)
+
+
+#: Every metric the exporter exposes (``docs/monitoring.md`` lists them; a test keeps both and
+#: the dashboard and rules in step).
+METRICS: tuple[MetricSpec, ...] = (
+    _spec(
+        "vmrepl_zvm_up",
+        ("site",),
+        "1 when every read of the site's ZVM succeeded in this scrape, else 0 (then no other "
+        "series of the site is served).",
+    ),
+    _spec(
+        "vmrepl_zvm_info",
+        ("site", "zvm_site_name", "site_identifier", "version"),
+        "The site's ZVM: its own site name, identifier and version (GET /v1/localsite).",
+    ),
+    _spec(
+        "vmrepl_vpg_info",
+        ("site", "vpg", "vpg_identifier", "protected_site", "recovery_site", "priority"),
+        "A VPG as this site's ZVM lists it (the ZVM's names of its protected and recovery sites).",
+    ),
+    _spec(
+        "vmrepl_vpg_status",
+        ("site", "vpg", "status"),
+        "State set of the VPG's status: 1 for the current status, 0 for the others (names from "
+        "GET /v1/vpgs/statuses).",
+    ),
+    _spec("vmrepl_vpg_status_code", VPG, "The VPG's Status as the ZVM's number."),
+    _spec(
+        "vmrepl_vpg_substatus",
+        ("site", "vpg", "substatus"),
+        "The VPG's SubStatus number, labelled with its name (GET /v1/vpgs/substatuses).",
+    ),
+    _spec("vmrepl_vpg_actual_rpo_seconds", VPG, "The VPG's actual RPO (ActualRPO)."),
+    _spec(
+        "vmrepl_vpg_configured_rpo_seconds",
+        VPG,
+        "The VPG's target RPO, above which the ZVM alerts (ConfiguredRpoSeconds).",
+    ),
+    _spec(
+        "vmrepl_vpg_journal_history_seconds",
+        VPG,
+        "The journal history the VPG has (HistoryStatusApi.ActualHistoryInMinutes).",
+    ),
+    _spec(
+        "vmrepl_vpg_configured_journal_history_seconds",
+        VPG,
+        "The journal history the VPG is configured to keep (ConfiguredHistoryInMinutes).",
+    ),
+    _spec(
+        "vmrepl_vpg_journal_used_bytes",
+        VPG,
+        "Journal storage used by the VPG's VMs (sum of JournalUsedStorageMb of GET /v1/vms).",
+    ),
+    _spec("vmrepl_vpg_used_storage_bytes", VPG, "Storage used by the VPG (UsedStorageInMB)."),
+    _spec("vmrepl_vpg_throughput_bytes_per_second", VPG, "The VPG's throughput (ThroughputInMB)."),
+    _spec("vmrepl_vpg_iops", VPG, "The VPG's write operations per second (IoPs)."),
+    _spec(
+        "vmrepl_vpg_written_bytes",
+        VPG,
+        "Bytes written by the VPG's VMs, a cumulative counter (sum of WriteCounterInMBs of GET "
+        "/v1/statistics/vms; it restarts when the ZVM does, or a VM leaves the VPG).",
+        "counter",
+    ),
+    _spec(
+        "vmrepl_vpg_io_operations",
+        VPG,
+        "I/O operations of the VPG's VMs, a cumulative counter (sum of IoOperationsCounter).",
+        "counter",
+    ),
+    _spec(
+        "vmrepl_vpg_network_sent_bytes",
+        VPG,
+        "Bytes the VPG's VMs sent to the peer, a cumulative counter (sum of "
+        "NetworkTrafficCounterInMBs).",
+        "counter",
+    ),
+    _spec("vmrepl_vpg_protected_vms", VPG, "VMs in the VPG (VmsCount)."),
+    _spec(
+        "vmrepl_vpg_last_failover_test_timestamp_seconds",
+        VPG,
+        "Unix time of the VPG's last failover test (LastTest); 0 when it was never tested.",
+    ),
+    _spec(
+        "vmrepl_vra_info",
+        ("site", "vra", "host", "vra_version", "host_version"),
+        "A VRA, its host and their versions.",
+    ),
+    _spec(
+        "vmrepl_vra_status",
+        ("site", "vra", "status"),
+        "State set of the VRA's status (names from GET /v1/vras/statuses).",
+    ),
+    _spec("vmrepl_vra_status_code", VRA, "The VRA's Status as the ZVM's number."),
+    _spec(
+        "vmrepl_vra_outdated",
+        VRA,
+        "1 when the VRA's version is older than its ZVM's (the VRA should be upgraded).",
+    ),
+    _spec("vmrepl_vra_protected_vms", VRA, "VMs the VRA protects (ProtectedCounters.Vms)."),
+    _spec("vmrepl_vra_recovery_vms", VRA, "VMs the VRA recovers to (RecoveryCounters.Vms)."),
+    _spec(
+        "vmrepl_peer_info",
+        ("site", "peer", "peer_site_identifier", "version"),
+        "A peer site of the site's ZVM and its version.",
+    ),
+    _spec(
+        "vmrepl_peer_pairing_status",
+        ("site", "peer", "status"),
+        "State set of the peer's pairing status (names from GET /v1/peersites/pairingstatuses).",
+    ),
+    _spec("vmrepl_peer_pairing_status_code", PEER, "The peer's PairingStatus number."),
+    _spec(
+        "vmrepl_alerts",
+        ("site", "level", "help_identifier"),
+        "Alerts on (not dismissed) at the site's ZVM, by level and help identifier.",
+    ),
+    _spec("vmrepl_license_installed", ("site",), "1 when the ZVM has a licence."),
+    _spec(
+        "vmrepl_license_expiry_timestamp_seconds",
+        ("site",),
+        "Unix time the ZVM's licence expires (Details.ExpiryTime); absent without one.",
+    ),
+    _spec("vmrepl_license_max_vms", ("site",), "VMs the licence allows (Details.MaxVms)."),
+    _spec(
+        "vmrepl_license_protected_vms",
+        ("site",),
+        "VMs protected under the licence (Usage.TotalVmsCount).",
+    ),
+    _spec(
+        "vmrepl_exporter_zvm_requests",
+        ("site",),
+        "HTTP requests the exporter made to the site's ZVM (logins and retries included).",
+        "counter",
+    ),
+    _spec(
+        "vmrepl_exporter_zvm_read_failures",
+        ("site",),
+        "Scrapes in which the site's ZVM could not be read.",
+        "counter",
+    ),
+    _spec(
+        "vmrepl_exporter_scrape_duration_seconds",
+        ("site",),
+        "How long reading the site's ZVM took in this scrape.",
+    ),
+)
+SPECS = {spec.name: spec for spec in METRICS}
+
+
+def exposed_names() -> set[str]:
+    """The series names a scrape can contain (counters with their ``_total``)."""
+    return {s.name + ("_total" if s.kind == "counter" else "") for s in METRICS}
+
+
+Sample = tuple[str, tuple[str, ...], float]
+
+
+def version_key(version: Any) -> tuple[int, ...]:
+    """``"10.0.60.123"`` -> ``(10, 0, 60, 123)`` (the numbers of a version, for comparing)."""
+    return tuple(int(n) for n in re.findall(r"\d+", str(version or "")))
+
+
+def timestamp(value: Any) -> float | None:
+    """Unix time of an ISO 8601 date-time of the ZVM (naive means UTC), or None."""
+    import datetime as dt
+
+    if not isinstance(value, str) or not value.strip():
+        return None
+    try:
+        moment = dt.datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt.UTC)
+    return moment.timestamp()
+
+
+def _number(value: Any, scale: float = 1.0) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value) * scale
+
+
+def _text(value: Any) -> str:
+    return "" if value is None else str(value)
+
+
+@dataclass
+class _Cache:
+    local_site: dict[str, Any] | None = None
+    read_at: float = 0.0
+    enums_version: str | None = None
+    enums: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+
+class SiteReader:
+    """One site's ZVM: its client (kept between scrapes, so that its token is too), the cached
+    local site and enum names, and the counters of what reading it cost."""
+
+    def __init__(
+        self,
+        site: Site,
+        client: ZvmClient | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.site = site
+        self.client = client or ZvmClient(site.params)
+        self.clock = clock
+        self.failures = 0
+        self.last_duration = 0.0
+        self.cache = _Cache()
+        self._lock = threading.Lock()
+
+    @property
+    def name(self) -> str:
+        return self.site.name
+
+    @property
+    def requests(self) -> int:
+        return self.client.calls
+
+    def close(self) -> None:
+        self.client.close()
+
+    # -- reads ------------------------------------------------------------------------------
+    def _local_site(self) -> dict[str, Any]:
+        now = self.clock()
+        cache = self.cache
+        if cache.local_site is None or now - cache.read_at >= LOCALSITE_TTL:
+            cache.local_site = self.client.local_site()
+            cache.read_at = now
+        return cache.local_site
+
+    def _enums(self, version: str) -> dict[str, tuple[str, ...]]:
+        cache = self.cache
+        if cache.enums_version != version or not cache.enums:
+            enums = {}
+            for key, (path, fallback) in ENUM_ENDPOINTS.items():
+                try:
+                    names = self.client.get(path)
+                except VmreplError as exc:  # an older ZVM without the endpoint: our names
+                    log.info("site %s: %s not read (%s); using known names", self.name, path, exc)
+                    names = fallback
+                enums[key] = tuple(str(n) for n in names) if isinstance(names, list) else fallback
+            cache.enums, cache.enums_version = enums, version
+        return cache.enums
+
+    def read(self) -> list[Sample]:
+        """Every sample of the site, or an exception when the ZVM cannot be read."""
+        with self._lock:
+            try:
+                return self._read()
+            except BaseException:
+                self.cache.local_site = None  # re-read after a restart (the version may change)
+                raise
+
+    def _read(self) -> list[Sample]:
+        client, name = self.client, self.name
+        local = self._local_site()
+        version = _text(json_field(local, "Version"))
+        enums = self._enums(version)
+        vpgs = client.vpgs()
+        vms = client.vms()
+        vras = client.vras()
+        peers = client.peer_sites()
+        alerts = client.alerts(is_dismissed=False)
+        license_ = client.license()
+        statistics = client.statistics_vms()
+        out: list[Sample] = [
+            (
+                "vmrepl_zvm_info",
+                (name, _text(json_field(local, "SiteName")), site_id(local), version),
+                1.0,
+            )
+        ]
+        out += vpg_samples(name, vpgs, vms, enums)
+        out += counter_samples(name, vpgs, statistics)
+        out += vra_samples(name, vras, version, enums)
+        out += peer_samples(name, peers, enums)
+        out += alert_samples(name, alerts)
+        out += license_samples(name, license_)
+        return out
+
+
+def _state_set(
+    metric: str, labels: tuple[str, ...], code: Any, names: Sequence[str]
+) -> list[Sample]:
+    return [
+        (metric, (*labels, state), 1.0 if code == index else 0.0)
+        for index, state in enumerate(names)
+    ]
+
+
+def _name_of(code: Any, names: Sequence[str]) -> str:
+    if isinstance(code, int) and 0 <= code < len(names):
+        return names[code]
+    return _text(code)
+
+
+def vpg_samples(
+    site: str,
+    vpgs: Iterable[Mapping[str, Any]],
+    vms: Iterable[Mapping[str, Any]],
+    enums: Mapping[str, Sequence[str]],
+) -> list[Sample]:
+    journal: dict[str, float] = {}
+    for vm in vms:
+        vpg_id = _text(json_field(vm, "VpgIdentifier"))
+        used = _number(json_field(vm, "JournalUsedStorageMb"), MB)
+        if vpg_id and used is not None:
+            journal[vpg_id] = journal.get(vpg_id, 0.0) + used
+    out: list[Sample] = []
+    priorities = ("Low", "Medium", "High")
+    for vpg in vpgs:
+        name = _text(json_field(vpg, "VpgName"))
+        vpg_id = _text(json_field(vpg, "VpgIdentifier")) or _text(
+            json_field(vpg, "Link", "identifier")
+        )
+        key = (site, name)
+        priority = json_field(vpg, "Priority")
+        out.append(
+            (
+                "vmrepl_vpg_info",
+                (
+                    site,
+                    name,
+                    vpg_id,
+                    _text(json_field(vpg, "ProtectedSiteName")),
+                    _text(json_field(vpg, "RecoverySiteName")),
+                    _name_of(priority, priorities),
+                ),
+                1.0,
+            )
+        )
+        status = json_field(vpg, "Status")
+        out += _state_set("vmrepl_vpg_status", key, status, enums["vpg_status"])
+        sub = json_field(vpg, "SubStatus")
+        values: dict[str, float | None] = {
+            "vmrepl_vpg_status_code": _number(status),
+            "vmrepl_vpg_actual_rpo_seconds": _number(json_field(vpg, "ActualRPO")),
+            "vmrepl_vpg_configured_rpo_seconds": _number(json_field(vpg, "ConfiguredRpoSeconds")),
+            "vmrepl_vpg_journal_history_seconds": _number(
+                json_field(vpg, "HistoryStatusApi", "ActualHistoryInMinutes"), 60
+            ),
+            "vmrepl_vpg_configured_journal_history_seconds": _number(
+                json_field(vpg, "HistoryStatusApi", "ConfiguredHistoryInMinutes"), 60
+            ),
+            "vmrepl_vpg_journal_used_bytes": journal.get(vpg_id, 0.0),
+            "vmrepl_vpg_used_storage_bytes": _number(json_field(vpg, "UsedStorageInMB"), MB),
+            "vmrepl_vpg_throughput_bytes_per_second": _number(
+                json_field(vpg, "ThroughputInMB"), MB
+            ),
+            "vmrepl_vpg_iops": _number(json_field(vpg, "IoPs")),
+            "vmrepl_vpg_protected_vms": _number(json_field(vpg, "VmsCount")),
+            "vmrepl_vpg_last_failover_test_timestamp_seconds": timestamp(
+                json_field(vpg, "LastTest")
+            )
+            or 0.0,
+        }
+        if isinstance(sub, int):
+            out.append(
+                ("vmrepl_vpg_substatus", (*key, _name_of(sub, enums["vpg_substatus"])), float(sub))
+            )
+        out += [(metric, key, value) for metric, value in values.items() if value is not None]
+    return out
+
+
+#: /v1/statistics/vms counter -> (metric, scale)
+COUNTERS = {
+    "WriteCounterInMBs": ("vmrepl_vpg_written_bytes", MB),
+    "IoOperationsCounter": ("vmrepl_vpg_io_operations", 1.0),
+    "NetworkTrafficCounterInMBs": ("vmrepl_vpg_network_sent_bytes", MB),
+}
+
+
+def counter_samples(
+    site: str, vpgs: Iterable[Mapping[str, Any]], statistics: Iterable[Mapping[str, Any]]
+) -> list[Sample]:
+    """The VMs' cumulative counters summed per VPG (raw, so that ``rate()`` works)."""
+    names = {_text(json_field(v, "VpgIdentifier")): _text(json_field(v, "VpgName")) for v in vpgs}
+    sums: dict[tuple[str, str], float] = {}
+    for entry in statistics:
+        vpg = names.get(_text(json_field(entry, "VpgIdentifier")))
+        if vpg is None:
+            continue
+        for field_name, (metric, scale) in COUNTERS.items():
+            value = _number(json_field(entry, field_name), scale)
+            if value is not None:
+                sums[(metric, vpg)] = sums.get((metric, vpg), 0.0) + value
+    return [(metric, (site, vpg), value) for (metric, vpg), value in sorted(sums.items())]
+
+
+def vra_samples(
+    site: str, vras: Iterable[Mapping[str, Any]], zvm_version: str, enums: Mapping[str, Any]
+) -> list[Sample]:
+    out: list[Sample] = []
+    current = version_key(zvm_version)
+    for vra in vras:
+        name = _text(json_field(vra, "VraName"))
+        key = (site, name)
+        version = _text(json_field(vra, "VraVersion"))
+        out.append(
+            (
+                "vmrepl_vra_info",
+                (
+                    site,
+                    name,
+                    _text(json_field(vra, "HostDisplayName")),
+                    version,
+                    _text(json_field(vra, "HostVersion")),
+                ),
+                1.0,
+            )
+        )
+        status = json_field(vra, "Status")
+        out += _state_set("vmrepl_vra_status", key, status, enums["vra_status"])
+        outdated = bool(version and current and version_key(version) < current)
+        values = {
+            "vmrepl_vra_status_code": _number(status),
+            "vmrepl_vra_outdated": 1.0 if outdated else 0.0,
+            "vmrepl_vra_protected_vms": _number(json_field(vra, "ProtectedCounters", "Vms")),
+            "vmrepl_vra_recovery_vms": _number(json_field(vra, "RecoveryCounters", "Vms")),
+        }
+        out += [(metric, key, value) for metric, value in values.items() if value is not None]
+    return out
+
+
+def peer_samples(
+    site: str, peers: Iterable[Mapping[str, Any]], enums: Mapping[str, Any]
+) -> list[Sample]:
+    out: list[Sample] = []
+    for peer in peers:
+        name = _text(json_field(peer, "PeerSiteName"))
+        key = (site, name)
+        status = json_field(peer, "PairingStatus")
+        out.append(
+            (
+                "vmrepl_peer_info",
+                (site, name, site_id(peer), _text(json_field(peer, "Version"))),
+                1.0,
+            )
+        )
+        out += _state_set("vmrepl_peer_pairing_status", key, status, enums["pairing_status"])
+        code = _number(status)
+        if code is not None:
+            out.append(("vmrepl_peer_pairing_status_code", key, code))
+    return out
+
+
+def alert_samples(site: str, alerts: Iterable[Mapping[str, Any]]) -> list[Sample]:
+    counts: dict[tuple[str, str], int] = {}
+    for alert in alerts:
+        if json_field(alert, "IsDismissed") is True:
+            continue
+        key = (_text(json_field(alert, "Level")), _text(json_field(alert, "HelpIdentifier")))
+        counts[key] = counts.get(key, 0) + 1
+    return [("vmrepl_alerts", (site, *key), float(n)) for key, n in sorted(counts.items())]
+
+
+def license_samples(site: str, license_: Mapping[str, Any]) -> list[Sample]:
+    details = json_field(license_, "Details")
+    out: list[Sample] = [("vmrepl_license_installed", (site,), 1.0 if details else 0.0)]
+    expiry = timestamp(json_field(details, "ExpiryTime")) if details else None
+    if expiry is not None:
+        out.append(("vmrepl_license_expiry_timestamp_seconds", (site,), expiry))
+    maximum = _number(json_field(details, "MaxVms")) if details else None
+    if maximum is not None:
+        out.append(("vmrepl_license_max_vms", (site,), maximum))
+    used = _number(json_field(license_, "Usage", "TotalVmsCount"))
+    if used is not None:
+        out.append(("vmrepl_license_protected_vms", (site,), used))
+    return out
+
+
+class ZvmCollector(Collector):
+    """Reads the sites' ZVMs on each ``collect()`` (one thread per site, at most
+    ``max_workers`` at once) and yields every family of :data:`METRICS`."""
+
+    def __init__(self, readers: Sequence[SiteReader], max_workers: int = 8) -> None:
+        self.readers = list(readers)
+        self.max_workers = max(1, min(max_workers, len(self.readers) or 1))
+
+    def describe(self) -> Iterator[Metric]:
+        return iter(())  # collected on scrape only: registering must not read the ZVMs
+
+    def collect(self) -> Iterator[Metric]:
+        return iter(self.collect_sites(self.readers))
+
+    def collect_sites(self, readers: Sequence[SiteReader]) -> list[Metric]:
+        families: dict[str, GaugeMetricFamily | CounterMetricFamily] = {}
+        for spec in METRICS:
+            cls = CounterMetricFamily if spec.kind == "counter" else GaugeMetricFamily
+            families[spec.name] = cls(spec.name, spec.help, labels=list(spec.labels))
+        if len(readers) == 1:
+            results = [_read(readers[0])]
+        else:
+            with ThreadPoolExecutor(max_workers=self.max_workers) as pool:
+                results = list(pool.map(_read, readers))
+        for reader, samples in zip(readers, results, strict=True):
+            up = samples is not None
+            families["vmrepl_zvm_up"].add_metric([reader.name], 1.0 if up else 0.0)
+            for metric, labels, value in samples or []:
+                families[metric].add_metric(list(labels), value)
+            families["vmrepl_exporter_zvm_requests"].add_metric([reader.name], reader.requests)
+            families["vmrepl_exporter_zvm_read_failures"].add_metric([reader.name], reader.failures)
+            families["vmrepl_exporter_scrape_duration_seconds"].add_metric(
+                [reader.name], reader.last_duration
+            )
+        return list(families.values())
+
+
+def _read(reader: SiteReader) -> list[Sample] | None:
+    started = time.perf_counter()
+    try:
+        return reader.read()
+    except VmreplError as exc:
+        reader.failures += 1
+        log.warning("site %s: the ZVM could not be read: %s", reader.name, exc)
+        return None
+    except Exception as exc:  # an answer of an unexpected shape must not end the exporter
+        reader.failures += 1
+        log.warning("site %s: the ZVM could not be read: %s", reader.name, type(exc).__name__)
+        return None
+    finally:
+        reader.last_duration = time.perf_counter() - started
+
+
+# -- HTTP: /metrics, /probe?target=SITE, / -------------------------------------------------
+LANDING = """<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>vmrepl exporter</title></head>
+<body><h1>vmrepl exporter</h1>
+<p>Zerto replication metrics of every site of the inventory, read from each site's ZVM on
+every scrape.</p>
+<ul><li><a href="metrics">/metrics</a>: every site</li>
+<li>/probe?target=SITE: one site (the multi-target form); sites: {sites}</li></ul>
+</body></html>
+"""
+
+
+def make_app(readers: Sequence[SiteReader]) -> Callable[..., Iterable[bytes]]:
+    """The exporter's WSGI application."""
+    from html import escape
+    from urllib.parse import parse_qs
+
+    from prometheus_client import CollectorRegistry, make_wsgi_app
+
+    by_name = {r.name: r for r in readers}
+    collector = ZvmCollector(readers)
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(collector)
+    metrics_app = make_wsgi_app(registry)
+
+    class _One(Collector):
+        def __init__(self, reader: SiteReader) -> None:
+            self.reader = reader
+
+        def collect(self) -> Iterator[Metric]:
+            return iter(collector.collect_sites([self.reader]))
+
+    def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        path = environ.get("PATH_INFO") or "/"
+        if path == "/metrics":
+            return metrics_app(environ, start_response)
+        if path == "/probe":
+            query = parse_qs(environ.get("QUERY_STRING") or "")
+            target = (query.get("target") or [""])[0]
+            reader = by_name.get(target)
+            if reader is None:
+                known = ", ".join(sorted(by_name))
+                body = f"Unknown target {target!r}: give target=SITE, one of {known}.\n"
+                start_response("400 Bad Request", [("Content-Type", "text/plain; charset=utf-8")])
+                return [body.encode()]
+            one = CollectorRegistry(auto_describe=False)
+            one.register(_One(reader))
+            environ = {**environ, "QUERY_STRING": ""}
+            return make_wsgi_app(one)(environ, start_response)
+        if path in ("/", ""):
+            sites = ", ".join(escape(n) for n in sorted(by_name))
+            start_response("200 OK", [("Content-Type", "text/html; charset=utf-8")])
+            return [LANDING.format(sites=sites).encode()]
+        start_response("404 Not Found", [("Content-Type", "text/plain; charset=utf-8")])
+        return [b"Not found: see / for the exporter's endpoints.\n"]
+
+    return app
+
+
+def make_server(host: str, port: int, readers: Sequence[SiteReader]) -> Any:
+    """A threading HTTP server of :func:`make_app` bound to ``host:port`` (0: a free port)."""
+    from socketserver import ThreadingMixIn
+    from wsgiref.simple_server import WSGIRequestHandler, WSGIServer
+    from wsgiref.simple_server import make_server as wsgi_server
+
+    class _Server(ThreadingMixIn, WSGIServer):
+        daemon_threads = True
+        allow_reuse_address = True
+
+    class _Handler(WSGIRequestHandler):
+        def log_message(self, format: str, *args: Any) -> None:
+            log.debug("%s %s", self.address_string(), format % args)
+
+    if ":" in host and not host.startswith("["):
+        import socket
+
+        _Server.address_family = socket.AF_INET6
+    return wsgi_server(
+        host.strip("[]"), port, make_app(readers), server_class=_Server, handler_class=_Handler
+    )
