@@ -396,9 +396,7 @@ def vpg_samples(
     priorities = ("Low", "Medium", "High")
     for vpg in vpgs:
         name = _text(json_field(vpg, "VpgName"))
-        vpg_id = _text(json_field(vpg, "VpgIdentifier")) or _text(
-            json_field(vpg, "Link", "identifier")
-        )
+        vpg_id = _text(json_field(vpg, "VpgIdentifier"))
         key = (site, name)
         priority = json_field(vpg, "Priority")
         out.append(
