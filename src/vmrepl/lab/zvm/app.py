@@ -19,6 +19,7 @@ from vmrepl.lab.zvm import (
     alerts,
     appliance,
     auth,
+    maintenance,
     peering,
     recovery,
     reports,
@@ -74,6 +75,7 @@ class Simulator:
         self.reports = reports.ReportService(self)
         self.alerts = alerts.AlertService(self)
         self.statistics = statistics.StatisticsService(self)
+        self.maintenance = maintenance.MaintenanceService(self)
         self.local_gateway = LocalGateway(self)
         self.router = Router()
         for module in (
@@ -89,6 +91,7 @@ class Simulator:
             tasks,
             alerts,
             statistics,
+            maintenance,
             admin,
         ):
             module.register(self.router, self)
@@ -105,8 +108,10 @@ class Simulator:
 
     def start_background(self) -> None:
         self.peering.start()
+        self.maintenance.start()
 
     def close(self) -> None:
+        self.maintenance.stop()
         self.peering.stop()
         self.backend.close()
 
