@@ -217,13 +217,35 @@ class HostMaintenance:
             for v in zvm_vms
             if str(json_field(v, "ProtectedSite", "identifier")) == here
         }
+        # vSphere's own rule: a host enters maintenance mode once no VM runs on it; the other
+        # powered-on VMs go to any host that is up (DRS would do it; without DRS the task waits).
+        others = [
+            h
+            for h in hosts
+            if h["name"] != self.host
+            and not h["runtime.inMaintenanceMode"]
+            and str(h["runtime.connectionState"]) == "connected"
+        ]
         moves: dict[str, tuple[Any, str]] = {}
         load = {h["name"]: 0 for h in usable}
+        spread = {h["name"]: 0 for h in others}
         for vm in vms:
             host_ref = vm["runtime.host"]
             if host_ref is None or names.get(host_ref._moId) != self.host:
                 continue
+            if vm["name"] == vra_name:
+                continue
             if vm["name"] not in protected_here:
+                if str(vm["runtime.powerState"]) != "poweredOn":
+                    continue
+                if not others:
+                    raise Refused(
+                        f"{site_name}: VM {vm['name']} runs on host {self.host} and no other host "
+                        "is up to take it. Nothing was changed."
+                    )
+                target = min(spread, key=lambda n: (spread[n], n))
+                spread[target] += 1
+                moves[vm["name"]] = (vm.ref, target)
                 continue
             if not usable:
                 raise Refused(
