@@ -414,7 +414,7 @@ class RollingUpgrade:
                 target, reason = failures[0]
                 raise stop(
                     f"{plan.site}: stopped at host {target.host}, batch {k} of {total}: the "
-                    f"upgrade of {target.name or target.host} failed: {reason}. "
+                    f"upgrade of {target.name or target.host} failed: {reason.rstrip('.')}. "
                     f"Upgraded: {', '.join(upgraded) or 'none'}; left: {', '.join(left)}.",
                     host=target.host,
                     batch=k,
