@@ -166,11 +166,12 @@ class MaintenanceService:
             "UserName": event.user,
             "RelatedEntities": {
                 "Vpgs": [link(base, "vpgs", v, "VpgApi") for v in event.vpgs],
-                "Hosts": [link(base, "hosts", h, "HostApi") for h in event.hosts],
-                "Vras": [link(base, "vras", v, "VraApi") for v in event.vras],
                 "Sites": [link(base, "peersites", self.sim.site_identifier, "SiteApi")],
-                "Datastores": [],
+                "Hosts": [link(base, "hosts", h, "HostApi") for h in event.hosts],
                 "Zorgs": [],
+                "Alerts": [],
+                "FlrSessions": [],
+                "Repositories": [],
             },
         }
 
