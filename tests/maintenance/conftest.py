@@ -24,8 +24,8 @@ VPG = "100001-7-default"
 FAST = {
     "upgrade_poll_interval": 0.2,
     "upgrade_sla_timeout": 120,
-    "maintenance_poll_interval": 0.2,
-    "maintenance_timeout": 120,
+    "host_maintenance_poll_interval": 0.2,
+    "host_maintenance_timeout": 120,
 }
 
 

@@ -126,11 +126,13 @@ def test_a_failed_upgrade_stops_the_roll_where_it_failed_and_a_rerun_finishes(pa
         assert (json_field(current, "Status"), json_field(current, "SubStatus")) == (1, 0)
     # one tagged checkpoint for the change, however many runs it took
     assert _tags(pair).count("pre-upgrade-CHG-UP-2") == 1
-    # the target's second batch started only once the first batch's bitmap sync was over
-    tasks = [t for t in upgrade_tasks(pair, "target") if json_field(t, "Status", "State") == 6]
-    assert len(tasks) == 2
-    first_done = _time(json_field(tasks[0], "Completed"))
-    assert _time(json_field(tasks[1], "Started")) >= first_done + BITMAP_SECONDS * 0.9
+    # The source's second batch (H1, the one that failed) started only once the VPG was out of
+    # the bitmap sync that the first batch's upgrade (H0, which runs a protected VM) began.
+    first, second = upgrade_tasks(pair, "source")[:2]
+    assert json_field(first, "Status", "State") == 6
+    assert json_field(second, "Status", "State") == 4
+    first_done = _time(json_field(first, "Completed"))
+    assert _time(json_field(second, "Started")) >= first_done + BITMAP_SECONDS * 0.9
     lines = [line for line in audit_lines(pair) if line["request_ref"] == "CHG-UP-2"]
     assert [line["result"].split(" - ")[0] for line in lines] == [
         "source: incomplete",
@@ -169,9 +171,9 @@ def _in_sla(lab: Lab) -> None:
 
 def test_a_protected_host_goes_into_maintenance_and_back_with_its_vpgs_in_sla(pair: Lab) -> None:
     host = _host_of(pair, "source", "DC0_C0_RP0_VM0")
-    ref = {"maintenance_request_ref": "CHG-MAINT-1", "maintenance_site": "source"}
+    ref = {"host_maintenance_request_ref": "CHG-MAINT-1", "host_maintenance_site": "source"}
     entered = run(
-        pair, "host_maintenance.yml", maintenance_host=host, maintenance_state="enter", **ref
+        pair, "host_maintenance.yml", host_maintenance_host=host, host_maintenance_state="enter", **ref
     )
     assert verdict(entered) == ("successful", "")
     assert "vMotion DC0_C0_RP0_VM0" in messages(entered)
@@ -182,11 +184,11 @@ def test_a_protected_host_goes_into_maintenance_and_back_with_its_vpgs_in_sla(pa
     _in_sla(pair)  # nothing replicates through the host any more
 
     again = run(
-        pair, "host_maintenance.yml", maintenance_host=host, maintenance_state="enter", **ref
+        pair, "host_maintenance.yml", host_maintenance_host=host, host_maintenance_state="enter", **ref
     )
     assert verdict(again) == ("successful", "") and again.count("changed") == 0
 
-    left = run(pair, "host_maintenance.yml", maintenance_host=host, maintenance_state="exit", **ref)
+    left = run(pair, "host_maintenance.yml", host_maintenance_host=host, host_maintenance_state="exit", **ref)
     assert verdict(left) == ("successful", "")
     assert f"power on Z-VRA-{host}" in messages(left)
     assert _vra_power(pair, "source", host) == "poweredOn"
@@ -214,14 +216,14 @@ def test_a_recovery_host_gets_its_vms_another_recovery_vra_first(pair: Lab) -> N
         h0 = str(json_field(vras(pair, "target")["DC0_C0_H0"], "HostIdentifier"))
         recovering = {str(json_field(v, "RecoveryHostIdentifier")) for v in zvm.vms()}
     assert recovering == {h0}
-    ref = {"maintenance_request_ref": "CHG-MAINT-2", "maintenance_site": "target"}
+    ref = {"host_maintenance_request_ref": "CHG-MAINT-2", "host_maintenance_site": "target"}
 
     checked = run(
         pair,
         "host_maintenance.yml",
         check=True,
-        maintenance_host="DC0_C0_H0",
-        maintenance_state="enter",
+        host_maintenance_host="DC0_C0_H0",
+        host_maintenance_state="enter",
         **ref,
     )
     assert verdict(checked) == ("successful", "")
@@ -229,7 +231,7 @@ def test_a_recovery_host_gets_its_vms_another_recovery_vra_first(pair: Lab) -> N
     assert json_field(vras(pair, "target")["DC0_C0_H0"], "Status") == 0  # nothing changed
 
     entered = run(
-        pair, "host_maintenance.yml", maintenance_host="DC0_C0_H0", maintenance_state="enter", **ref
+        pair, "host_maintenance.yml", host_maintenance_host="DC0_C0_H0", host_maintenance_state="enter", **ref
     )
     assert verdict(entered) == ("successful", "")
     assert "recovery VRA of DC0_C0_RP0_VM0 → DC0_C0_H1" in messages(entered)
@@ -240,7 +242,7 @@ def test_a_recovery_host_gets_its_vms_another_recovery_vra_first(pair: Lab) -> N
     _in_sla(pair)
 
     left = run(
-        pair, "host_maintenance.yml", maintenance_host="DC0_C0_H0", maintenance_state="exit", **ref
+        pair, "host_maintenance.yml", host_maintenance_host="DC0_C0_H0", host_maintenance_state="exit", **ref
     )
     assert verdict(left) == ("successful", "")
     assert json_field(vras(pair, "target")["DC0_C0_H0"], "Status") == 0
@@ -251,13 +253,13 @@ def test_maintenance_without_a_site_of_the_pair_is_refused(pair: Lab) -> None:
     result = run(
         pair,
         "host_maintenance.yml",
-        maintenance_host="DC0_C0_H0",
-        maintenance_state="enter",
-        maintenance_request_ref="CHG-MAINT-3",
+        host_maintenance_host="DC0_C0_H0",
+        host_maintenance_state="enter",
+        host_maintenance_request_ref="CHG-MAINT-3",
     )
     status, reason = verdict(result)
     assert status == "refused", reason
-    assert "maintenance_site" in reason
+    assert "host_maintenance_site" in reason
     assert json_field(vras(pair, "source")["DC0_C0_H0"], "Status") == 0
 
 

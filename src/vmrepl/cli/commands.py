@@ -365,19 +365,19 @@ def upgrade(
     required=True,
     default=None,
     help="Into maintenance mode (protected VMs and recovery moved away first), or back out "
-    "(the VRA powered on, the VPGs verified in SLA) (maintenance_state).",
+    "(the VRA powered on, the VPGs verified in SLA) (host_maintenance_state).",
 )
 @click.option(
     "--site",
     metavar="SITE",
-    help="The site whose vCenter has the host, e.g. source or target (maintenance_site); "
+    help="The site whose vCenter has the host, e.g. source or target (host_maintenance_site); "
     "not needed with one site.",
 )
 @click.option(
     "--request-ref",
     envvar="VMREPL_REQUEST_REF",
     metavar="TICKET",
-    help="The change's reference (maintenance_request_ref) [env VMREPL_REQUEST_REF]; required.",
+    help="The change's reference (host_maintenance_request_ref) [env VMREPL_REQUEST_REF]; required.",
 )
 @run_options
 def host_maintenance(
@@ -393,9 +393,9 @@ def host_maintenance(
     from vmrepl.cli.execute import run_command
 
     values = _set(
-        {"maintenance_host": host, "maintenance_state": "enter" if enter else "exit"},
-        maintenance_site=site,
-        maintenance_request_ref=request_ref,
+        {"host_maintenance_host": host, "host_maintenance_state": "enter" if enter else "exit"},
+        host_maintenance_site=site,
+        host_maintenance_request_ref=request_ref,
     )
     run_command("host-maintenance", "host_maintenance.yml", run, values)
 
