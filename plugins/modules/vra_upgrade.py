@@ -55,7 +55,8 @@ notes:
   - Supports check mode (the batches and checkpoints it would make, nothing changed) and diff mode
     (each VRA's version before and after).
   - Member of the C(vmrepl.core.zvm) action group, for C(module_defaults).
-  - Run it at one site at a time (C(throttle: 1)): the sites of a pair share their VPGs.
+  - Run it at one site at a time (the playbook has C(serial) 1) - the sites of a pair share
+    their VPGs.
 """
 
 EXAMPLES = r"""
@@ -66,7 +67,6 @@ EXAMPLES = r"""
     zvm_password: "{{ vault_zvm_password }}"
     request_ref: CHG0012345
     batch_size: "2"
-  throttle: 1
 """
 
 RETURN = r"""

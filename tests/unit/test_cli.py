@@ -25,6 +25,8 @@ COMMANDS = [
     "move",
     "failback",
     "health",
+    "upgrade",
+    "host-maintenance",
     "size",
     "lab",
 ]
