@@ -173,7 +173,11 @@ def test_a_protected_host_goes_into_maintenance_and_back_with_its_vpgs_in_sla(pa
     host = _host_of(pair, "source", "DC0_C0_RP0_VM0")
     ref = {"host_maintenance_request_ref": "CHG-MAINT-1", "host_maintenance_site": "source"}
     entered = run(
-        pair, "host_maintenance.yml", host_maintenance_host=host, host_maintenance_state="enter", **ref
+        pair,
+        "host_maintenance.yml",
+        host_maintenance_host=host,
+        host_maintenance_state="enter",
+        **ref,
     )
     assert verdict(entered) == ("successful", "")
     assert "vMotion DC0_C0_RP0_VM0" in messages(entered)
@@ -184,11 +188,21 @@ def test_a_protected_host_goes_into_maintenance_and_back_with_its_vpgs_in_sla(pa
     _in_sla(pair)  # nothing replicates through the host any more
 
     again = run(
-        pair, "host_maintenance.yml", host_maintenance_host=host, host_maintenance_state="enter", **ref
+        pair,
+        "host_maintenance.yml",
+        host_maintenance_host=host,
+        host_maintenance_state="enter",
+        **ref,
     )
     assert verdict(again) == ("successful", "") and again.count("changed") == 0
 
-    left = run(pair, "host_maintenance.yml", host_maintenance_host=host, host_maintenance_state="exit", **ref)
+    left = run(
+        pair,
+        "host_maintenance.yml",
+        host_maintenance_host=host,
+        host_maintenance_state="exit",
+        **ref,
+    )
     assert verdict(left) == ("successful", "")
     assert f"power on Z-VRA-{host}" in messages(left)
     assert _vra_power(pair, "source", host) == "poweredOn"
@@ -231,7 +245,11 @@ def test_a_recovery_host_gets_its_vms_another_recovery_vra_first(pair: Lab) -> N
     assert json_field(vras(pair, "target")["DC0_C0_H0"], "Status") == 0  # nothing changed
 
     entered = run(
-        pair, "host_maintenance.yml", host_maintenance_host="DC0_C0_H0", host_maintenance_state="enter", **ref
+        pair,
+        "host_maintenance.yml",
+        host_maintenance_host="DC0_C0_H0",
+        host_maintenance_state="enter",
+        **ref,
     )
     assert verdict(entered) == ("successful", "")
     assert "recovery VRA of DC0_C0_RP0_VM0 → DC0_C0_H1" in messages(entered)
@@ -242,7 +260,11 @@ def test_a_recovery_host_gets_its_vms_another_recovery_vra_first(pair: Lab) -> N
     _in_sla(pair)
 
     left = run(
-        pair, "host_maintenance.yml", host_maintenance_host="DC0_C0_H0", host_maintenance_state="exit", **ref
+        pair,
+        "host_maintenance.yml",
+        host_maintenance_host="DC0_C0_H0",
+        host_maintenance_state="exit",
+        **ref,
     )
     assert verdict(left) == ("successful", "")
     assert json_field(vras(pair, "target")["DC0_C0_H0"], "Status") == 0

@@ -328,8 +328,7 @@ def vpg(run: RunOptions, request_ref: str | None, definitions: Path | None) -> N
 @click.option(
     "--batch-size",
     metavar="N|cluster",
-    help="Hosts per batch, or 'cluster' for one batch per cluster (upgrade_batch_size; "
-    "default 1).",
+    help="Hosts per batch, or 'cluster' for one batch per cluster (upgrade_batch_size; default 1).",
 )
 @click.option(
     "--sla-timeout",
@@ -377,7 +376,7 @@ def upgrade(
     "--request-ref",
     envvar="VMREPL_REQUEST_REF",
     metavar="TICKET",
-    help="The change's reference (host_maintenance_request_ref) [env VMREPL_REQUEST_REF]; required.",
+    help="The change's reference (host_maintenance_request_ref) [env VMREPL_REQUEST_REF].",
 )
 @run_options
 def host_maintenance(
