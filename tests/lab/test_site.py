@@ -51,7 +51,7 @@ def test_routing_errors(site_a: Site) -> None:
     response = zvm.raw("PUT", "/v1/localsite", json={})
     assert response.status_code == 405
     assert response.headers["Allow"] == "GET"
-    for method, path in (("GET", "/v1/events"), ("GET", "/v1/vpgSettings/exportedSettings")):
+    for method, path in (("GET", "/v1/events/types"), ("GET", "/v1/vpgSettings/exportedSettings")):
         response = zvm.raw(method, path)  # in the schema, not simulated
         assert response.status_code == 501 and "not implemented" in response.json()["Message"]
     response = zvm.raw(
