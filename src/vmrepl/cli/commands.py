@@ -361,7 +361,6 @@ def upgrade(
 @click.option(
     "--enter/--exit",
     "enter",
-    required=True,
     default=None,
     help="Into maintenance mode (protected VMs and recovery moved away first), or back out "
     "(the VRA powered on, the VPGs verified in SLA) (host_maintenance_state).",
@@ -380,7 +379,7 @@ def upgrade(
 )
 @run_options
 def host_maintenance(
-    run: RunOptions, host: str, enter: bool, site: str | None, request_ref: str | None
+    run: RunOptions, host: str, enter: bool | None, site: str | None, request_ref: str | None
 ) -> None:
     """Take HOST into maintenance mode or back, keeping its VPGs protected
     (host_maintenance.yml).
@@ -391,6 +390,8 @@ def host_maintenance(
     to the audit log."""
     from vmrepl.cli.execute import run_command
 
+    if enter is None:
+        raise click.UsageError("give --enter or --exit (host_maintenance_state).")
     values = _set(
         {"host_maintenance_host": host, "host_maintenance_state": "enter" if enter else "exit"},
         host_maintenance_site=site,
