@@ -327,3 +327,19 @@ def test_a_host_entering_maintenance_behind_the_playbook_takes_its_vpgs_out_of_s
         ),
         what="the VPG back in SLA",
     )
+
+
+def test_the_simulator_answered_the_maintenance_calls_per_the_schema(pair: Lab) -> None:
+    """Every request and response of the VRA and event operations of this module's runs (the
+    upgrades, changerecoveryvra, the VRAs in maintenance mode) kept to the OpenAPI schema."""
+    for site in SITES:
+        contract = pair.admin(site, "/lab/contract")
+        ours = [
+            v
+            for v in contract["violations"]
+            if str(v.get("path", "")).startswith(("/v1/vras", "/v1/events"))
+        ]
+        assert ours == [], ours
+        implemented = set(contract["implemented"])
+        assert "POST /v1/vras/{vraIdentifier}/changerecoveryvra/execute" in implemented
+        assert "PUT /v1/vras/clusters/{clusterIdentifier}" not in implemented
