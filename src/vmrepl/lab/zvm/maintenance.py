@@ -17,7 +17,7 @@ what they do to the VRAs and VPGs, and the events of both.
   ``bitmap_sync``) runs before the substatus clears. The site of the VRA writes this into the VPG
   record (``vra_down``), which travels to the peer, so both sites report the same.
 
-The watcher runs with the heartbeat (one inventory read per round).
+The watcher runs every heartbeat, at most once a second (one inventory read per round).
 """
 
 from __future__ import annotations
@@ -214,7 +214,7 @@ class MaintenanceService:
             self._thread.join(timeout=10)
 
     def _loop(self) -> None:
-        interval = max(self.sim.config.heartbeat_seconds, 0.5)
+        interval = max(self.sim.config.heartbeat_seconds, 1.0)
         while not self._stop.wait(interval):
             if not self.sim.answering or not self.sim.site_identifier:
                 continue
