@@ -13,6 +13,7 @@ import pytest
 from tests.cli.test_readme_commands import run_lines
 from vmrepl.lab import manager
 from vmrepl.lab.vcsim import REPO_ROOT
+from vmrepl.results import plain
 
 pytestmark = pytest.mark.lab
 
@@ -45,7 +46,9 @@ def test_every_shell_line_of_the_doc_runs_as_written(tmp_path: Path) -> None:
     again = by_line["vmrepl upgrade --request-ref CHG-UPGRADE-1"].stdout
     assert "every VRA is at version" in again
     runner = next(r for line, r in by_line.items() if line.startswith("ansible-runner"))
-    assert "to 10.0.80.1310 in 1 batch(es): batch 1 (DC0_C0_H0, DC0_C0_H1)" in runner.stdout
+    shown = plain(runner.stdout)
+    assert "Upgraded 2 VRA(s) to 10.0.80.1310 in 1 batch(es)" in shown, shown[-3000:]
+    assert "batch 1 (DC0_C0_H0, DC0_C0_H1)" in shown
     entries = [json.loads(line) for line in audit.read_text().splitlines()]
     operations = [(e["operation"], e["request_ref"]) for e in entries]
     assert ("vra_upgrade", "CHG-UPGRADE-2") in operations
