@@ -32,6 +32,7 @@ from ansible_collections.vmrepl.core.plugins.module_utils.clients.zvm import (
     VpgStatus,
     code_name,
     json_field,
+    site_id,
     task_summary,
 )
 
@@ -276,10 +277,10 @@ class RollingUpgrade:
             self._substatuses = self.zvm.vpg_substatuses()
         return self._substatuses
 
-    def _clusters(self, site_id: str) -> dict[str, str]:
+    def _clusters(self, site: str) -> dict[str, str]:
         """Host identifier → the name of its cluster (``HostClusterNativeApi.AssociatedHosts``)."""
         hosts = {}
-        for cluster in self.zvm.site_objects(site_id, "hostclusters"):
+        for cluster in self.zvm.site_objects(site, "hostclusters"):
             name = str(json_field(cluster, "VirtualizationClusterName") or "")
             for host in json_field(cluster, "AssociatedHosts") or []:
                 hosts[str(json_field(host, "HostIdentifier"))] = name
@@ -287,11 +288,11 @@ class RollingUpgrade:
 
     def plan(self) -> UpgradePlan:
         site = self.zvm.local_site()
-        site_id = str(json_field(site, "SiteIdentifier") or "")
-        site_name = str(json_field(site, "SiteName") or site_id)
+        here = site_id(site)
+        site_name = str(json_field(site, "SiteName") or here)
         site_version = str(json_field(site, "Version") or "")
         vras = self.zvm.vras()
-        targets = outdated(vras, site_version, self._clusters(site_id))
+        targets = outdated(vras, site_version, self._clusters(here))
         outdated_hosts = {t.host for t in targets}
         current = sorted(
             str(json_field(v, "HostDisplayName") or "")
