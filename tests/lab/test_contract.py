@@ -197,6 +197,16 @@ def _drive_the_rest(lab: Lab, site_c: Zvm) -> None:
     a.get(f"/v1/vras/{vra['VraIdentifier']}")
     a.run("PUT", f"/v1/vras/{vra['VraIdentifier']}", {"MemoryInGb": 4, "NumOfCpus": 2})
     a.run("POST", f"/v1/vras/{vra['VraIdentifier']}/upgrade")
+    # change recovery VRA (no VM recovers to H2: the ZVM's validation says so) and the events
+    change = f"/v1/vras/{vra['VraIdentifier']}/changerecoveryvra"
+    a.get(f"{change}/potentials")
+    allocation = {
+        "VmsAllocations": [{"VmIdentifier": "none", "HostIdentifier": h2["HostIdentifier"]}]
+    }
+    [result] = a.post(f"{change}/validate", allocation)["VmsValidationsResults"]
+    assert result["Status"] != 0 and result["Reason"]
+    a.post(f"{change}/execute", allocation, expect=400)
+    a.get("/v1/events")
     a.run("DELETE", f"/v1/vras/{vra['VraIdentifier']}")
 
 

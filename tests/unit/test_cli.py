@@ -29,6 +29,8 @@ COMMANDS = [
     "diagnose",
     "diagnostics",
     "exporter",
+    "upgrade",
+    "host-maintenance",
     "size",
     "lab",
 ]

@@ -22,6 +22,8 @@ PLAYBOOKS = [
     "local_recovery",
     "vpg",
     "health",
+    "upgrade",
+    "host_maintenance",
 ]
 
 

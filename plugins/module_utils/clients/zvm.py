@@ -113,6 +113,7 @@ class VraStatus(enum.IntEnum):
     HostPasswordChanged = 6
     UpdatingIpSettings = 7
     DuringChangeHost = 8
+    HostInMaintenanceMode = 9
 
 
 class VpgStatus(enum.IntEnum):
@@ -934,10 +935,35 @@ class ZvmClient:
         """``DELETE /v1/vras/{id}``; returns the task id."""
         return self._task_id(self.delete(f"/v1/vras/{_seg(vra_id)}"), "VRA uninstall")
 
+    def recovery_vra_potentials(self, vra_id: str, vm_id: str) -> list[dict[str, Any]]:
+        """``GET /v1/vras/{id}/changerecoveryvra/potentials?vmIdentifier=``: the hosts that can
+        take the recovery of that VM from this VRA (``HostIdentifier``, ``HostName``)."""
+        path = f"/v1/vras/{_seg(vra_id)}/changerecoveryvra/potentials"
+        return self._list(self.get(path, {"vmIdentifier": vm_id}))
+
+    def recovery_vra_validate(
+        self, vra_id: str, allocations: Mapping[str, str]
+    ) -> list[dict[str, Any]]:
+        """``POST /v1/vras/{id}/changerecoveryvra/validate`` ``{VmsAllocations: [{VmIdentifier,
+        HostIdentifier}]}`` (changes nothing): one result per VM (``Status``, ``Reason``)."""
+        path = f"/v1/vras/{_seg(vra_id)}/changerecoveryvra/validate"
+        answer = self.post(path, _allocations(allocations), idempotent=True)
+        return self._list(json_field(answer, "VmsValidationsResults"))
+
+    def recovery_vra_execute(self, vra_id: str, allocations: Mapping[str, str]) -> str:
+        """``POST /v1/vras/{id}/changerecoveryvra/execute``: move the recovery of the VMs
+        (VM identifier → host identifier) to those hosts; returns the task id."""
+        path = f"/v1/vras/{_seg(vra_id)}/changerecoveryvra/execute"
+        return self._task_id(self.post(path, _allocations(allocations)), "change recovery VRA")
+
     # -- VPGs -------------------------------------------------------------------------------
     def vpgs(self) -> list[dict[str, Any]]:
         """``GET /v1/vpgs``."""
         return self._list(self.get("/v1/vpgs"))
+
+    def vpg_substatuses(self) -> list[str]:
+        """``GET /v1/vpgs/substatuses``: the names of the VPG substatuses (index = value)."""
+        return [str(name) for name in self._list(self.get("/v1/vpgs/substatuses"))]
 
     def vpg(self, vpg_id: str) -> dict[str, Any]:
         """``GET /v1/vpgs/{id}``."""
@@ -1195,6 +1221,14 @@ def _query(params: Mapping[str, Any] | None) -> dict[str, str] | None:
             continue
         query[key] = str(value).lower() if isinstance(value, bool) else str(value)
     return query or None
+
+
+def _allocations(allocations: Mapping[str, str]) -> dict[str, Any]:
+    return {
+        "VmsAllocations": [
+            {"VmIdentifier": vm, "HostIdentifier": host} for vm, host in allocations.items()
+        ]
+    }
 
 
 def _without_none(body: Mapping[str, Any]) -> dict[str, Any]:

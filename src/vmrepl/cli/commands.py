@@ -305,6 +305,88 @@ def vpg(run: RunOptions, request_ref: str | None, definitions: Path | None) -> N
     run_command("vpg", "vpg.yml", run, values)
 
 
+@click.command()
+@click.option(
+    "--request-ref",
+    envvar="VMREPL_REQUEST_REF",
+    metavar="TICKET",
+    help="The change's reference (upgrade_request_ref) [env VMREPL_REQUEST_REF]; required.",
+)
+@click.option(
+    "--batch-size",
+    metavar="N|cluster",
+    help="Hosts per batch, or 'cluster' for one batch per cluster (upgrade_batch_size; default 1).",
+)
+@click.option(
+    "--sla-timeout",
+    type=click.IntRange(1),
+    help="Seconds for the VPGs to meet their SLA again after a batch (upgrade_sla_timeout).",
+)
+@run_options
+def upgrade(
+    run: RunOptions, request_ref: str | None, batch_size: str | None, sla_timeout: int | None
+) -> None:
+    """Rolling upgrade of the outdated VRAs, site by site, batch by batch (upgrade.yml).
+
+    A tagged checkpoint (pre-upgrade-TICKET) first, then each batch upgraded and the VPGs back
+    in SLA before the next. The first failure stops the roll and says where; a re-run
+    continues; --check prints the batches. The change's reference is required and goes to the
+    audit log."""
+    from vmrepl.cli.execute import run_command
+
+    values = _set(
+        {},
+        upgrade_request_ref=request_ref,
+        upgrade_batch_size=batch_size,
+        upgrade_sla_timeout=sla_timeout,
+    )
+    run_command("upgrade", "upgrade.yml", run, values)
+
+
+@click.command("host-maintenance")
+@click.argument("host")
+@click.option(
+    "--enter/--exit",
+    "enter",
+    default=None,
+    help="Into maintenance mode (protected VMs and recovery moved away first), or back out "
+    "(the VRA powered on, the VPGs verified in SLA) (host_maintenance_state).",
+)
+@click.option(
+    "--site",
+    metavar="SITE",
+    help="The site whose vCenter has the host, e.g. source or target (host_maintenance_site); "
+    "not needed with one site.",
+)
+@click.option(
+    "--request-ref",
+    envvar="VMREPL_REQUEST_REF",
+    metavar="TICKET",
+    help="The change's reference (host_maintenance_request_ref) [env VMREPL_REQUEST_REF].",
+)
+@run_options
+def host_maintenance(
+    run: RunOptions, host: str, enter: bool | None, site: str | None, request_ref: str | None
+) -> None:
+    """Take HOST into maintenance mode or back, keeping its VPGs protected
+    (host_maintenance.yml).
+
+    Enter: the protected VMs vMotioned to hosts with a VRA, the VMs recovering to the host's
+    VRA given another recovery VRA, then maintenance mode. Exit: out of maintenance mode, the
+    VRA powered on, the VPGs verified back in SLA. The change's reference is required and goes
+    to the audit log."""
+    from vmrepl.cli.execute import run_command
+
+    if enter is None:
+        raise click.UsageError("give --enter or --exit (host_maintenance_state).")
+    values = _set(
+        {"host_maintenance_host": host, "host_maintenance_state": "enter" if enter else "exit"},
+        host_maintenance_site=site,
+        host_maintenance_request_ref=request_ref,
+    )
+    run_command("host-maintenance", "host_maintenance.yml", run, values)
+
+
 PLAYBOOK_COMMANDS = [
     deploy,
     pair,
@@ -312,4 +394,6 @@ PLAYBOOK_COMMANDS = [
     *(_recovery_command(name) for name in RECOVERY),
     health,
     backup_readiness,
+    upgrade,
+    host_maintenance,
 ]

@@ -176,3 +176,25 @@ def reset(output: str) -> None:
         _fail(str(exc))
         return
     _print_status(manager.public_status(state), output, f"Lab reset ({spec.edition}):")
+
+
+@lab.command("vra-release")
+@click.argument("version", required=False)
+@OUTPUT
+def vra_release(version: str | None, output: str) -> None:
+    """Make a newer VRA VERSION available at every site (default: the next update, e.g.
+    10.0.60.1310 -> 10.0.70.1310): each site then reports that version and its VRAs at the old
+    one report outdated, as after a ZVM upgrade. `vmrepl upgrade` rolls them."""
+    from vmrepl.lab import manager
+
+    try:
+        released = manager.vra_release(version)
+    except manager.LabError as exc:
+        _fail(str(exc))
+        return
+    if output == "json":
+        click.echo(json.dumps({"released": released}, indent=2))
+        return
+    click.echo("VRA release available:")
+    for site, info in released.items():
+        click.echo(f"  {site:<8} version {info['version']} ({info['display_version']})")

@@ -32,6 +32,7 @@ from vmrepl.lab.appliance import (
     APPLIANCE_OVF,
     PROXY_OVF,
     VCenterAccess,
+    _call,
     answers,
     install_zvm,
 )
@@ -51,6 +52,7 @@ __all__ = [
     "lab_dir",
     "public_status",
     "up",
+    "vra_release",
 ]
 
 
@@ -351,3 +353,27 @@ def public_status(state: dict[str, Any]) -> dict[str, Any]:
         "running": is_running(state),
         "sites": sites,
     }
+
+
+def vra_release(version: str | None = None, directory: Path | None = None) -> dict[str, Any]:
+    """Make a newer VRA version available at every site of the lab (``POST /lab/vra-release``
+    on each ZVM simulator): the site reports the new version and its VRAs at the old one are
+    outdated. ``version`` None: the next update of each site's version. Returns
+    ``{site: {version, display_version}}``."""
+    state = read_state(directory or lab_dir())
+    if not is_running(state):
+        raise LabError("The lab is not up. Start it with `vmrepl lab up`.")
+    assert state is not None
+    released = {}
+    body = json.dumps({"version": version} if version else {}).encode()
+    for site in state["sites"]:
+        zvm = site["zvm"]
+        if not answers(zvm["url"]):
+            raise LabError(
+                f"The ZVM of site {site['name']} does not answer: deploy it first "
+                "(`vmrepl deploy`, or `vmrepl lab up --deployed`)."
+            )
+        ca = Path(zvm["ca_file"]) if zvm.get("ca_file") else None
+        headers = {"Content-Type": "application/json"}
+        released[site["name"]] = _call(zvm["url"], ca, "POST", "/lab/vra-release", body, headers)
+    return released

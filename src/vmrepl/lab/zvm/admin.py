@@ -7,6 +7,7 @@
       "task_seconds": 0.3,                        # every task kind, or per kind:
       "task_seconds": {"default": 0.3, "vra_install": 2, "initial_sync": 1},
       "fail_vra_install": ["DC0_C0_H0"],          # host names (or identifiers): install fails
+      "fail_vra_upgrade": ["DC0_C0_H1"],          # host names (or identifiers): upgrade fails
       "unavailable_calls": 3,                      # the next 3 calls of /v1 answer 503
       "expire_tokens": true,                       # every token and session expires now
       "expire_pairing_tokens": true,               # every pairing token expires now
@@ -16,6 +17,9 @@
       "clear": true                                # first reset every fault
     }
 
+- ``GET /lab/vra-release`` — the site's version; ``POST /lab/vra-release`` ``{"version":
+  "10.0.70.1310"}`` (or ``{}``: the next update) makes it the site's version: a newer VRA version
+  is available and the VRAs at the old one report outdated (see ``maintenance.py``);
 - ``GET /lab/state`` — everything the simulator holds, for debugging;
 - ``POST /lab/reset`` — clear faults, tasks, settings objects, alerts, reports and the contract
   (VPGs, VRAs and pairings stay: they live in vCenter and at the peer too);
@@ -44,6 +48,7 @@ def register(router: Router, sim: Simulator) -> None:
         known = {
             "task_seconds",
             "fail_vra_install",
+            "fail_vra_upgrade",
             "unavailable_calls",
             "expire_tokens",
             "expire_pairing_tokens",
@@ -62,6 +67,15 @@ def register(router: Router, sim: Simulator) -> None:
         if body.get("expire_pairing_tokens"):
             sim.peering.expire_tokens()
         return sim.faults.to_json()
+
+    def vra_release(request: Request) -> Any:
+        body = request.json() if request.body.strip() else {}
+        if not isinstance(body, dict) or set(body) - {"version"}:
+            raise BadRequest('POST /lab/vra-release takes {"version": "<dotted version>"} or {}.')
+        version = body.get("version")
+        if version is not None and not isinstance(version, str):
+            raise BadRequest("version must be a string such as 10.0.70.1310.")
+        return sim.maintenance.release(version)
 
     def state(request: Request) -> Any:
         with sim.store.lock:
@@ -84,6 +98,7 @@ def register(router: Router, sim: Simulator) -> None:
                 "tasks": [asdict(t) for t in sim.store.tasks.values()],
                 "vra_activity": [asdict(a) for a in sim.store.vra_activity.values()],
                 "alerts": [asdict(a) for a in sim.store.alerts.values()],
+                "release": sim.maintenance.release_json(),
                 "reports": len(sim.store.reports),
             }
 
@@ -100,6 +115,8 @@ def register(router: Router, sim: Simulator) -> None:
 
     router.add("GET", "/lab/faults", lambda r: sim.faults.to_json(), kind="admin")
     router.add("POST", "/lab/faults", set_faults, kind="admin")
+    router.add("GET", "/lab/vra-release", lambda r: sim.maintenance.release_json(), kind="admin")
+    router.add("POST", "/lab/vra-release", vra_release, kind="admin")
     router.add("GET", "/lab/state", state, kind="admin")
     router.add("POST", "/lab/reset", reset, kind="admin")
     router.add(

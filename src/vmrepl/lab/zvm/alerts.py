@@ -4,7 +4,9 @@
 - VPG0010 (Error): a VPG is not meeting its SLA (e.g. the link to the peer is cut);
 - VPG0009 (Warning): a VPG's actual RPO exceeds its target;
 - VPG0017 (Warning): a VPG's protection is paused;
-- VPG0014 (Warning): a failover or move waits for commit or rollback.
+- VPG0014 (Warning): a failover or move waits for commit or rollback;
+- VRA alerts of ``vra_conditions`` (Error): a VRA whose host is in maintenance mode, a VRA
+  that is powered off (their help identifiers are the lab's own: Zerto's were not found).
 
 They are evaluated with every heartbeat and every ``GET /v1/alerts``.
 """
@@ -32,7 +34,15 @@ from vmrepl.lab.zvm.store import AlertRecord
 if TYPE_CHECKING:
     from vmrepl.lab.zvm.app import Simulator
 
-HELP_IDENTIFIERS = ("ZVM0003", "VPG0009", "VPG0010", "VPG0014", "VPG0017")
+HELP_IDENTIFIERS = (
+    "ZVM0003",
+    "VPG0009",
+    "VPG0010",
+    "VPG0014",
+    "VPG0017",
+    "LAB-VRA-MAINTENANCE",
+    "LAB-VRA-DOWN",
+)
 
 
 @dataclass
@@ -68,13 +78,16 @@ class AlertService:
             op = vpg.operation
             if state.status == NOT_MEETING_SLA:
                 other = self.sim.peering.site_name(self.sim.vpgs.other_site(vpg))
+                why = f"no connection to site {other}"
+                if state.link_up and vpg.vra_down:
+                    why = "a VRA that serves it is down"
                 found.append(
                     Condition(
                         f"sla:{vpg.identifier}",
                         "Error",
                         "Vpg",
                         "VPG0010",
-                        f"VPG {vpg.name} is not meeting its SLA: no connection to site {other}.",
+                        f"VPG {vpg.name} is not meeting its SLA: {why}.",
                         [vpg.identifier],
                     )
                 )
@@ -111,6 +124,7 @@ class AlertService:
                         [vpg.identifier],
                     )
                 )
+        found += vra_conditions(self.sim)
         return found
 
     def evaluate(self) -> list[AlertRecord]:
@@ -206,3 +220,40 @@ def register(router: Router, sim: Simulator) -> None:
     )
     router.add("POST", "/v1/alerts/{alertIdentifier}/dismiss", lambda r: dismiss(r, True))
     router.add("POST", "/v1/alerts/{alertIdentifier}/undismiss", lambda r: dismiss(r, False))
+
+
+def vra_conditions(sim: Simulator) -> list[Condition]:
+    """A VRA on a host in maintenance mode, and a VRA whose VM is powered off (not being
+    installed, upgraded or removed), with the VPGs it serves (see ``maintenance.py``)."""
+    found: list[Condition] = []
+    try:
+        inv, views = sim.vras.views()
+    except Exception:  # vCenter away: no VRA alerts this round rather than none ever
+        return found
+    for view in views:
+        if view.vm is None or view.activity is not None:
+            continue
+        vpgs = [v.identifier for v in sim.maintenance.served_by(inv, view.host.moref)]
+        if view.host.maintenance:
+            found.append(
+                Condition(
+                    f"vra-maintenance:{view.host.moref}",
+                    "Error",
+                    "Vra",
+                    "LAB-VRA-MAINTENANCE",
+                    f"The VRA on host {view.host.name} is down: the host is in maintenance mode.",
+                    vpgs,
+                )
+            )
+        elif not view.vm.powered_on:
+            found.append(
+                Condition(
+                    f"vra-down:{view.host.moref}",
+                    "Error",
+                    "Vra",
+                    "LAB-VRA-DOWN",
+                    f"The VRA on host {view.host.name} is powered off: power it on.",
+                    vpgs,
+                )
+            )
+    return found

@@ -20,6 +20,7 @@ from vmrepl.lab.zvm import (
     appliance,
     auth,
     events,
+    maintenance,
     peering,
     recovery,
     reports,
@@ -76,6 +77,7 @@ class Simulator:
         self.alerts = alerts.AlertService(self)
         self.events = events.EventLog(self)
         self.statistics = statistics.StatisticsService(self)
+        self.maintenance = maintenance.MaintenanceService(self)
         self.local_gateway = LocalGateway(self)
         self.router = Router()
         for module in (
@@ -108,8 +110,10 @@ class Simulator:
 
     def start_background(self) -> None:
         self.peering.start()
+        self.maintenance.start()
 
     def close(self) -> None:
+        self.maintenance.stop()
         self.peering.stop()
         self.backend.close()
 

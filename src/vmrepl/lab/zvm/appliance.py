@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from vmrepl.lab.zvm import clock
-from vmrepl.lab.zvm.config import ZVM_DISPLAY_VERSION, ZVM_VERSION
 from vmrepl.lab.zvm.enums import PAIRING_STATUSES
 from vmrepl.lab.zvm.errors import BadRequest
 from vmrepl.lab.zvm.links import link
@@ -32,8 +31,8 @@ def local_site_json(sim: Simulator) -> dict[str, Any]:
         },
         "SiteName": sim.config.site_name,
         "Location": sim.config.location,
-        "Version": ZVM_VERSION,
-        "DisplayVersion": ZVM_DISPLAY_VERSION,
+        "Version": sim.maintenance.version,
+        "DisplayVersion": sim.maintenance.display,
         "ZvmApiVersion": "1.0",
         "ContactEmail": "lab@vmrepl.invalid",
         "ContactName": "vmrepl lab",

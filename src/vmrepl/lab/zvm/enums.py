@@ -28,8 +28,11 @@ VRA_STATUSES = (
     "HostPasswordChanged",
     "UpdatingIpSettings",
     "DuringChangeHost",
+    # 9 per the CLA's help only (VraStatusApi lists 0-10; the name of 10 was not found)
+    "HostInMaintenanceMode",
 )
 VRA_INSTALLED, VRA_INSTALLING, VRA_REMOVING, VRA_UPDATING_IP = 0, 3, 4, 7
+VRA_DURING_CHANGE_HOST, VRA_HOST_IN_MAINTENANCE = 8, 9
 VRA_IP_CONFIGURATION_TYPES = ("Dhcp", "Static")
 
 VPG_STATUSES = (

@@ -1,5 +1,5 @@
-"""Injected faults and the lab's knobs: task durations, failing VRA installs, 503 answers, a cut
-link to the peer, test VMs that do not boot."""
+"""Injected faults and the lab's knobs: task durations, failing VRA installs and upgrades, 503
+answers, a cut link to the peer, test VMs that do not boot."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ from typing import Any
 from vmrepl.lab.zvm.errors import BadRequest
 
 #: the kinds of tasks whose duration can be set one by one ("initial_sync" is the time a new VPG
-#: takes from Initializing to MeetingSLA)
+#: takes from Initializing to MeetingSLA, "bitmap_sync" the bitmap sync after a VRA upgrade or
+#: after a VRA that was down came back)
 TASK_KINDS = (
     "pair",
     "unpair",
@@ -17,6 +18,8 @@ TASK_KINDS = (
     "vra_uninstall",
     "vra_edit",
     "vra_upgrade",
+    "vra_change_host",
+    "bitmap_sync",
     "vpg_commit",
     "initial_sync",
     "vpg_delete",
@@ -41,6 +44,7 @@ class Faults:
         self.default_task_seconds = float(task_seconds)
         self.task_seconds_by_kind: dict[str, float] = {}
         self.fail_vra_install: set[str] = set()
+        self.fail_vra_upgrade: set[str] = set()
         self.fail_boot_vms: set[str] = set()
         self.unavailable_calls = 0
         self.link_cut = False
@@ -61,6 +65,10 @@ class Faults:
         with self._lock:
             return any(n and n.lower() in self.fail_vra_install for n in names)
 
+    def vra_upgrade_fails(self, *names: str | None) -> bool:
+        with self._lock:
+            return any(n and n.lower() in self.fail_vra_upgrade for n in names)
+
     def boot_fails(self, vm_name: str, also: list[str] | None = None) -> bool:
         with self._lock:
             names = self.fail_boot_vms | {n.lower() for n in also or []}
@@ -76,6 +84,7 @@ class Faults:
             if body.get("clear"):
                 self.task_seconds_by_kind.clear()
                 self.fail_vra_install.clear()
+                self.fail_vra_upgrade.clear()
                 self.fail_boot_vms.clear()
                 self.unavailable_calls = 0
                 self.link_cut = False
@@ -83,6 +92,8 @@ class Faults:
                 self._set_task_seconds(body["task_seconds"])
             if "fail_vra_install" in body:
                 self.fail_vra_install = {n.lower() for n in _names(body, "fail_vra_install")}
+            if "fail_vra_upgrade" in body:
+                self.fail_vra_upgrade = {n.lower() for n in _names(body, "fail_vra_upgrade")}
             if "fail_boot_vms" in body:
                 self.fail_boot_vms = {n.lower() for n in _names(body, "fail_boot_vms")}
             if "unavailable_calls" in body:
@@ -115,6 +126,7 @@ class Faults:
             return {
                 "task_seconds": {"default": self.default_task_seconds, **self.task_seconds_by_kind},
                 "fail_vra_install": sorted(self.fail_vra_install),
+                "fail_vra_upgrade": sorted(self.fail_vra_upgrade),
                 "fail_boot_vms": sorted(self.fail_boot_vms),
                 "unavailable_calls": self.unavailable_calls,
                 "peer_link": "cut" if self.link_cut else "up",

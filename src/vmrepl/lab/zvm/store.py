@@ -154,6 +154,11 @@ class VpgRecord:
     deleted: bool = False
     #: protected VM identifier → its replica VM at the recovery site (after reverse protection)
     replicas: dict[str, str] = field(default_factory=dict)
+    #: the VRAs serving this VPG that are down now ("<site>/<host identifier>": a host in
+    #: maintenance, a VRA VM powered off); each site keeps the entries of its own VRAs
+    vra_down: list[str] = field(default_factory=list)
+    #: a bitmap sync runs until then (after a VRA upgrade, or a VRA that came back)
+    bitmap_sync_until: float = 0.0
     revision: int = 1
     updated: float = 0.0
 

@@ -289,15 +289,22 @@ class VpgService:
             status, sub = INITIALIZING, SUB[record.sync_kind]
         elif not link_up:
             status, sub = NOT_MEETING_SLA, SUB["DisconnectedFromPeer"]
+        elif record.vra_down:  # see maintenance.py: changes are tracked in a bitmap meanwhile
+            status, sub = NOT_MEETING_SLA, SUB["BitmapSync"]
         elif rpo > rpo_target:
             status = RPO_NOT_MEETING_SLA
-            sub = SUB["ReplicationPausedUserInitiated"] if record.paused else SUB_NONE
+            if record.paused:
+                sub = SUB["ReplicationPausedUserInitiated"]
+            else:
+                sub = SUB["BitmapSync"] if record.bitmap_sync_until > now else SUB_NONE
         else:
             status = MEETING_SLA
             if record.paused:
                 sub = SUB["ReplicationPausedUserInitiated"]
             elif record.forcesync_until > now:
                 sub = SUB["Sync"]
+            elif record.bitmap_sync_until > now:
+                sub = SUB["BitmapSync"]
             else:
                 sub = SUB_NONE
         return VpgState(status, sub, rpo, history, configured_minutes, link_up, progress)

@@ -4,6 +4,12 @@ The VRA list is read from vCenter: a VRA is a VM marked ``zerto.vmrepl.role = vr
 extraConfig, which also holds its group, version and IP settings. Only what is happening right
 now (Installing, Removing, UpdatingIpSettings) is kept in memory, so a restarted simulator finds
 its VRAs again and never installs a second one on a host.
+
+A VRA on a host in maintenance mode reports status 9 (HostInMaintenanceMode); its version is
+its VM's ``vra.version`` mark, outdated when older than the site's (see ``maintenance.py``).
+``POST /v1/vras/{id}/upgrade`` brings it to the site's version, and the VPGs it serves go
+through a bitmap sync. ``changerecoveryvra`` (potentials, validate, execute) moves the recovery
+of VMs from the VRA's host to other hosts with a running VRA.
 """
 
 from __future__ import annotations
@@ -13,9 +19,11 @@ import ipaddress
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from vmrepl.lab.zvm import clock
 from vmrepl.lab.zvm.binding import Fields
-from vmrepl.lab.zvm.config import ZVM_DISPLAY_VERSION, ZVM_VERSION
 from vmrepl.lab.zvm.enums import (
+    VRA_DURING_CHANGE_HOST,
+    VRA_HOST_IN_MAINTENANCE,
     VRA_INSTALLED,
     VRA_INSTALLING,
     VRA_IP_CONFIGURATION_TYPES,
@@ -34,6 +42,7 @@ from vmrepl.lab.zvm.inventory import (
     object_identifier,
 )
 from vmrepl.lab.zvm.links import link
+from vmrepl.lab.zvm.maintenance import EVENT_MAINTAIN_HOST, EVENT_UPGRADE_VRA, display_version
 from vmrepl.lab.zvm.routing import Request, Router
 from vmrepl.lab.zvm.store import VraActivity
 from vmrepl.lab.zvm.tasks import TaskContext
@@ -151,7 +160,10 @@ class VraService:
             if host is None:
                 continue
             act = activity.get(moref)
-            status = act.status if act else VRA_INSTALLED
+            if act:
+                status = act.status
+            else:
+                status = VRA_HOST_IN_MAINTENANCE if host.maintenance else VRA_INSTALLED
             views.append(
                 VraView(
                     vra_identifier(str(inv.ident(moref))), host, by_host.get(moref), status, act
@@ -224,7 +236,7 @@ class VraService:
                 marks={
                     ROLE: ROLE_VRA,
                     GROUP: group,
-                    VERSION: ZVM_VERSION,
+                    VERSION: self.sim.maintenance.version,
                     SITE: self.sim.site_identifier,
                     **network_data.marks(),
                 },
@@ -307,15 +319,184 @@ class VraService:
         return self._start_activity(request, view, VRA_UPDATING_IP, "EditVra", "vra_edit", work)
 
     def upgrade(self, request: Request, identifier: str) -> str:
-        _, view = self.find(identifier)
+        inv, view = self.find(identifier)
+        host_id = str(inv.ident(view.host.moref))
+        target = self.sim.maintenance.version
+        # A VRA already at the site's version is upgraded all the same (reinstalled at it):
+        # whether a real ZVM refuses that was not found.
+        if view.host.maintenance or (view.vm is not None and not view.vm.powered_on):
+            raise BadRequest(
+                f"The VRA on host {view.host.name} is not running "
+                f"({'the host is in maintenance mode' if view.host.maintenance else 'powered off'})"
+                ": power it on before upgrading it."
+            )
+        fails = self.sim.faults.vra_upgrade_fails(view.host.name, host_id)
+        served = self.sim.maintenance.served_by(inv, view.host.moref)
+        label = f"VRA {view.vm.name if view.vm else view.host.name}"
 
         def work(ctx: TaskContext) -> None:
             ctx.wait(0.5)
+            if fails:
+                self.sim.maintenance.event(
+                    EVENT_UPGRADE_VRA,
+                    f"Upgrade of {label} to {target} failed (injected fault).",
+                    success=False,
+                    user=request.principal,
+                    hosts=[host_id],
+                )
+                raise OperationFailed(
+                    f"Failed to upgrade the VRA on host {view.host.name} to {target}: the VRA "
+                    "did not come back after its update (injected fault)."
+                )
+            # The VRA restarts with the new version: the VPGs it serves catch up with a bitmap
+            # sync (Zerto 5.5, "Site Specific Considerations when Upgrading VRAs").
+            end = ctx.record.started + ctx.record.duration
+            bitmap = self.sim.faults.task_seconds("bitmap_sync")
+            self.sim.maintenance.start_bitmap_sync(served, max(end, clock.now()) + bitmap)
             if view.vm is not None:
-                self.sim.backend.reconfigure(view.vm.moref, marks={VERSION: ZVM_VERSION})
+                self.sim.backend.reconfigure(view.vm.moref, marks={VERSION: target})
+            self.sim.maintenance.event(
+                EVENT_UPGRADE_VRA,
+                f"{label} was upgraded to {target}.",
+                user=request.principal,
+                vpgs=[v.identifier for v in served],
+                hosts=[host_id],
+            )
 
         return self._start_activity(
             request, view, VRA_INSTALLING, "UpgradeVra", "vra_upgrade", work
+        )
+
+    # -- change recovery VRA ----------------------------------------------------------------
+    def _recovering_vms(self, inv: Inventory, view: VraView) -> dict[str, Any]:
+        """The VMs that recover to this VRA's host: VM identifier → its VPG record."""
+        host_id = inv.ident(view.host.moref)
+        found = {}
+        me = self.sim.site_identifier
+        for vpg in self.sim.store.live_vpgs():
+            if vpg.recovery_site != me:
+                continue
+            default = (vpg.settings.get("Recovery") or {}).get("DefaultHostIdentifier")
+            per_vm = {
+                e.get("VmIdentifier"): (e.get("Recovery") or {}).get("HostIdentifier")
+                for e in vpg.settings.get("Vms") or []
+            }
+            for vm in vpg.vms:
+                if (per_vm.get(vm.vm) or default) == host_id:
+                    found[vm.vm] = vpg
+        return found
+
+    def _potential_hosts(self, inv: Inventory, view: VraView) -> list[VraView]:
+        """Hosts whose VRA runs (not this one, not in maintenance, idle or not)."""
+        _, views = self.views(inv)
+        return [
+            v
+            for v in views
+            if v.host.moref != view.host.moref
+            and v.vm is not None
+            and v.vm.powered_on
+            and not v.host.maintenance
+            and v.status in (VRA_INSTALLED, VRA_DURING_CHANGE_HOST)
+        ]
+
+    def change_potentials(self, request: Request, identifier: str) -> list[dict[str, Any]]:
+        inv, view = self.find(identifier)
+        vm_id = request.query.get("vmidentifier")
+        vms = self._recovering_vms(inv, view)
+        if vm_id and vm_id not in vms:
+            raise BadRequest(f"VM {vm_id} does not recover to the VRA on host {view.host.name}.")
+        return [
+            {"HostIdentifier": inv.ident(v.host.moref), "HostName": v.host.name}
+            for v in self._potential_hosts(inv, view)
+        ]
+
+    def _validate_allocations(
+        self, request: Request, inv: Inventory, view: VraView
+    ) -> tuple[list[tuple[str, str, Any]], list[dict[str, Any]]]:
+        body = request.json()
+        allocations = (body or {}).get("VmsAllocations") if isinstance(body, dict) else None
+        if allocations is None and isinstance(body, dict):
+            allocations = body.get("vmsAllocations")
+        if not isinstance(allocations, list) or not allocations:
+            raise BadRequest(
+                "VmsAllocations must list at least one {VmIdentifier, HostIdentifier}."
+            )
+        vms = self._recovering_vms(inv, view)
+        potentials = {str(inv.ident(v.host.moref)) for v in self._potential_hosts(inv, view)}
+        accepted: list[tuple[str, str, Any]] = []
+        results = []
+        for raw in allocations:
+            entry = {k.lower(): v for k, v in raw.items()} if isinstance(raw, dict) else {}
+            vm_id = str(entry.get("vmidentifier") or "")
+            host_id = str(entry.get("hostidentifier") or "")
+            reason = None
+            if not vm_id or not host_id:
+                reason = "VmIdentifier and HostIdentifier are required."
+            elif vm_id not in vms:
+                reason = f"VM {vm_id} does not recover to the VRA on host {view.host.name}."
+            elif vms[vm_id].operation is not None:
+                reason = f"VPG {vms[vm_id].name} is in a {vms[vm_id].operation.kind}."
+            elif host_id not in potentials:
+                host = inv.host(host_id)
+                reason = (
+                    f"Host {host.name if host else host_id} has no running VRA that can take the "
+                    "recovery (not installed, powered off or in maintenance mode)."
+                )
+            results.append(
+                {
+                    "VmIdentifier": vm_id or None,
+                    "HostIdentifier": host_id or None,
+                    # VraChangeRecoveryHostVmStatusApi: 0 valid, 2 invalid (names not found)
+                    "Status": 0 if reason is None else 2,
+                    "Reason": reason,
+                }
+            )
+            if reason is None:
+                accepted.append((vm_id, host_id, vms[vm_id]))
+        return accepted, results
+
+    def change_validate(self, request: Request, identifier: str) -> dict[str, Any]:
+        inv, view = self.find(identifier)
+        _, results = self._validate_allocations(request, inv, view)
+        return {"VmsValidationsResults": results}
+
+    def change_execute(self, request: Request, identifier: str) -> str:
+        inv, view = self.find(identifier)
+        accepted, results = self._validate_allocations(request, inv, view)
+        refused = [r for r in results if r["Status"] != 0]
+        if refused:
+            raise BadRequest(
+                "The recovery VRA cannot be changed: "
+                + "; ".join(f"{r['VmIdentifier']}: {r['Reason']}" for r in refused)
+            )
+        old_host = str(inv.ident(view.host.moref))
+        names = {h.moref: h.name for h in inv.hosts.values()}
+
+        def work(ctx: TaskContext) -> None:
+            ctx.wait(0.5)
+            by_vpg: dict[str, list[tuple[str, str]]] = {}
+            for vm_id, host_id, vpg in accepted:
+                by_vpg.setdefault(vpg.identifier, []).append((vm_id, host_id))
+            for vpg_id, moves in by_vpg.items():
+                with self.sim.store.lock:
+                    record = self.sim.store.vpgs.get(vpg_id)
+                    if record is None or record.deleted:
+                        continue
+                    _move_recovery(record.settings, old_host, dict(moves))
+                self.sim.vpgs.save(record)
+                self.sim.maintenance.event(
+                    EVENT_MAINTAIN_HOST,
+                    f"The recovery of {len(moves)} VM(s) of VPG {record.name} moved from host "
+                    f"{view.host.name} to "
+                    + ", ".join(sorted({names.get(inv.moref(h) or "", h) for _, h in moves}))
+                    + ".",
+                    user=request.principal,
+                    vpgs=[vpg_id],
+                    hosts=[old_host],
+                )
+
+        return self._start_activity(
+            request, view, VRA_DURING_CHANGE_HOST, "ChangeRecoveryHost", "vra_change_host", work
         )
 
     def uninstall(self, request: Request, identifier: str) -> str:
@@ -368,6 +549,7 @@ class VraService:
             marks.get(GATEWAY) or None,
         )
         protected, recovery = self.counters(inv, view)
+        version = marks.get(VERSION) or self.sim.maintenance.version
         progress = 0
         if view.activity is not None:
             task = self.sim.store.tasks.get(view.activity.task)
@@ -377,10 +559,12 @@ class VraService:
             "VraIdentifier": view.identifier,
             "VraName": vm.name if vm else f"Z-VRA-{view.host.name}",
             "Status": view.status,
-            "UpgradeStatus": 0,
+            # VraAndDriverUpgradeStatusApi: 0 current, 1 an upgrade is available (inferred:
+            # the names of 0-7 were not found)
+            "UpgradeStatus": 1 if self.sim.maintenance.outdated(version) else 0,
             "Progress": progress,
-            "VraVersion": marks.get(VERSION, ZVM_VERSION),
-            "VraDisplayVersion": ZVM_DISPLAY_VERSION,
+            "VraVersion": version,
+            "VraDisplayVersion": display_version(version),
             "HostVersion": view.host.version,
             "VraNetworkDataApi": network_data.to_json(),
             "VraGroup": marks.get(GROUP, "default_group"),
@@ -435,3 +619,37 @@ def register(router: Router, sim: Simulator) -> None:
         "/v1/vras/{vraIdentifier}/upgrade",
         lambda r: vras.upgrade(r, r.param("vraIdentifier")),
     )
+    router.add(
+        "GET",
+        "/v1/vras/{vraIdentifier}/changerecoveryvra/potentials",
+        lambda r: vras.change_potentials(r, r.param("vraIdentifier")),
+    )
+    router.add(
+        "POST",
+        "/v1/vras/{vraIdentifier}/changerecoveryvra/validate",
+        lambda r: vras.change_validate(r, r.param("vraIdentifier")),
+    )
+    router.add(
+        "POST",
+        "/v1/vras/{vraIdentifier}/changerecoveryvra/execute",
+        lambda r: vras.change_execute(r, r.param("vraIdentifier")),
+    )
+
+
+def _move_recovery(settings: dict[str, Any], old_host: str, moves: dict[str, str]) -> None:
+    """Point the recovery of the moved VMs at their new hosts. A VM that recovers to the VPG's
+    default host gets a host of its own; the default host moves too when it was the old host
+    (inferred: the VPG would otherwise keep using a VRA that is going away)."""
+    recovery = settings.setdefault("Recovery", {})
+    entries = {e.get("VmIdentifier"): e for e in settings.get("Vms") or []}
+    for vm_id, host_id in moves.items():
+        entry = entries.get(vm_id)
+        if entry is None:
+            continue
+        vm_recovery = entry.get("Recovery")
+        if not isinstance(vm_recovery, dict):
+            vm_recovery = entry["Recovery"] = {}
+        vm_recovery["HostIdentifier"] = host_id
+        vm_recovery["HostClusterIdentifier"] = None
+    if recovery.get("DefaultHostIdentifier") == old_host and moves:
+        recovery["DefaultHostIdentifier"] = next(iter(moves.values()))
