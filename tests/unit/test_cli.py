@@ -26,11 +26,11 @@ COMMANDS = [
     "failback",
     "health",
     "backup-readiness",
+    "upgrade",
+    "host-maintenance",
     "diagnose",
     "diagnostics",
     "exporter",
-    "upgrade",
-    "host-maintenance",
     "size",
     "lab",
 ]
