@@ -297,7 +297,7 @@ def target_fit(
     storage_capacity = capacity.datastore_free_bytes / 1e9
     need = {
         "vcpus": sum(vm.vcpus for vm in vms) + params.vra_vcpus * len(remaining),
-        "memory_gb": sum(vm.memory_mb for vm in vms) / 1000 + params.vra_memory_gb * len(remaining),
+        "memory_gb": sum(vm.memory_gb for vm in vms) + params.vra_memory_gb * len(remaining),
         "storage_gb": storage_need_gb,
     }
     have = {"vcpus": vcpu_capacity, "memory_gb": memory_capacity, "storage_gb": storage_capacity}

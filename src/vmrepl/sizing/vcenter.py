@@ -62,9 +62,7 @@ class Selection:
         )
 
     def empty(self) -> bool:
-        return not (
-            self.names or self.folder or self.custom_attribute or self.tag or self.clusters
-        )
+        return not (self.names or self.folder or self.custom_attribute or self.tag or self.clusters)
 
 
 @dataclass
@@ -126,9 +124,7 @@ def pick_interval(intervals: Sequence[Any], window_hours: float, level: int) -> 
     """The finest enabled historical interval that keeps ``window_hours`` and collects at
     ``level`` or more; a clear refusal otherwise."""
     fitting = [
-        i
-        for i in intervals
-        if i.enabled and i.length >= window_hours * 3600 and i.level >= level
+        i for i in intervals if i.enabled and i.length >= window_hours * 3600 and i.level >= level
     ]
     if not fitting:
         kept = ", ".join(
