@@ -170,10 +170,10 @@ def charts(doc: Mapping[str, Any]) -> dict[str, str]:
     series = doc["total_series"]
     fig, ax = plt.subplots(figsize=(9, 3.2))
     if series["timestamps"]:
-        times = [dt.datetime.fromtimestamp(t, dt.UTC) for t in series["timestamps"]]
+        times: Any = [dt.datetime.fromtimestamp(t, dt.UTC) for t in series["timestamps"]]
         ax.plot(
             times,
-            series["write_mbps"],  # type: ignore[arg-type]
+            series["write_mbps"],
             linewidth=1,
             label="write rate, all VMs",
         )
