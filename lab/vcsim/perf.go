@@ -10,7 +10,7 @@ package main
 // samples, as they do from a real vCenter's database.
 //
 // The value (for a rate counter, in the counter's unit) is a daily curve around a base that
-// depends on the entity's moref: base in [20, 200), times 1 + 0.6*sin(2*pi*(time of day)/24h),
+// depends on the entity's moref: base in [5, 60), times 1 + 0.6*sin(2*pi*(time of day)/24h),
 // times 0.8..1.2 of pseudo-noise, times 4 in about 1 sample of 97 (a burst).
 
 import (
@@ -42,7 +42,7 @@ func hash64(parts ...string) uint64 {
 // perfValue is the lab's sample of counter for entity at the sample time t (Unix seconds).
 func perfValue(entity string, counter int32, t int64) int64 {
 	c := strconv.Itoa(int(counter))
-	base := 20 + float64(hash64(entity, c)%180)
+	base := 5 + float64(hash64(entity, c)%55)
 	day := float64(t%86400) / 86400
 	noise := 0.8 + 0.4*float64(hash64(entity, c, strconv.FormatInt(t, 10))%1000)/1000
 	v := base * (1 + 0.6*math.Sin(2*math.Pi*day)) * noise

@@ -135,6 +135,9 @@ sizing:
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.vmrepl.core.plugins.module_utils import (  # noqa: F401
+    discovery,  # vmrepl.sizing chooses the VMs with it: bundled with the module
+)
 from ansible_collections.vmrepl.core.plugins.module_utils._module import (
     argument_spec,
     run,

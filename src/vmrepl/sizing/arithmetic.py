@@ -245,7 +245,8 @@ class Parameters:
 
 
 def _r(value: float) -> float:
-    return round(value, 6)
+    """A figure as JSON carries it: not rounded, so that it can be recomputed exactly."""
+    return float(value)
 
 
 def rate_figures(rates: Sequence[float]) -> dict[str, float]:

@@ -168,7 +168,7 @@ def read(
     hardware = {
         o.moid: o
         for o in client.retrieve_objects(
-            refs, ["config.hardware.numCPU", "config.hardware.memoryMB", "summary.storage"]
+            refs, ["config.hardware.numCPU", "config.hardware.memoryMB", "config.hardware.device"]
         )
     }
     manager = client.content.perfManager
@@ -202,7 +202,13 @@ def read(
             notes.append(f"{vm['name']}: no {COUNTER} samples in the window (powered off?)")
             continue
         facts = hardware.get(ref._moId)
-        storage = facts["summary.storage"] if facts else None
+        # Provisioned: what the recovered VM takes on a thick datastore, and what the
+        # initial sync copies at most.
+        provisioned = sum(
+            int(d.capacityInBytes or 0) or int(d.capacityInKB or 0) * 1024
+            for d in (facts["config.hardware.device"] or [] if facts else [])
+            if isinstance(d, vim.vm.device.VirtualDisk)
+        )
         vms.append(
             VmSeries(
                 name=vm["name"],
@@ -215,11 +221,7 @@ def read(
                 memory_gb=int(facts["config.hardware.memoryMB"] or 0) * 2**20 / 1e9
                 if facts
                 else 0.0,
-                storage_gb=(
-                    (int(storage.committed or 0) + int(storage.uncommitted or 0)) / 1e9
-                    if storage
-                    else 0.0
-                ),
+                storage_gb=provisioned / 1e9,
             )
         )
     return Reading(
