@@ -128,9 +128,9 @@ def recompute(
         assert vm["p98_write_kbps"] == approx(np.percentile(rates, 98), rel=1e-6)
         assert vm["peak_write_kbps"] == rates.max()
         # SI: KB/s * s = KB; / 10^6 = GB
-        journal = rates.mean() * history * 3600 / 1e6 * {0: 1, 50: 0.5, 70: 0.3}[
-            p["journal_compression"]
-        ]
+        journal = (
+            rates.mean() * history * 3600 / 1e6 * {0: 1, 50: 0.5, 70: 0.3}[p["journal_compression"]]
+        )
         assert vm["journal_gb"] == approx(journal, rel=1e-6)
         limit = min(max(journal, 8.0), p["journal_hard_limit_gb"])
         assert vm["journal_limit_gb"] == approx(limit, rel=1e-6)

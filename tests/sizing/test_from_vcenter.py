@@ -56,7 +56,8 @@ def test_the_default_vpg_is_sized_from_vcenter_and_every_figure_recomputes(
     for element in ('id="chart-write-rate"', 'id="chart-journal"', 'id="chart-target"'):
         assert element in dom
     assert dom.count("<svg") >= 3
-    assert f"{doc['journal_total_gb']:.1f}" in dom and "does" not in dom.split("target-verdict")[1][:200]
+    assert f'<span id="journal-total">{doc["journal_total_gb"]:.1f}</span>' in dom
+    assert "<b>fits</b>" in dom
     # the P98 line of the chart carries its label
     assert "P98" in dom
 
@@ -134,3 +135,6 @@ def test_a_recovery_cluster_too_small_is_reported_with_the_shortfall(small_lab: 
     recompute(doc, read_samples(small_lab, doc), capacity)
     text = vmrepl(small_lab, "size", "--from-vcenter").stdout
     assert "Failover does NOT fit" in text
+    html = small_lab.directory / "small.html"
+    vmrepl(small_lab, "size", "--from-vcenter", "-q", "--html", str(html))
+    assert "<b>does not fit</b>" in dump_dom(html)
