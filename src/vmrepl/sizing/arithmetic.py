@@ -273,7 +273,7 @@ def total_series(vms: Sequence[VmSeries]) -> tuple[list[int], list[float]] | Non
         return None
     sums: dict[int, float] = {}
     counts: dict[int, int] = {}
-    for vm in vms:
+    for vm in sorted(vms, key=lambda v: (v.vpg, v.name)):  # one order: the same sums
         for t, rate in zip(vm.timestamps or (), vm.write_kbps, strict=True):
             sums[t] = sums.get(t, 0.0) + rate
             counts[t] = counts.get(t, 0) + 1
@@ -327,6 +327,7 @@ def plan(
     recovery cluster's capacity and what a running customer's ZVM measured."""
     params = params or Parameters()
     params.check()
+    vms = sorted(vms, key=lambda v: (v.vpg, v.name))  # one order: the same float sums
     if not vms:
         raise SizingError("no VMs to size")
     empty = [vm.name for vm in vms if not vm.write_kbps]
