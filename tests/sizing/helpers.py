@@ -11,6 +11,7 @@ import os
 import ssl
 import subprocess
 import sys
+import time
 import urllib.request
 from pathlib import Path
 from typing import Any
@@ -40,7 +41,19 @@ def vmrepl(lab: Lab, *args: str, check: bool = True) -> subprocess.CompletedProc
 
 
 def calls(lab: Lab, site: str, reset: bool = False) -> dict[str, int]:
-    """vcsim's SOAP calls by method since the last reset (``-count-calls``)."""
+    """vcsim's SOAP calls by method since the last reset (``-count-calls``), once they stop
+    moving (vcsim counts them from its trace, read through a pipe)."""
+    counted = _calls(lab, site, reset)
+    while not reset:
+        time.sleep(0.3)
+        again = _calls(lab, site)
+        if again == counted:
+            break
+        counted = again
+    return counted
+
+
+def _calls(lab: Lab, site: str, reset: bool = False) -> dict[str, int]:
     vc = lab.site(site)["vcenter"]
     request = urllib.request.Request(
         f"https://{vc['host']}:{vc['port']}/vmrepl/calls", method="DELETE" if reset else "GET"
