@@ -1,0 +1,198 @@
+# Copyright: vmrepl contributors
+# Apache License 2.0
+"""What every vmrepl module shares: connection options (defined once, with environment
+fallbacks and no_log), client construction, and the one exception boundary that turns the
+clients' typed errors into ``fail_json`` with a message that says what to do."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any, Protocol
+
+from ansible.module_utils.basic import AnsibleModule, env_fallback
+
+from ansible_collections.vmrepl.core.plugins.module_utils.clients.errors import VmreplError
+
+VSPHERE_ARGUMENT_SPEC: dict[str, Any] = {
+    "hostname": {
+        "type": "str",
+        "required": True,
+        "aliases": ["vcenter_hostname"],
+        "fallback": (env_fallback, ["VMWARE_HOST"]),
+    },
+    "username": {
+        "type": "str",
+        "required": True,
+        "aliases": ["vcenter_username", "user"],
+        "fallback": (env_fallback, ["VMWARE_USER"]),
+    },
+    "password": {
+        "type": "str",
+        "required": True,
+        "no_log": True,
+        "aliases": ["vcenter_password", "pass", "pwd"],
+        "fallback": (env_fallback, ["VMWARE_PASSWORD"]),
+    },
+    "port": {"type": "int", "default": 443, "fallback": (env_fallback, ["VMWARE_PORT"])},
+    "validate_certs": {
+        "type": "bool",
+        "default": True,
+        "fallback": (env_fallback, ["VMWARE_VALIDATE_CERTS"]),
+    },
+    "ca_file": {"type": "path", "fallback": (env_fallback, ["VMWARE_CA_FILE"])},
+}
+
+ZVM_ARGUMENT_SPEC: dict[str, Any] = {
+    "zvm_url": {"type": "str", "required": True, "fallback": (env_fallback, ["ZVM_URL"])},
+    "zvm_username": {"type": "str", "required": True, "fallback": (env_fallback, ["ZVM_USERNAME"])},
+    "zvm_password": {
+        "type": "str",
+        "required": True,
+        "no_log": True,
+        "fallback": (env_fallback, ["ZVM_PASSWORD"]),
+    },
+    "zvm_kind": {
+        "type": "str",
+        "default": "auto",
+        "choices": ["auto", "appliance", "windows"],
+        "fallback": (env_fallback, ["ZVM_KIND"]),
+    },
+    "zvm_validate_certs": {
+        "type": "bool",
+        "default": True,
+        "fallback": (env_fallback, ["ZVM_VALIDATE_CERTS"]),
+    },
+    "zvm_ca_file": {"type": "path", "fallback": (env_fallback, ["ZVM_CA_FILE"])},
+}
+
+
+def _peer(option: dict[str, Any]) -> dict[str, Any]:
+    peer = dict(option)
+    if "fallback" in peer:
+        peer["fallback"] = (env_fallback, ["PEER_" + name for name in option["fallback"][1]])
+    return peer
+
+
+#: The second ZVM of modules that act on a site pair (``peer_zvm_url`` ...; env ``PEER_ZVM_URL``).
+PEER_ZVM_ARGUMENT_SPEC: dict[str, Any] = {
+    "peer_" + name: _peer(option) for name, option in ZVM_ARGUMENT_SPEC.items()
+}
+
+
+def argument_spec(
+    *, vsphere: bool = False, zvm: bool = False, peer_zvm: bool = False, **own: Any
+) -> dict[str, Any]:
+    """The module's own options plus the connection options it needs."""
+    spec: dict[str, Any] = {}
+    if vsphere:
+        spec.update(VSPHERE_ARGUMENT_SPEC)
+    if zvm:
+        spec.update(ZVM_ARGUMENT_SPEC)
+    if peer_zvm:
+        spec.update(PEER_ZVM_ARGUMENT_SPEC)
+    spec.update(own)
+    return spec
+
+
+def vsphere_client(module: AnsibleModule) -> Any:
+    from ansible_collections.vmrepl.core.plugins.module_utils.clients.vsphere import (
+        VSphereClient,
+        VSphereConnectionParams,
+    )
+
+    p = module.params
+    if not p["validate_certs"]:
+        module.warn(
+            f"validate_certs is false: the certificate of vCenter {p['hostname']} is not checked."
+        )
+    return VSphereClient.connect(
+        VSphereConnectionParams(
+            hostname=p["hostname"],
+            username=p["username"],
+            password=p["password"],
+            port=p["port"],
+            validate_certs=p["validate_certs"],
+            ca_file=p["ca_file"],
+        )
+    )
+
+
+def zvm_client(module: AnsibleModule, prefix: str = "zvm") -> Any:
+    """A ZVM client from the module's ``zvm_*`` options (``peer_zvm_*`` with that prefix)."""
+    from ansible_collections.vmrepl.core.plugins.module_utils.clients.zvm import (
+        ZvmClient,
+        ZvmConnectionParams,
+    )
+
+    p = module.params
+    if not p[f"{prefix}_validate_certs"]:
+        url = p[f"{prefix}_url"]
+        module.warn(f"{prefix}_validate_certs is false: the certificate of {url} is not checked.")
+    return ZvmClient(
+        ZvmConnectionParams(
+            url=p[f"{prefix}_url"],
+            username=p[f"{prefix}_username"],
+            password=p[f"{prefix}_password"],
+            kind=p[f"{prefix}_kind"],
+            validate_certs=p[f"{prefix}_validate_certs"],
+            ca_file=p[f"{prefix}_ca_file"],
+            option=f"{prefix}_url",
+        )
+    )
+
+
+def run(module: AnsibleModule, body: Callable[[], dict[str, Any]]) -> None:
+    """The exception boundary: ``body`` returns the result (with ``changed`` and ``msg``);
+    a typed error becomes ``fail_json`` naming its kind and what to do, and a vSphere fault
+    that no client call turned into one is reported with vCenter's own message."""
+    from ansible_collections.vmrepl.core.plugins.module_utils.clients.vsphere import (
+        HAS_PYVMOMI,
+        fault_message,
+    )
+
+    faults: tuple[type[BaseException], ...] = ()
+    if HAS_PYVMOMI:
+        from pyVmomi import vmodl
+
+        faults = (vmodl.MethodFault,)
+    try:
+        result = body()
+    except VmreplError as exc:
+        module.fail_json(**{**exc.details, "msg": str(exc), "error": type(exc).__name__})
+    except faults as exc:
+        module.fail_json(
+            msg=f"vCenter refused the operation: {fault_message(exc)}", error=type(exc).__name__
+        )
+    module.exit_json(**result)
+
+
+class Plan(Protocol):
+    """What a service plans: one change shape, ``changes: {field: (before, after)}``, the facts
+    to return, and the message for the plan (``summary(check_mode)``)."""
+
+    @property
+    def changes(self) -> Mapping[str, tuple[Any, Any]]: ...
+
+    @property
+    def facts(self) -> Mapping[str, Any]: ...
+
+    def summary(self, check_mode: bool) -> str: ...
+
+
+def ensure(
+    module: AnsibleModule, plan: Plan, apply: Callable[[], Mapping[str, Any]]
+) -> dict[str, Any]:
+    """The plan → result edge: ``changed`` when the plan has changes, ``diff`` from the changed
+    keys only (when asked for with ``--diff``), ``msg`` from the plan. ``apply()`` runs only
+    when there are changes and not in check mode; what it returns (facts after the change,
+    and ``changed`` or ``msg`` when the change went otherwise than planned) updates the result."""
+    result: dict[str, Any] = {"changed": bool(plan.changes), **plan.facts}
+    if module._diff:
+        result["diff"] = {
+            side: {key: pair[index] for key, pair in plan.changes.items()}
+            for side, index in (("before", 0), ("after", 1))
+        }
+    result["msg"] = plan.summary(module.check_mode)
+    if plan.changes and not module.check_mode:
+        result.update(apply())
+    return result

@@ -1,0 +1,121 @@
+#!/usr/bin/python
+# Copyright: vmrepl contributors
+# Apache License 2.0
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: bubble_network
+short_description: The isolated ("bubble") network of failover tests on the recovery hosts
+description:
+  - Makes sure that each of O(hosts) has a standard port group O(name) on a vSwitch without
+    uplinks (O(vswitch), added when absent), so that test VMs reach each other and nothing
+    else - not the production network, not the customer's clients.
+  - Refuses a name that would not be isolated - a distributed port group, or a port group of
+    that name on a vSwitch with uplinks - before changing anything.
+  - The VPGs' recovery hosts are what M(vmrepl.core.vpg_recovery) returns in check mode
+    (C(recovery_hosts)).
+version_added: 0.1.0
+author:
+  - vmrepl maintainers
+extends_documentation_fragment:
+  - vmrepl.core.vsphere
+options:
+  name:
+    description: The port group (and network) name.
+    type: str
+    required: true
+  hosts:
+    description: The hosts, by name.
+    type: list
+    elements: str
+    required: true
+  vswitch:
+    description: The vSwitch without uplinks that holds the port group.
+    type: str
+    default: vmrepl-bubble
+  vlan_id:
+    description: The port group's VLAN id (the vSwitch has no uplinks, so it stays local).
+    type: int
+    default: 0
+notes:
+  - Supports check mode and diff mode.
+  - vcsim files a standard port group as one network of the datacenter and refuses the same
+    name on a second host; the module reports such a host as present.
+"""
+
+EXAMPLES = r"""
+- name: Create the bubble network on the recovery hosts
+  vmrepl.core.bubble_network:
+    hostname: "{{ vmrepl_vcenter_hostname }}"
+    username: "{{ vmrepl_vcenter_username }}"
+    password: "{{ vault_vcenter_password }}"
+    name: vmrepl-bubble
+    hosts: [esx-dr-01, esx-dr-02]
+"""
+
+RETURN = r"""
+hosts:
+  description: Per host, C(added), C(present) or (check mode) C(would add).
+  returned: always
+  type: dict
+  sample: {"esx-dr-01": "added", "esx-dr-02": "present"}
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.vmrepl.core.plugins.module_utils import bubble_network
+from ansible_collections.vmrepl.core.plugins.module_utils._module import (
+    argument_spec,
+    run,
+    vsphere_client,
+)
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=argument_spec(
+            vsphere=True,
+            name={"type": "str", "required": True},
+            hosts={"type": "list", "elements": "str", "required": True},
+            vswitch={"type": "str", "default": bubble_network.DEFAULT_VSWITCH},
+            vlan_id={"type": "int", "default": 0},
+        ),
+        supports_check_mode=True,
+    )
+    p = module.params
+
+    def body():
+        hosts = sorted(set(p["hosts"]))
+        if not hosts:
+            return {"changed": False, "hosts": {}, "msg": "No hosts: nothing to do."}
+        with vsphere_client(module) as vc:
+            refs, plans = bubble_network.plan(vc, hosts, p["name"], p["vswitch"])
+            missing = [item.host for item in plans if item.changes]
+            if module.check_mode:
+                done = {item.host: "would add" if item.changes else "present" for item in plans}
+                changed = bool(missing)
+            else:
+                done = bubble_network.apply(vc, refs, plans, p["name"], p["vswitch"], p["vlan_id"])
+                changed = any(item.changes for item in plans) and "added" in done.values()
+        result = {
+            "changed": changed,
+            "hosts": done,
+            "msg": f"Test network {p['name']}: "
+            + (
+                f"{'would be ' if module.check_mode else ''}added on {', '.join(missing)}"
+                if changed
+                else f"present on {', '.join(hosts)}"
+            ),
+        }
+        if module._diff:
+            result["diff"] = {
+                "before": {"hosts": sorted(h for h in hosts if h not in missing)},
+                "after": {"hosts": hosts},
+            }
+        return result
+
+    run(module, body)
+
+
+if __name__ == "__main__":
+    main()
