@@ -50,6 +50,13 @@ def _write_html(html_file: Path | None, report: dict[str, Any]) -> None:
     "vCenter (size.yml with the inventory), and the recovery cluster's capacity.",
 )
 @click.option(
+    "--from-zvm",
+    "source",
+    flag_value="zvm",
+    help="Measure a running customer: the protected site's ZVM counters (change rate, WAN), "
+    "resources report (journal used) and RPOs, beside the plan, with a warning on drift.",
+)
+@click.option(
     "--history-hours",
     type=click.FloatRange(1, 720),
     help="Journal history [default: the default VPG's, else 168 h: 7 days].",
@@ -91,6 +98,8 @@ def size(
     \b
     --from-vcenter  read them from the protected site's vCenter (size.yml; -i, -e as the
                     other commands), and check the recovery cluster with one host down
+    --from-zvm      a running customer: the ZVM's counters, resources report and RPOs,
+                    the plan beside them with a warning on drift
     RATES           a CSV or JSON file of rows of `vm` and `write_kbps` (vCenter's
                     disk.write.average, KB/s), one per VM or one per sample with a
                     `timestamp`, e.g.:
@@ -100,21 +109,27 @@ def size(
     --output json|csv: the report on stdout (json holds every VM's raw samples)."""
     params = _parameters(history_hours, journal_compression, wan_compression)
     if (rates is None) == (source is None):
-        click.echo("vmrepl size: give RATES.csv or --from-vcenter (one of them).", err=True)
+        click.echo(
+            "vmrepl size: give RATES.csv, --from-vcenter or --from-zvm (one of them).", err=True
+        )
         sys.exit(2)
-    if source == "vcenter":
-        _from_inventory(run, params, window_hours, html_file)
+    if source is not None:
+        _from_inventory(run, source, params, window_hours, html_file)
     assert rates is not None
     _from_file(rates, params, run.output, html_file)
 
 
 def _from_inventory(
-    run: RunOptions, params: dict[str, Any], window_hours: float | None, html_file: Path | None
+    run: RunOptions,
+    source: str,
+    params: dict[str, Any],
+    window_hours: float | None,
+    html_file: Path | None,
 ) -> None:
     from vmrepl.cli.execute import run_command
     from vmrepl.sizing import report as sizing_report
 
-    variables: dict[str, Any] = {}
+    variables: dict[str, Any] = {"sizing_source": source}
     if params:
         variables["sizing_parameters"] = params
     if window_hours is not None:

@@ -31,7 +31,7 @@ def build(
         }
     doc["source"] = {
         key: getattr(reading, key)
-        for key in ("kind", "interval", "start", "end", "query_perf_calls", "calls")
+        for key in ("kind", "interval", "start", "end", "query_perf_calls", "calls", "reads")
         if hasattr(reading, key)
     }
     doc["notes"] = list(getattr(reading, "notes", [])) + doc["notes"]

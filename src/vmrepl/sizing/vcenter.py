@@ -76,6 +76,7 @@ class Reading:
     query_perf_calls: int
     calls: int
     notes: list[str] = field(default_factory=list)
+    kind: str = "vcenter"
 
 
 def choose(client: VSphereClient, selections: Sequence[Selection]) -> list[tuple[str, Any]]:
