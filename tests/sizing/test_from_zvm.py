@@ -96,6 +96,9 @@ def test_a_running_customer_is_sized_from_the_zvm_beside_what_it_measures(
         assert again[key] == doc[key], key
     for mine, theirs in zip(again["vms"], doc["vms"], strict=True):
         assert mine == {k: v for k, v in theirs.items() if k != "samples_raw"}
+    # the terminal table and the HTML page show the measurement too
+    text = vmrepl(deployed, "size", "--from-zvm", "-e", "sizing_zvm_reads=2").stdout
+    assert "Measured by the ZVM beside the plan" in text and "RPO" in text
 
 
 def test_the_resources_report_pages(deployed: Lab) -> None:

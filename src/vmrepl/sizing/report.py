@@ -146,6 +146,26 @@ def render_table(console: Any, doc: Mapping[str, Any]) -> None:
             )
         console.print(table)
         console.print("Failover fits." if target["fits"] else "[red]Failover does NOT fit[/].")
+    measured = doc.get("measured")
+    if measured:
+        table = Table(title="Measured by the ZVM beside the plan", title_justify="left")
+        for column in ("VM", "journal used GB", "journal plan GB"):
+            table.add_column(column, justify="left" if column == "VM" else "right")
+        for row in measured["vms"]:
+            table.add_row(
+                row["name"], f"{row['journal_used_gb']:.2f}", f"{row['journal_plan_gb']:.2f}"
+            )
+        console.print(table)
+        for rpo in measured["rpo"]:
+            console.print(
+                f"VPG {rpo['vpg']}: RPO {rpo['rpo_seconds']} s (configured "
+                f"{rpo['configured_rpo_seconds']} s)."
+            )
+        if measured["wan_mbps"] is not None:
+            console.print(
+                f"WAN sent: {measured['wan_mbps']:.2f} Mb/s "
+                f"(planned {measured['wan_plan_mbps']:.2f})."
+            )
     for note in doc["notes"]:
         console.print(f"Note: {note}")
 
@@ -251,6 +271,13 @@ def to_html(doc: Mapping[str, Any]) -> str:
             + f'<figure id="chart-target">{svg["target"]}</figure>'
         )
     notes = "".join(f"<li>{html.escape(n)}</li>" for n in doc["notes"])
+    measured = doc.get("measured")
+    if measured:
+        fit += (
+            "<h2>Measured beside the plan</h2>"
+            + _table(measured["vms"], ("name", "journal_used_gb", "journal_plan_gb"))
+            + _table(measured["rpo"], ("vpg", "rpo_seconds", "configured_rpo_seconds"))
+        )
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>vmrepl sizing</title>
 <style>body{{font-family:sans-serif;margin:2em}}table{{border-collapse:collapse}}
