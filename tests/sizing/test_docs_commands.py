@@ -66,3 +66,18 @@ def test_each_docs_command_runs_as_written(line: str, lab: Lab, tmp_path: Path) 
         assert (tmp_path / "sizing.html").read_text().count("<svg") >= 3
     if line == "vmrepl size docs/sizing-rates.csv":
         assert "db01" in done.stdout and "hard limit" in done.stdout
+
+
+def test_the_playbook_header_command_runs_as_written(tmp_path: Path) -> None:
+    """playbooks/size.yml's header command (ansible-runner), in a checkout of its own."""
+    from tests.cli.test_playbook_headers_run import header_command
+    from tests.cli.test_readme_commands import run_lines
+
+    command = header_command("size.yml")
+    assert command == "ansible-runner run . -p size.yml"
+    try:
+        [run] = run_lines([command], tmp_path)
+        assert "Size from the protected VMs' write rates" in run.stdout
+        assert "failed=0" in run.stdout
+    finally:
+        manager.down(tmp_path / "lab")
