@@ -40,6 +40,30 @@ options:
       - How to reach the protected site's ZVM, for O(source=zvm) - C(zvm_url), C(zvm_username),
         C(zvm_password), C(zvm_kind), C(zvm_validate_certs), C(zvm_ca_file).
     type: dict
+    suboptions:
+      zvm_url:
+        description: The ZVM's URL (https).
+        type: str
+        required: true
+      zvm_username:
+        description: Its user.
+        type: str
+        required: true
+      zvm_password:
+        description: Its password.
+        type: str
+        required: true
+      zvm_kind:
+        description: C(appliance), C(windows) or C(auto).
+        type: str
+        default: auto
+      zvm_validate_certs:
+        description: Verify its TLS certificate.
+        type: bool
+        default: true
+      zvm_ca_file:
+        description: The CA that signed its certificate.
+        type: str
   zvm_reads:
     description: Reads of the ZVM's counters (2 or more).
     type: int
