@@ -25,9 +25,57 @@ author:
 extends_documentation_fragment:
   - vmrepl.core.vsphere
 options:
+  source:
+    description:
+      - Where the write rates come from - C(vcenter), the protected VMs' performance history,
+        or C(zvm), the running customer's ZVM (its C(/v1/statistics/vms) counters read
+        O(zvm_reads) times O(zvm_spacing_seconds) apart, C(/v1/reports/resources) for the
+        journal used and what the VMs need, C(/v1/vpgs) for the RPOs) - then the plan is set
+        beside what the ZVM measured, with a warning on drift.
+    type: str
+    choices: [vcenter, zvm]
+    default: vcenter
+  zvm_connection:
+    description:
+      - How to reach the protected site's ZVM, for O(source=zvm) - C(zvm_url), C(zvm_username),
+        C(zvm_password), C(zvm_kind), C(zvm_validate_certs), C(zvm_ca_file).
+    type: dict
+    suboptions:
+      zvm_url:
+        description: The ZVM's URL (https).
+        type: str
+        required: true
+      zvm_username:
+        description: Its user.
+        type: str
+        required: true
+      zvm_password:
+        description: Its password.
+        type: str
+        required: true
+      zvm_kind:
+        description: C(appliance), C(windows) or C(auto).
+        type: str
+        default: auto
+      zvm_validate_certs:
+        description: Verify its TLS certificate.
+        type: bool
+        default: true
+      zvm_ca_file:
+        description: The CA that signed its certificate.
+        type: str
+  zvm_reads:
+    description: Reads of the ZVM's counters (2 or more).
+    type: int
+    default: 4
+  zvm_spacing_seconds:
+    description: Seconds between two reads of the counters.
+    type: float
+    default: 5
   vpgs:
     description:
-      - One selection of VMs per VPG, with the keys of the vpg role's VPG definitions.
+      - One selection of VMs per VPG, with the keys of the vpg role's VPG definitions. With
+        O(source=zvm) the VPGs' names only - the ZVM knows their VMs.
     type: list
     elements: dict
     required: true
@@ -133,6 +181,8 @@ sizing:
   type: dict
 """
 
+from typing import Any
+
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.vmrepl.core.plugins.module_utils import (  # noqa: F401
@@ -142,6 +192,9 @@ from ansible_collections.vmrepl.core.plugins.module_utils._module import (
     argument_spec,
     run,
     vsphere_client,
+)
+from ansible_collections.vmrepl.core.plugins.module_utils.clients import (  # noqa: F401
+    zvm as _zvm_client,  # vmrepl.sizing.zvm reads with it: bundled with the module
 )
 
 try:
@@ -158,6 +211,14 @@ _SELECTION = {
     "vm_custom_attribute": {"type": "dict"},
     "vm_tag": {"type": "dict"},
     "clusters": {"type": "list", "elements": "str", "default": []},
+}
+_ZVM = {
+    "zvm_url": {"type": "str", "required": True},
+    "zvm_username": {"type": "str", "required": True},
+    "zvm_password": {"type": "str", "required": True, "no_log": True},
+    "zvm_kind": {"type": "str", "default": "auto"},
+    "zvm_validate_certs": {"type": "bool", "default": True},
+    "zvm_ca_file": {"type": "str"},
 }
 _RECOVERY = {
     "cluster": {"type": "str", "required": True},
@@ -179,6 +240,10 @@ def main():
             window_hours={"type": "float", "default": 24},
             parameters={"type": "dict", "default": {}},
             recovery={"type": "dict", "options": _RECOVERY},
+            source={"type": "str", "choices": ["vcenter", "zvm"], "default": "vcenter"},
+            zvm_connection={"type": "dict", "options": _ZVM},
+            zvm_reads={"type": "int", "default": 4},
+            zvm_spacing_seconds={"type": "float", "default": 5},
         ),
         supports_check_mode=True,
     )
@@ -193,7 +258,12 @@ def main():
             VSphereClient,
             VSphereConnectionParams,
         )
+        from ansible_collections.vmrepl.core.plugins.module_utils.clients.zvm import (
+            ZvmClient,
+            ZvmConnectionParams,
+        )
         from vmrepl.sizing import report, vcenter
+        from vmrepl.sizing import zvm as zvm_source
 
         try:
             params = _sizing.Parameters(**p["parameters"])
@@ -201,8 +271,30 @@ def main():
             module.fail_json(msg=f"parameters: {exc}; see the module's documentation.")
         selections = [vcenter.Selection.from_dict(v) for v in p["vpgs"]]
         try:
-            with vsphere_client(module) as client:
-                reading = vcenter.read(client, selections, p["window_hours"])
+            measured = None
+            reading: Any
+            if p["source"] == "zvm":
+                if not p["zvm_connection"]:
+                    module.fail_json(msg="refused: source zvm needs the zvm_connection option.")
+                z = p["zvm_connection"]
+                client = ZvmClient(
+                    ZvmConnectionParams(
+                        url=z["zvm_url"],
+                        username=z["zvm_username"],
+                        password=z["zvm_password"],
+                        kind=z["zvm_kind"],
+                        validate_certs=z["zvm_validate_certs"],
+                        ca_file=z["zvm_ca_file"],
+                        option="zvm.zvm_url",
+                    )
+                )
+                reading = zvm_source.read(
+                    client, [s.vpg for s in selections], p["zvm_reads"], p["zvm_spacing_seconds"]
+                )
+                measured = reading.measured
+            else:
+                with vsphere_client(module) as client:
+                    reading = vcenter.read(client, selections, p["window_hours"])
             capacity = None
             recovery = p["recovery"]
             if recovery:
@@ -224,7 +316,7 @@ def main():
                         capacity = vcenter.capacity(
                             target, recovery["cluster"], recovery["datastores"]
                         )
-            doc = report.build(reading, params, capacity)
+            doc = report.build(reading, params, capacity, measured)
         except _sizing.SizingError as exc:
             module.fail_json(msg=f"refused: {exc}")
         target_text = ""
@@ -240,7 +332,12 @@ def main():
             "changed": False,
             "sizing": doc,
             "msg": f"{len(doc['vms'])} VM(s): journals {doc['journal_total_gb']:.1f} GB, "
-            f"WAN {doc['wan_mbps']:.1f} Mb/s ({reading.query_perf_calls} QueryPerf call(s))."
+            f"WAN {doc['wan_mbps']:.1f} Mb/s"
+            + (
+                f" ({reading.query_perf_calls} QueryPerf call(s))."
+                if p["source"] == "vcenter"
+                else f" (from {p['zvm_reads']} reads of the ZVM's counters)."
+            )
             + target_text,
         }
 
