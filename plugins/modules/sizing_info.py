@@ -74,35 +74,14 @@ options:
     default: 5
   vpgs:
     description:
-      - One selection of VMs per VPG, with the keys of the vpg role's VPG definitions. With
-        O(source=zvm) the VPGs' names only - the ZVM knows their VMs.
+      - One selection of VMs per VPG - the vpg role's VPG definitions (C(vpg_definitions)) as
+        they are - C(name), and the VMs by C(vms) (names), C(vm_folder), C(vm_custom_attribute)
+        (C(name), C(value)), C(vm_tag) (C(category), C(name)), or C(clusters) (the VMs running
+        on those clusters' hosts); the definitions' other keys are not used here.
+      - With O(source=zvm) the VPGs' names only - the ZVM knows their VMs.
     type: list
     elements: dict
     required: true
-    suboptions:
-      name:
-        description: The VPG.
-        type: str
-        required: true
-      vms:
-        description: VMs by name.
-        type: list
-        elements: str
-        default: []
-      vm_folder:
-        description: The VMs of this folder.
-        type: str
-      vm_custom_attribute:
-        description: The VMs whose custom attribute C(name) has C(value).
-        type: dict
-      vm_tag:
-        description: The VMs carrying the vSphere tag C(name) of category C(category).
-        type: dict
-      clusters:
-        description: The VMs running on the hosts of these clusters.
-        type: list
-        elements: str
-        default: []
   window_hours:
     description: The history read, in hours (24 or more).
     type: float
@@ -204,14 +183,6 @@ try:
 except ImportError:  # pragma: no cover - the controller has it with the vmrepl command
     HAS_VMREPL = False
 
-_SELECTION = {
-    "name": {"type": "str", "required": True},
-    "vms": {"type": "list", "elements": "str", "default": []},
-    "vm_folder": {"type": "str"},
-    "vm_custom_attribute": {"type": "dict"},
-    "vm_tag": {"type": "dict"},
-    "clusters": {"type": "list", "elements": "str", "default": []},
-}
 _ZVM = {
     "zvm_url": {"type": "str", "required": True},
     "zvm_username": {"type": "str", "required": True},
@@ -236,7 +207,7 @@ def main():
     module = AnsibleModule(
         argument_spec=argument_spec(
             vsphere=True,
-            vpgs={"type": "list", "elements": "dict", "required": True, "options": _SELECTION},
+            vpgs={"type": "list", "elements": "dict", "required": True},
             window_hours={"type": "float", "default": 24},
             parameters={"type": "dict", "default": {}},
             recovery={"type": "dict", "options": _RECOVERY},
@@ -269,8 +240,10 @@ def main():
             params = _sizing.Parameters(**p["parameters"])
         except TypeError as exc:
             module.fail_json(msg=f"parameters: {exc}; see the module's documentation.")
-        selections = [vcenter.Selection.from_dict(v) for v in p["vpgs"]]
         try:
+            selections = [
+                vcenter.Selection.from_dict(v, f"vpgs[{i}]") for i, v in enumerate(p["vpgs"])
+            ]
             measured = None
             reading: Any
             if p["source"] == "zvm":

@@ -73,3 +73,25 @@ def test_csv_and_html_from_a_file(tmp_path: Path) -> None:
     assert done.output.splitlines()[1].startswith("app01,default,2,6.0,")
     page = (tmp_path / "r.html").read_text()
     assert page.count("<svg") == 2 and 'id="chart-write-rate"' in page  # no target: no chart
+
+
+@pytest.mark.parametrize(
+    ("definition", "expected"),
+    [
+        ({"vms": ["a"]}, "needs a name"),
+        ({"name": "v", "vm_tag": {"name": "t"}}, "vm_tag needs category and name"),
+        ({"name": "v", "vm_custom_attribute": {"name": "a"}}, "needs name and value"),
+        ({"name": "v", "vms": "web01"}, "vms must be a list"),
+    ],
+)
+def test_a_bad_vpg_definition_is_refused_naming_the_field(definition: dict, expected: str) -> None:
+    with pytest.raises(SizingError, match=expected) as raised:
+        Selection.from_dict(definition, "vpgs[0]")
+    assert str(raised.value).startswith("vpgs[0]")
+
+
+def test_the_role_definitions_other_keys_are_not_in_the_way() -> None:
+    selection = Selection.from_dict(
+        {"name": "v", "vms": ["a"], "journal_history_hours": 48, "recovery_cluster": "C"}
+    )
+    assert selection.names == ("a",)

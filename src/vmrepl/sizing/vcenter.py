@@ -49,9 +49,20 @@ class Selection:
     clusters: tuple[str, ...] = ()
 
     @classmethod
-    def from_dict(cls, doc: Mapping[str, Any]) -> Selection:
+    def from_dict(cls, doc: Mapping[str, Any], where: str = "vpg") -> Selection:
         """From a VPG definition of the vpg role (``name``, ``vms``, ``vm_folder``,
-        ``vm_custom_attribute``, ``vm_tag``) or the default VPG's variables."""
+        ``vm_custom_attribute``, ``vm_tag``; its other keys are not used here), or the default
+        VPG's variables, plus ``clusters``."""
+        if not isinstance(doc, Mapping) or not doc.get("name"):
+            raise SizingError(f"{where}: a VPG definition needs a name (got {doc!r})"[:300])
+        for key in ("vm_custom_attribute", "vm_tag"):
+            given = doc.get(key)
+            wanted = ("name", "value") if key == "vm_custom_attribute" else ("category", "name")
+            if given and (not isinstance(given, Mapping) or any(k not in given for k in wanted)):
+                raise SizingError(f"{where} ({doc['name']}): {key} needs {' and '.join(wanted)}")
+        for key in ("vms", "clusters"):
+            if not isinstance(doc.get(key) or [], list | tuple):
+                raise SizingError(f"{where} ({doc['name']}): {key} must be a list of names")
         return cls(
             vpg=str(doc.get("name") or "default"),
             names=tuple(doc.get("vms") or ()),
