@@ -187,3 +187,26 @@ def test_a_counter_reset_drops_one_interval_and_counts_on_from_the_new_value() -
     # 10 MB/s, then the ZVM restarts (the counter falls to 5), then 10 MB/s again
     reads = [(0, 0), (10, 100), (20, 5), (30, 105)]
     assert counter_rates(reads) == [(10, 10.0), (30, 10.0)]
+
+
+def test_a_service_profile_percentage_rounds_up_to_zertos_steps() -> None:
+    from vmrepl.sizing.arithmetic import service_profile_limit_gb
+
+    assert service_profile_limit_gb(6, 100) == 10  # the KB's example
+    assert service_profile_limit_gb(10, 1000) == 100
+    assert service_profile_limit_gb(11, 1000) == 150
+    assert service_profile_limit_gb(50, 4000) == 2000  # above the last step: the share
+    vm = VmSeries("a", (1000.0,) * 3, (0, 300, 600), 300, storage_gb=100)
+    row = plan([vm], Parameters(max_journal_percent=6))["vms"][0]
+    assert row["hard_limit_gb"] == 10 and row["exceeds_hard_limit"] is True
+    assert row["journal_limit_gb"] == 10 and row["scratch_gb"] == 10
+
+
+@given(st.floats(min_value=0.1, max_value=100), st.floats(min_value=0, max_value=1e5))
+def test_the_service_profile_limit_is_never_below_the_share(percent: float, gb: float) -> None:
+    from vmrepl.sizing.arithmetic import SERVICE_PROFILE_STEPS_GB, service_profile_limit_gb
+
+    limit = service_profile_limit_gb(percent, gb)
+    share = percent / 100 * gb
+    assert limit >= share
+    assert limit in SERVICE_PROFILE_STEPS_GB or limit == share

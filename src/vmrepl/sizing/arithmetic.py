@@ -211,6 +211,9 @@ class Parameters:
     journal_compression: int = 0
     wan_compression: int = 0
     journal_hard_limit_gb: float = 150.0
+    #: a service profile's maxJournalSizeInPercent: each VM's hard limit is then that share of
+    #: its volumes, rounded up to Zerto's steps (formula 5), instead of journal_hard_limit_gb
+    max_journal_percent: float | None = None
     vcpus_per_core: float = 4.0
     ram_ratio: float = 1.0
     vra_memory_gb: float = 3.0
@@ -233,6 +236,11 @@ class Parameters:
             raise SizingError(
                 f"journal_hard_limit_gb must be at least {MIN_JOURNAL_GB:g}, "
                 f"not {self.journal_hard_limit_gb}"
+            )
+        if self.max_journal_percent is not None and not 0 < self.max_journal_percent <= 100:
+            raise SizingError(
+                f"max_journal_percent must be above 0 and at most 100, not "
+                f"{self.max_journal_percent}"
             )
         if self.vcpus_per_core <= 0 or self.ram_ratio <= 0:
             raise SizingError("vcpus_per_core and ram_ratio must be above 0")
@@ -257,6 +265,38 @@ def rate_figures(rates: Sequence[float]) -> dict[str, float]:
         "p98": percentile(rates, 98),
         "peak": max(rates),
     }
+
+
+#: The journal limits a service profile's percentage is rounded up to, GB (assurestor KB
+#: "Max journal size for VMs utilizing Zerto service profiles").
+SERVICE_PROFILE_STEPS_GB = (
+    10,
+    15,
+    20,
+    25,
+    30,
+    35,
+    40,
+    45,
+    50,
+    75,
+    100,
+    150,
+    200,
+    250,
+    300,
+    400,
+    500,
+    750,
+    1000,
+)
+
+
+def service_profile_limit_gb(percent: float, volumes_gb: float) -> float:
+    """``percent`` of the VM's volumes rounded up to the first step; 6 % of 100 GB is 10 GB.
+    Above the last step: the share itself."""
+    share = percent / 100 * volumes_gb
+    return float(next((step for step in SERVICE_PROFILE_STEPS_GB if step >= share), share))
 
 
 def journal_gb(mean_kbps: float, history_hours: float, compression: int) -> float:
@@ -339,7 +379,12 @@ def plan(
         figures = rate_figures(vm.write_kbps)
         journal = journal_gb(figures["mean"], params.history_hours, params.journal_compression)
         limit = max(journal, MIN_JOURNAL_GB)
-        over = journal > params.journal_hard_limit_gb
+        hard = (
+            params.journal_hard_limit_gb
+            if params.max_journal_percent is None
+            else service_profile_limit_gb(params.max_journal_percent, vm.storage_gb)
+        )
+        over = journal > hard
         per_hour = journal / params.history_hours
         rows.append(
             {
@@ -352,16 +397,17 @@ def plan(
                 "p98_write_kbps": _r(figures["p98"]),
                 "peak_write_kbps": _r(figures["peak"]),
                 "journal_gb": _r(journal),
-                "journal_limit_gb": _r(min(limit, params.journal_hard_limit_gb)),
+                "journal_limit_gb": _r(min(limit, hard)),
+                "hard_limit_gb": _r(hard),
                 "exceeds_hard_limit": over,
                 "history_hours_possible": _r(
-                    min(params.history_hours, params.journal_hard_limit_gb / per_hour)
+                    min(params.history_hours, hard / per_hour)
                     if per_hour > 0
                     else params.history_hours
                 ),
                 # The hard limit applies to the scratch volume independently: a failover
                 # test may take up to the journal's limit again.
-                "scratch_gb": _r(min(limit, params.journal_hard_limit_gb)),
+                "scratch_gb": _r(min(limit, hard)),
                 "vcpus": vm.vcpus,
                 "memory_gb": _r(vm.memory_gb),
                 "storage_gb": _r(vm.storage_gb),
@@ -370,7 +416,7 @@ def plan(
         if over:
             notes.append(
                 f"{vm.name}: the journal would need {journal:.1f} GB, above the hard limit of "
-                f"{params.journal_hard_limit_gb:g} GB: history would shrink to "
+                f"{hard:g} GB: history would shrink to "
                 f"{rows[-1]['history_hours_possible']:.1f} h of {params.history_hours:g} h."
             )
     vpgs: dict[str, dict[str, Any]] = {}

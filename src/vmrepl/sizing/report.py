@@ -68,6 +68,7 @@ CSV_COLUMNS = (
     "peak_write_kbps",
     "journal_gb",
     "journal_limit_gb",
+    "hard_limit_gb",
     "scratch_gb",
     "exceeds_hard_limit",
     "history_hours_possible",
