@@ -7,7 +7,8 @@
 2. vra_rollout: 2 and 32 hosts per site, each VRA install taking 3 s, three runs of each;
 3. cli_help: ``vmrepl --help`` in a new process, 15 runs;
 4. exporter_calls: the exporter's ZVM calls and seconds per scrape at 1 VPG and at 50;
-5. health_speed: ``vmrepl health`` (the direct read) against the playbook it replaced, 5 runs.
+5. health_speed: ``vmrepl health`` (the direct read) against the playbook it replaced, 5 runs;
+6. sizing_calls: QueryPerf calls for a day of write rates of 10 VMs and of 100.
 
 Each runs in its own process and prints its figures and a JSON line. Nothing is asserted; the
 exit status says only whether every benchmark ran.
@@ -52,6 +53,7 @@ def main() -> int:
         ["benchmarks.cli_help"],
         ["benchmarks.exporter_calls"],
         ["benchmarks.health_speed"],
+        ["benchmarks.sizing_calls"],
     ]
     failed = []
     for module, *options in runs:

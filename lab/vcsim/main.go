@@ -1,5 +1,6 @@
 // Command vcsim is the lab's vCenter simulator: govmomi's simulator with the vAPI (/rest)
-// endpoints linked in, TLS from a given certificate, and configurable SOAP delays.
+// endpoints linked in, TLS from a given certificate, configurable SOAP delays, and a
+// deterministic performance history at statistics level 2 (perf.go).
 //
 // It is built offline against Debian's golang-github-vmware-govmomi-dev (see build.sh).
 // When the server is listening it prints one JSON line on stdout:
@@ -113,6 +114,7 @@ func main() {
 	key := flag.String("tlskey", "", "PEM private key for -tlscert")
 	delay := flag.Int("delay", 0, "milliseconds added to every SOAP call")
 	methodDelay := flag.String("method-delay", "", "per-method delays, e.g. PowerOnVM_Task:500,ImportVApp:200")
+	statsLevel := flag.Int("stats-level", 2, "statistics level of the past-day and past-week intervals (1-4)")
 	countCalls := flag.Bool("count-calls", false, "count SOAP calls by method at GET /vmrepl/calls (DELETE resets)")
 	flag.Parse()
 
@@ -136,6 +138,7 @@ func main() {
 	// lab sites must differ, as two real vCenters do.
 	instance := simulator.Map.Get(vim25.ServiceInstance).(*simulator.ServiceInstance)
 	instance.Content.About.InstanceUuid = uuid.New().String()
+	installPerfManager(int32(*statsLevel))
 
 	model.Service.RegisterEndpoints = true
 	if *countCalls {

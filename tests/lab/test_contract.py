@@ -123,6 +123,7 @@ def _drive_vpg(a: Zvm, b: Zvm, vpg: str) -> None:
     reports = a.get("/v1/reports/recovery") + b.get("/v1/reports/recovery")
     zvm = a if any(r in a.get("/v1/reports/recovery") for r in reports[:1]) else b
     zvm.get(f"/v1/reports/recovery/{reports[0]['RecoveryOperationIdentifier']}")
+    a.get("/v1/reports/resources?pageNumber=1&pageSize=1000")
     wait_status(a, vpg, MEETING_SLA)
     a.run("DELETE", f"/v1/vpgs/{vpg}", {"KeepRecoveryVolumes": False, "Force": False})
 

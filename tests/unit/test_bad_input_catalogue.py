@@ -274,7 +274,7 @@ def test_vmrepl_size_refuses_bad_rates_naming_file_row_and_column(
 
 @pytest.mark.parametrize(
     ("option", "value"),
-    [("--history-hours", "0"), ("--history-hours", "nan"), ("--percentile", "150")],
+    [("--history-hours", "0"), ("--history-hours", "nan"), ("--journal-compression", "30")],
 )
 def test_vmrepl_size_refuses_bad_options(tmp_path: Path, option: str, value: str) -> None:
     rates = tmp_path / "rates.csv"

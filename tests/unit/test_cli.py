@@ -107,14 +107,16 @@ def test_a_missing_inventory_is_refused(tmp_path: Path) -> None:
 
 def test_size_prints_journals_and_wan(tmp_path: Path) -> None:
     rates = tmp_path / "rates.csv"
-    rates.write_text("vm,write_kbps\napp01,1024\ndb01,512\n")
+    rates.write_text("vm,write_kbps\napp01,1000\ndb01,500\n")  # 8 + 4 Mb/s (SI)
     text = CliRunner().invoke(cli, ["size", str(rates)])
     assert text.exit_code == 0, text.output
-    assert "app01" in text.output and "WAN: 12.0 Mb/s" in text.output
+    assert "app01" in text.output and "WAN: 12.00 Mb/s" in text.output
     result = CliRunner().invoke(cli, ["size", str(rates), "-o", "json", "--history-hours", "24"])
     doc = json.loads(result.output)
-    assert doc["wan_mbps"] == 12.0 and doc["history_hours"] == 24
-    assert [vm["vm"] for vm in doc["vms"]] == ["app01", "db01"]
+    assert doc["wan_mbps"] == 12.0 and doc["parameters"]["history_hours"] == 24
+    assert [vm["name"] for vm in doc["vms"]] == ["app01", "db01"]
+    assert doc["vms"][0]["journal_gb"] == pytest.approx(1000 * 24 * 3600 / 1e6)
+    assert doc["target"] is None
 
 
 def test_size_refuses_bad_rates(tmp_path: Path) -> None:

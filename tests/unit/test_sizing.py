@@ -20,10 +20,10 @@ def test_percentile_interpolates_between_ranks() -> None:
 
 
 def test_journal_is_write_rate_times_history_times_compression() -> None:
-    # 100 KB/s for 7 days = 100 * 604800 KB = 57.68 GB
+    # 100 KB/s for 7 days = 100 * 604800 KB = 60.48 GB (SI: 10^6 KB per GB)
     result = sizing.size([Sample("app01", 100.0)], history_hours=168)
-    assert result.vms[0].journal_gb == pytest.approx(100 * 604800 / 1024**2)
-    assert result.journal_gb == pytest.approx(57.68, abs=0.01)
+    assert result.vms[0].journal_gb == pytest.approx(100 * 604800 / 1000**2)
+    assert result.journal_gb == pytest.approx(60.48)
     assert result.journal_with_test_gb == pytest.approx(2 * result.journal_limit_gb)
     half = sizing.size([Sample("app01", 100.0)], history_hours=168, journal_compression=50)
     assert half.journal_gb == pytest.approx(result.journal_gb * 0.5)
@@ -40,8 +40,8 @@ def test_small_journals_get_the_minimum_limit() -> None:
 def test_wan_is_the_98th_percentile_of_the_sum_over_time() -> None:
     samples = []
     for t in range(100):
-        samples.append(Sample("a", 1024.0, str(t)))  # 8 Mb/s all the time
-        samples.append(Sample("b", 1024.0 * (t + 1) / 100, str(t)))  # a ramp up to 8 Mb/s
+        samples.append(Sample("a", 1000.0, str(t)))  # 8 Mb/s all the time (SI)
+        samples.append(Sample("b", 1000.0 * (t + 1) / 100, str(t)))  # a ramp up to 8 Mb/s
     result = sizing.size(samples)
     # sum at moment t: 8 + 8 * (t + 1) / 100 Mb/s; 98th percentile of t is 97.02
     assert result.wan_percentile_mbps == pytest.approx(8 + 8 * 98.02 / 100)
@@ -52,7 +52,7 @@ def test_wan_is_the_98th_percentile_of_the_sum_over_time() -> None:
 
 
 def test_wan_without_timestamps_sums_each_vm_and_has_a_floor() -> None:
-    result = sizing.size([Sample("a", 64.0), Sample("b", 64.0)])  # 0.5 Mb/s each
+    result = sizing.size([Sample("a", 62.5), Sample("b", 62.5)])  # 0.5 Mb/s each
     assert result.wan_percentile_mbps == pytest.approx(1.0)
     assert result.wan_mbps == sizing.MIN_WAN_MBPS
     assert any("minimum" in note for note in result.notes)

@@ -153,8 +153,11 @@ def run_command(
     extension: Extension | None = None,
     renderer: Renderer | None = None,
     finisher: Finisher | None = None,
+    formats: dict[str, Callable[[dict[str, Any]], str]] | None = None,
 ) -> NoReturn:
-    """Run ``playbook`` for ``vmrepl <command>`` and exit with the verdict's code."""
+    """Run ``playbook`` for ``vmrepl <command>`` and exit with the verdict's code.
+    ``formats``: more ``--output`` formats than text and json, each rendering the document
+    (printed on stdout, progress on stderr, as json)."""
     from vmrepl.runner import REPO_ROOT, run_playbook
 
     if not (REPO_ROOT / playbook).is_file():
@@ -175,7 +178,7 @@ def run_command(
         envvars["VMREPL_REPORT_DIR"] = str(_absolute(run.report_dir, "", must_exist=False))
     variables = {**(extravars or {}), **run.extra_vars}
 
-    out = console(stderr=run.output == "json")
+    out = console(stderr=run.output != "text")
     title = f"vmrepl {command}" + (" --check" if run.check else "")
     progress: Progress
     if run.quiet:
@@ -183,7 +186,7 @@ def run_command(
     elif out.is_terminal:
         progress = LiveProgress(out, title)
     else:
-        progress = LogProgress(sys.stderr if run.output == "json" else sys.stdout)
+        progress = LogProgress(sys.stderr if run.output != "text" else sys.stdout)
     started_at = datetime.now(UTC)
     started = time.monotonic()
 
@@ -243,7 +246,9 @@ def run_command(
         Path(junit).write_bytes(junit_xml(summary, f"vmrepl.{command}"))
     if finisher is not None:
         sys.exit(finisher(doc, summary))
-    if run.output == "json":
+    if formats and run.output in formats and summary.exit_code == 0:
+        click.echo(formats[run.output](doc), nl=False)
+    elif run.output != "text":
         click.echo(json.dumps(doc, indent=2, default=str))
     else:
         print_summary(out, summary, doc, messages=renderer is None)

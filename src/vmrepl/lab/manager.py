@@ -72,6 +72,8 @@ class LabSpec:
     deployed: bool = False
     #: how long an appliance VM runs before its ZVM answers
     boot_seconds: float = 3.0
+    #: vcsim counts SOAP calls by method at GET /vmrepl/calls
+    count_calls: bool = False
 
     def validate(self) -> None:
         if self.edition not in EDITION_SITES:
@@ -142,7 +144,7 @@ def _start_site(
     zvm_password = secrets.token_urlsafe(12)
     license_key = "LAB-" + secrets.token_hex(10).upper()
     vc = start_vcsim(
-        VcsimTopology(hosts=spec.hosts, vms=spec.vms),
+        VcsimTopology(hosts=spec.hosts, vms=spec.vms, count_calls=spec.count_calls),
         cert,
         VCENTER_USER,
         vc_password,

@@ -26,6 +26,8 @@ class VcsimTopology:
     vms: int = 2
     portgroups: int = 1
     method_delay: str = ""
+    #: count SOAP calls by method at GET /vmrepl/calls (tests that count round trips)
+    count_calls: bool = False
 
 
 def vcsim_binary(build: bool = True) -> str:
@@ -84,6 +86,8 @@ def start_vcsim(
     ]
     if topology.method_delay:
         argv += ["-method-delay", topology.method_delay]
+    if topology.count_calls:
+        argv += ["-count-calls"]
     if Path(binary).parent != BUILD_DIR:
         # govmomi's own vcsim knows no VCSIM_PASSWORD; it is a lab password all the same.
         argv += ["-password", password]

@@ -1,5 +1,10 @@
 """Recovery reports: one per failover test, failover and move, written when the operation
-ends (test stopped, committed or rolled back), as ``GET /v1/reports/recovery`` lists them."""
+ends (test stopped, committed or rolled back), as ``GET /v1/reports/recovery`` lists them; and
+the resources report (``GET /v1/reports/resources``): one sample per protected VM every
+:data:`RESOURCE_SAMPLE_SECONDS` since its protection began, paged (``pageSize`` at most 1000).
+
+The real ZVM samples the resources report on a site setting (hourly or daily); the lab samples
+every minute so that a test sees samples minutes after a deployment (see README.md)."""
 
 from __future__ import annotations
 
@@ -9,7 +14,11 @@ from typing import TYPE_CHECKING, Any
 from vmrepl.lab.zvm import clock
 from vmrepl.lab.zvm.errors import BadRequest, NotFound
 from vmrepl.lab.zvm.routing import Request, Router
-from vmrepl.lab.zvm.store import OperationRecord, ReportRecord, VpgRecord
+from vmrepl.lab.zvm.store import OperationRecord, ProtectedVm, ReportRecord, VpgRecord
+
+#: The lab's resources-report sampling period, seconds.
+RESOURCE_SAMPLE_SECONDS = 60
+MAX_PAGE_SIZE = 1000
 
 if TYPE_CHECKING:
     from vmrepl.lab.zvm.app import Simulator
@@ -92,6 +101,103 @@ class ReportService:
         }
 
 
+def resource_samples(sim: Simulator, start: float, end: float) -> list[dict[str, Any]]:
+    """The resources report's samples in [start, end], by time, then VPG and VM."""
+    from vmrepl.lab.zvm.statistics import write_rate_mb
+
+    rows: list[tuple[float, str, str, dict[str, Any]]] = []
+    for vpg, vm in sim.statistics.protected():
+        if vpg.protected_site != sim.site_identifier:
+            continue
+        first = max(start, vpg.sync_started)
+        tick = (int(first) // RESOURCE_SAMPLE_SECONDS + 1) * RESOURCE_SAMPLE_SECONDS
+        while tick <= end:
+            rows.append((tick, vpg.name, vm.name, _resource_sample(vpg, vm, tick, write_rate_mb)))
+            tick += RESOURCE_SAMPLE_SECONDS
+    return [row for *_, row in sorted(rows, key=lambda r: r[:3])]
+
+
+def _resource_sample(vpg: VpgRecord, vm: ProtectedVm, at: float, rate_of: Any) -> dict[str, Any]:
+    rate = rate_of(vm.vm)  # MB/s, as statistics.py writes it
+    entry: dict[str, Any] = next(
+        (e for e in vpg.settings.get("Vms") or [] if e.get("VmIdentifier") == vm.vm), {}
+    )
+    limits = (entry.get("Journal") or {}).get("Limitation") or {}
+    hard_mb = int(limits.get("HardLimitInMB") or 153600)
+    history = int((vpg.settings.get("Basic") or {}).get("JournalHistoryInHours") or 24) * 3600
+    elapsed = min(max(0.0, at - vpg.sync_started), history)
+    journal_mb = min(hard_mb, int(rate * elapsed / 50))  # statistics.py's journal model
+    storage_gb = vm.storage_mb / 1024
+    return {
+        "sampleTime": clock.iso(at),
+        "performance": {"bandwidthInBps": rate * 0.6 * 1e6, "throughputInBps": rate * 1e6},
+        "vpg": {
+            "crmIdentifier": None,
+            "serviceProfileName": None,
+            "vpgName": vpg.name,
+            "protectedAndRecoveryType": "VcToVc",
+            "zorgName": None,
+        },
+        "protectedSite": {
+            "compute": {
+                "clusterName": None,
+                "hostName": vm.host,
+                "vraName": None,
+                "orgVdcName": None,
+                "resourcePoolName": None,
+            },
+            "storage": {
+                "numberOfVolumes": len(vm.volumes),
+                "volumesProvisionedStorageInGB": storage_gb,
+                "volumesUsedStorageInGB": storage_gb,
+            },
+            "vmInfo": {
+                "hardwareVersion": "vmx-13",
+                "vmIdentifier": vm.vm,
+                "vmName": vm.name,
+                "cpu": {
+                    "cpuLimitationInMhz": -1,
+                    "cpuReservedInMhz": 0,
+                    "numberOfvCpus": vm.cpus,
+                    "cpuUsedInMhz": 0,
+                },
+                "memory": {
+                    "activeGuestMemoryInMB": 0,
+                    "consumedHostMemoryInMB": vm.memory_mb,
+                    "memoryInMB": vm.memory_mb,
+                    "memoryLimitationInMB": -1,
+                    "memoryReservedInMB": 0,
+                },
+            },
+            "siteName": vpg.protected_site_name,
+            "vcdOrgName": None,
+        },
+        "recoverySite": {
+            "compute": {
+                "failoverOrMoveInstanceType": None,
+                "failoverOrMoveInstanceFamily": None,
+                "failoverTestInstanceType": None,
+                "failoverTestInstanceFamily": None,
+                "clusterName": None,
+                "hostName": None,
+                "vraName": None,
+                "orgVdcName": None,
+                "resourcePoolName": None,
+            },
+            "storage": {
+                "journalProvisionedStorageInGB": hard_mb / 1024,
+                "journalUsedStorageInGB": journal_mb / 1024,
+                "datastoreName": None,
+                "storagePolicyName": None,
+                "volumesProvisionedStorageInGB": storage_gb,
+                "volumesUsedStorageInGB": storage_gb,
+            },
+            "siteName": vpg.recovery_site_name,
+            "vcdOrgName": None,
+        },
+    }
+
+
 def register(router: Router, sim: Simulator) -> None:
     def list_reports(request: Request) -> Any:
         q = request.query
@@ -124,5 +230,31 @@ def register(router: Router, sim: Simulator) -> None:
                     return sim.reports.to_json(report)
         raise NotFound(f"Recovery report {wanted} was not found.")
 
+    def list_resources(request: Request) -> Any:
+        q = request.query
+        now = clock.now()
+        try:
+            start = clock.parse_iso(q["starttime"]) if "starttime" in q else 0.0
+            end = min(now, clock.parse_iso(q["endtime"])) if "endtime" in q else now
+        except ValueError as exc:
+            raise BadRequest(f"startTime/endTime must be ISO 8601 date-times: {exc}") from exc
+        size_text, page_text = q.get("pagesize", str(MAX_PAGE_SIZE)), q.get("pagenumber", "1")
+        if not size_text.isdigit() or not 1 <= int(size_text) <= MAX_PAGE_SIZE:
+            raise BadRequest(f"pageSize must be 1 to {MAX_PAGE_SIZE}, not {size_text!r}.")
+        if not page_text.isdigit() or int(page_text) < 1:
+            raise BadRequest(f"pageNumber must be 1 or more, not {page_text!r}.")
+        rows = resource_samples(sim, start, end)
+        if "vpgname" in q:
+            rows = [r for r in rows if r["vpg"]["vpgName"].lower() == q["vpgname"].lower()]
+        if "vmname" in q:
+            rows = [
+                r
+                for r in rows
+                if r["protectedSite"]["vmInfo"]["vmName"].lower() == q["vmname"].lower()
+            ]
+        size, page = int(size_text), int(page_text)
+        return rows[(page - 1) * size : page * size]
+
+    router.add("GET", "/v1/reports/resources", list_resources)
     router.add("GET", "/v1/reports/recovery", list_reports)
     router.add("GET", "/v1/reports/recovery/{recoveryOperationIdentifier}", get_report)
