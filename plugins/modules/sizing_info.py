@@ -175,6 +175,10 @@ from ansible_collections.vmrepl.core.plugins.module_utils._module import (
 from ansible_collections.vmrepl.core.plugins.module_utils.clients import (  # noqa: F401
     zvm as _zvm_client,  # vmrepl.sizing.zvm reads with it: bundled with the module
 )
+from ansible_collections.vmrepl.core.plugins.module_utils.clients.errors import (
+    ConfigurationError,
+    Refused,
+)
 
 try:
     from vmrepl import sizing as _sizing
@@ -218,13 +222,13 @@ def main():
         ),
         supports_check_mode=True,
     )
-    if not HAS_VMREPL:
-        module.fail_json(
-            msg="The vmrepl Python package is missing on the controller: pip install it."
-        )
     p = module.params
 
     def body():
+        if not HAS_VMREPL:
+            raise ConfigurationError(
+                "The vmrepl Python package is missing on the controller: pip install it."
+            )
         from ansible_collections.vmrepl.core.plugins.module_utils.clients.vsphere import (
             VSphereClient,
             VSphereConnectionParams,
@@ -239,7 +243,9 @@ def main():
         try:
             params = _sizing.Parameters(**p["parameters"])
         except TypeError as exc:
-            module.fail_json(msg=f"parameters: {exc}; see the module's documentation.")
+            raise ConfigurationError(
+                f"parameters: {exc}; see the module's documentation."
+            ) from None
         try:
             selections = [
                 vcenter.Selection.from_dict(v, f"vpgs[{i}]") for i, v in enumerate(p["vpgs"])
@@ -248,7 +254,7 @@ def main():
             reading: Any
             if p["source"] == "zvm":
                 if not p["zvm_connection"]:
-                    module.fail_json(msg="refused: source zvm needs the zvm_connection option.")
+                    raise Refused("refused: source zvm needs the zvm_connection option.")
                 z = p["zvm_connection"]
                 client = ZvmClient(
                     ZvmConnectionParams(
@@ -291,7 +297,7 @@ def main():
                         )
             doc = report.build(reading, params, capacity, measured)
         except _sizing.SizingError as exc:
-            module.fail_json(msg=f"refused: {exc}")
+            raise Refused(f"refused: {exc}") from None
         target_text = ""
         target = doc["target"]
         if target:

@@ -557,5 +557,7 @@ def counter_rates(
     for (t1, c1), (t2, c2) in itertools.pairwise(ordered):
         if t2 <= t1 or c2 < c1:
             continue
-        rates.append((t2, (c2 - c1) / (t2 - t1)))
+        rate = (c2 - c1) / (t2 - t1)
+        if math.isfinite(rate):  # (an interval too short to divide by is no measurement)
+            rates.append((t2, rate))
     return rates
