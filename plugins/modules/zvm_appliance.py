@@ -126,7 +126,8 @@ options:
 notes:
   - Supports check mode (everything is looked up and validated - datacenter, cluster or host,
     datastore, network, folder, the OVF and its properties - and nothing is changed) and diff
-    mode (before and after, with the key settings; secrets masked).
+    mode (C(vm), the VM before and after with the key settings, secrets masked, when it
+    changes).
   - Runs where the OVA is, usually the controller (O(ignore:delegate_to=localhost) on the task);
     that host must reach vCenter and, for the upload, the ESXi hosts on port 443.
   - Member of the C(vmrepl.core.vsphere) action group, for C(module_defaults).
@@ -220,10 +221,11 @@ from ansible.module_utils.urls import open_url
 
 from ansible_collections.vmrepl.core.plugins.module_utils._module import (
     argument_spec,
+    ensure,
     run,
     vsphere_client,
 )
-from ansible_collections.vmrepl.core.plugins.module_utils.appliance import OvfVmSpec, ensure_ovf_vm
+from ansible_collections.vmrepl.core.plugins.module_utils.appliance import OvfVmSpec, plan_ovf_vm
 from ansible_collections.vmrepl.core.plugins.module_utils.clients.errors import (
     ConnectionFailed,
     TaskTimeout,
@@ -317,19 +319,19 @@ def main():
 
     def body():
         with vsphere_client(module) as client:
-            outcome = ensure_ovf_vm(
+            plan = plan_ovf_vm(
                 client,
                 spec,
                 state=p["state"],
-                check_mode=module.check_mode,
                 on_progress=lambda percent: module.debug(f"OVF upload {percent}%"),
             )
-        api_ready = None
-        running = outcome.vm is not None and outcome.vm["power_state"] == "poweredOn"
+            result = ensure(module, plan, plan.apply)
+        vm = result["vm"]
+        result["api_ready"] = None
         # (in check mode too: an appliance that is running already may still be booting, and
         # waiting for it changes nothing)
-        if p["api_url"] and p["state"] == "present" and running:
-            api_ready = poll_until(
+        if p["api_url"] and p["state"] == "present" and vm and vm["power_state"] == "poweredOn":
+            result["api_ready"] = poll_until(
                 lambda: api_answers(p["api_url"], p["api_validate_certs"], p["api_ca_file"]),
                 timeout=p["wait_timeout"],
                 interval=5,
@@ -340,15 +342,6 @@ def main():
                     "first boot can take several minutes (raise wait_timeout).",
                 ),
             )
-        result = {
-            "changed": outcome.changed,
-            "msg": outcome.msg,
-            "actions": outcome.actions,
-            "vm": outcome.vm,
-            "api_ready": api_ready,
-        }
-        if module._diff:
-            result["diff"] = {"before": outcome.before, "after": outcome.after}
         return result
 
     run(module, body)
