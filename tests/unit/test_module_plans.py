@@ -19,15 +19,22 @@ from ansible_collections.vmrepl.core.plugins.module_utils._module import (
     ensure,
     not_applied,
 )
+from ansible_collections.vmrepl.core.plugins.module_utils.audit import AuditLine, read, record
 from ansible_collections.vmrepl.core.plugins.module_utils.bubble_network import (
     HostPlan,
     NetworkPlan,
 )
 from ansible_collections.vmrepl.core.plugins.module_utils.clients.errors import (
     ConfigurationError,
+    OperationFailed,
     TaskFailed,
 )
 from ansible_collections.vmrepl.core.plugins.module_utils.licenses import LicensePlan
+from ansible_collections.vmrepl.core.plugins.module_utils.recovery.run import (
+    Options,
+    RecoveryPlan,
+    Work,
+)
 from ansible_collections.vmrepl.core.plugins.module_utils.vras import (
     VRA_RANGES,
     Edit,
@@ -78,7 +85,16 @@ def run_module(name: str, args: dict[str, Any], tmp: Path, check: bool = False) 
 # -- the modules ------------------------------------------------------------------------------
 def test_state_changing_modules_call_the_one_edge() -> None:
     """Each of them hands a plan to ``ensure`` and builds no diff of its own."""
-    for name in ("vra", "vpg", "zvm_license", "bubble_network", "zvm_appliance", "site_pairing"):
+    for name in (
+        "vra",
+        "vpg",
+        "zvm_license",
+        "bubble_network",
+        "zvm_appliance",
+        "site_pairing",
+        "vpg_recovery",
+        "audit_log",
+    ):
         source = (MODULES / f"{name}.py").read_text()
         calls = {
             node.func.id
@@ -285,3 +301,77 @@ def test_bubble_network_plan_names_the_hosts_it_would_add_it_on() -> None:
     }
     there = NetworkPlan(object(), {}, hosts[:1], "bubble")  # type: ignore[arg-type]
     assert ensure(FakeModule(), there, not_applied)["msg"] == "Test network bubble: present on esx1"  # type: ignore[arg-type]
+
+
+class Recovery:
+    """A recovery run whose act ends each planned VPG as ``ends`` says."""
+
+    def __init__(self, ends: dict[str, tuple[str, str]]) -> None:
+        self.ends = ends
+        self.o = Options(operation="failover_test", request_ref="CHG-1")
+        self.site_name = "site-b"
+        self.acted: list[str] = []
+
+    def act(self, works: list[Work]) -> list[dict[str, Any]]:
+        for work in works:
+            if work.result["status"] == "planned":
+                self.acted.append(work.name)
+                status, message = self.ends[work.name]
+                work.result.update(status=status, message=message)
+        return [w.result for w in works]
+
+
+def work(name: str, status: str, changed: bool, message: str) -> Work:
+    result = {"vpg": name, "status": status, "changed": changed, "message": message}
+    return Work(name, {**result, "vpg_status": "MeetingSla"})
+
+
+def test_a_recovery_plan_shows_the_vpgs_it_acts_on_and_acts_only_outside_check_mode() -> None:
+    works = [
+        work("app", "planned", True, "VPG app: would test at the latest checkpoint"),
+        work("db", "skipped", False, "VPG db: recovers at site-a"),
+    ]
+    recovery = Recovery({"app": ("succeeded", "VPG app: test passed")})
+    plan = RecoveryPlan(recovery, works)  # type: ignore[arg-type]
+    check = ensure(FakeModule(check_mode=True, diff=True), plan, plan.apply)  # type: ignore[arg-type]
+    assert recovery.acted == []
+    assert check["changed"] is True and check["site"] == "site-b"
+    assert check["diff"] == {
+        "before": {"app": "MeetingSla"},
+        "after": {"app": "VPG app: would test at the latest checkpoint"},
+    }
+    assert (
+        check["msg"] == "VPG app: would test at the latest checkpoint; VPG db: recovers at site-a"
+    )
+    done = ensure(FakeModule(diff=True), plan, plan.apply)  # type: ignore[arg-type]
+    assert recovery.acted == ["app"]
+    assert done["diff"]["after"] == {"app": "VPG app: test passed"}
+    assert done["msg"].startswith("VPG app: test passed")
+
+
+def test_a_recovery_that_fails_for_a_vpg_fails_the_run_with_every_result() -> None:
+    recovery = Recovery({"app": ("failed", "VPG app: VM web1 did not come up")})
+    plan = RecoveryPlan(recovery, [work("app", "planned", True, "VPG app: would test")])  # type: ignore[arg-type]
+    with pytest.raises(OperationFailed, match="web1 did not come up") as caught:
+        ensure(FakeModule(), plan, plan.apply)  # type: ignore[arg-type]
+    assert caught.value.details["vpgs"][0]["status"] == "failed"
+    assert caught.value.details["changed"] is True
+
+
+def test_an_audit_line_is_appended_outside_check_mode_only(tmp_path: Path) -> None:
+    entry = record(
+        operation="failover_test",
+        vpgs=["app"],
+        request_ref="CHG-1",
+        result="succeeded",
+        who={"user": "ops", "job_id": None},
+        when="2026-12-01T00:00:00.000Z",
+    )
+    log = tmp_path / "audit.jsonl"
+    line = AuditLine(str(log), entry)
+    check = ensure(FakeModule(check_mode=True, diff=True), line, line.apply)  # type: ignore[arg-type]
+    assert check["changed"] is True and not log.exists()
+    assert check["diff"] == {"before": {"entry": None}, "after": {"entry": entry}}
+    assert check["msg"] == "Audit: failover_test app (CHG-1) by ops: succeeded"
+    ensure(FakeModule(), line, line.apply)  # type: ignore[arg-type]
+    assert read(log) == [entry]
