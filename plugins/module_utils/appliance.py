@@ -15,6 +15,7 @@ from typing import Any
 from ansible_collections.vmrepl.core.plugins.module_utils.clients.errors import (
     ConfigurationError,
     NotFound,
+    TaskTimeout,
     VmreplError,
 )
 from ansible_collections.vmrepl.core.plugins.module_utils.clients.ovf import (
@@ -23,6 +24,7 @@ from ansible_collections.vmrepl.core.plugins.module_utils.clients.ovf import (
     OvfPackage,
     check_properties,
     import_ovf,
+    looks_secret,
     mask_properties,
     wait_for_vm_ip,
 )
@@ -32,6 +34,7 @@ from ansible_collections.vmrepl.core.plugins.module_utils.clients.vsphere import
     fault_message,
     moid,
 )
+from ansible_collections.vmrepl.core.plugins.module_utils.clients.wait import poll_until
 
 with contextlib.suppress(ImportError):  # reported by the modules (vsphere.HAS_PYVMOMI)
     from pyVmomi import vim, vmodl
@@ -54,6 +57,54 @@ class OvfVmSpec:
     power_on: bool = True
     wait_for_ip: bool = True
     wait_timeout: float = 600.0
+
+
+def spec_from_params(p: Mapping[str, Any]) -> OvfVmSpec:
+    """The spec from the module's options: properties as the strings OVF takes (booleans as
+    ``true``/``false``), O(admin_password) as its property, and every property that is or
+    looks like a credential marked secret (masked in the diff and results)."""
+    properties = {
+        str(k): str(v).lower() if isinstance(v, bool) else str(v)
+        for k, v in (p["properties"] or {}).items()
+    }
+    secret = {k for k in properties if looks_secret(k)}
+    if p["admin_password"] is not None:
+        properties[p["admin_password_property"]] = p["admin_password"]
+        secret.add(p["admin_password_property"])
+    return OvfVmSpec(
+        name=p["name"],
+        datacenter=p["datacenter"],
+        ovf=p["ovf"],
+        datastore=p["datastore"],
+        cluster=p["cluster"],
+        host=p["host"],
+        network=p["network"],
+        folder=p["folder"],
+        properties=properties,
+        secret_properties=frozenset(secret),
+        power_on=p["power_on"],
+        wait_for_ip=p["wait_for_ip"],
+        wait_timeout=p["wait_timeout"],
+    )
+
+
+def wait_for_api(
+    answers: Callable[[], bool | None], url: str, timeout: float, interval: float = 5.0
+) -> bool:
+    """Poll ``answers`` (True once the appliance's API at ``url`` answers, None while it does
+    not) until it answers; TaskTimeout after ``timeout`` seconds."""
+    return bool(
+        poll_until(
+            answers,
+            timeout=timeout,
+            interval=interval,
+            timeout_error=lambda: TaskTimeout(
+                f"The appliance's API at {url} did not answer within {timeout:g} s.",
+                hint="Check the appliance console, its address and the firewall; "
+                "first boot can take several minutes (raise wait_timeout).",
+            ),
+        )
+    )
 
 
 @dataclass

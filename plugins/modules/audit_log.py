@@ -86,13 +86,15 @@ path:
   type: str
 """
 
+from typing import Any
+
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.vmrepl.core.plugins.module_utils import audit
 from ansible_collections.vmrepl.core.plugins.module_utils._module import ensure, run
 
 
-def main():
+def main() -> None:
     module = AnsibleModule(
         argument_spec={
             "path": {"type": "path", "required": True},
@@ -111,7 +113,7 @@ def main():
     )
     p = module.params
 
-    def body():
+    def body() -> dict[str, Any]:
         entry = audit.record(
             operation=p["operation"],
             edition=p["edition"],

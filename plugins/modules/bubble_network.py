@@ -61,6 +61,8 @@ hosts:
   sample: {"esx-dr-01": "added", "esx-dr-02": "present"}
 """
 
+from typing import Any
+
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.vmrepl.core.plugins.module_utils import bubble_network
@@ -72,7 +74,7 @@ from ansible_collections.vmrepl.core.plugins.module_utils._module import (
 )
 
 
-def main():
+def main() -> None:
     module = AnsibleModule(
         argument_spec=argument_spec(
             vsphere=True,
@@ -85,7 +87,7 @@ def main():
     )
     p = module.params
 
-    def body():
+    def body() -> dict[str, Any]:
         hosts = sorted(set(p["hosts"]))
         if not hosts:
             return {"changed": False, "hosts": {}, "msg": "No hosts: nothing to do."}

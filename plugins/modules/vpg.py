@@ -263,7 +263,7 @@ FIELD_OPTIONS: dict[str, Any] = {
 }
 
 
-def main():
+def main() -> None:
     module = AnsibleModule(
         argument_spec=argument_spec(
             vsphere=True,
@@ -302,7 +302,7 @@ def main():
     )
     p = module.params
 
-    def body():
+    def body() -> dict[str, Any]:
         if p["definitions"] is None:
             check_options(p)
         plan_of = vpg_run if p["definitions"] is None else definitions_run

@@ -198,6 +198,8 @@ site:
   type: str
 """
 
+from typing import Any
+
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.vmrepl.core.plugins.module_utils._module import (
@@ -219,7 +221,7 @@ from ansible_collections.vmrepl.core.plugins.module_utils.recovery.run import (
 )
 
 
-def main():
+def main() -> None:
     module = AnsibleModule(
         argument_spec=argument_spec(
             vsphere=True,
@@ -253,7 +255,7 @@ def main():
     )
     options = Options.from_params(module.params)
 
-    def body():
+    def body() -> dict[str, Any]:
         with zvm_client(module) as zvm, vsphere_client(module) as vc:
             recovery = RecoveryRun(zvm, vc, options, check_mode=module.check_mode)
             plan = recovery.recovery_plan(module.params["vpgs"])

@@ -154,6 +154,8 @@ planned:
   sample: [{"host": "esx01", "address": "10.20.30.11"}]
 """
 
+from typing import Any
+
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.vmrepl.core.plugins.module_utils._module import (
@@ -174,7 +176,7 @@ from ansible_collections.vmrepl.core.plugins.module_utils.vras import (
 )
 
 
-def main():
+def main() -> None:
     module = AnsibleModule(
         argument_spec=argument_spec(
             zvm=True,
@@ -203,7 +205,7 @@ def main():
     )
     p = module.params
 
-    def body():
+    def body() -> dict[str, Any]:
         check_ranges(p, VRA_RANGES)
         settings = VraSettings(
             datastore=p["datastore"] or "",

@@ -60,6 +60,8 @@ msg:
   sample: Applied licence key ********7Q2F (Enterprise, up to 1000 VMs).
 """
 
+from typing import Any
+
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.vmrepl.core.plugins.module_utils._module import (
@@ -74,7 +76,7 @@ from ansible_collections.vmrepl.core.plugins.module_utils.clients.errors import 
 from ansible_collections.vmrepl.core.plugins.module_utils.licenses import LicensePlan, plan_license
 
 
-def main():
+def main() -> None:
     module = AnsibleModule(
         argument_spec=argument_spec(
             zvm=True,
@@ -85,7 +87,7 @@ def main():
     )
     key = module.params["license_key"].strip()
 
-    def body():
+    def body() -> dict[str, Any]:
         if not key:
             raise ConfigurationError(
                 "license_key is empty: set vmrepl_zvm_license_key (Ansible Vault)."
