@@ -1004,10 +1004,16 @@ def apply_definitions(
 
 
 # -- the module's edge: one VPG, or a file of definitions, as ``_module.ensure`` takes it -------
-def check_options(params: Mapping[str, Any]) -> None:
-    """The checks of the module's options that the argument spec cannot declare, as
-    :func:`check_definition` makes them for a definitions file: raises ConfigurationError naming
-    the option (a refusal), before anything is read."""
+def check_options(params: Mapping[str, Any]) -> dict[str, Any]:
+    """The module's options, checked before anything is read: ``definitions`` as
+    :func:`check_definitions` checks (and coerces) them, or the options of one VPG (``name``)
+    the same way, with what the argument spec cannot declare. Raises ConfigurationError naming
+    the option or the entry and key (a refusal)."""
+    if params.get("definitions") is not None:
+        return {
+            **params,
+            "definitions": check_definitions(params["definitions"], params["variable"]),
+        }
     given = {k: params[k] for k in DEFINITION_KEYS if k in params and params[k] is not None}
     _, problems = check_definition(given, "")
     if params.get("edition") == "local" and params.get("recovery_site"):
@@ -1016,6 +1022,7 @@ def check_options(params: Mapping[str, Any]) -> None:
         )
     if problems:
         raise ConfigurationError("; ".join(problems) + ".", details={"problems": problems})
+    return dict(params)
 
 
 def vm_chooser(vc: Any) -> Callable[[Mapping[str, Any]], list[dict[str, Any]]]:
@@ -1233,11 +1240,10 @@ class DefinitionsRun:
 def definitions_run(
     manager: VpgManager, vc: Any, params: Mapping[str, Any], check_mode: bool
 ) -> DefinitionsRun:
-    """Check the whole list of definitions, then plan every VPG (reads only)."""
-    definitions = check_definitions(params["definitions"], params["variable"])
+    """Plan every VPG of the definitions (checked by :func:`check_options`; reads only)."""
     plans = plan_definitions(
         manager,
-        definitions,
+        params["definitions"],
         vm_chooser(vc),
         params["edition"],
         check_mode,

@@ -300,19 +300,17 @@ def main() -> None:
         required_one_of=[("name", "definitions")],
         supports_check_mode=True,
     )
-    p = module.params
 
     def body() -> dict[str, Any]:
-        if p["definitions"] is None:
-            check_options(p)
-        plan_of = vpg_run if p["definitions"] is None else definitions_run
+        checked = check_options(module.params)  # before anything is read
+        plan_of = vpg_run if checked["definitions"] is None else definitions_run
         with zvm_client(module) as zvm:
-            manager = VpgManager(zvm, timeout=p["timeout"])
-            if p["definitions"] is None and p["state"] == "absent":  # no VMs to choose
-                plan = vpg_run(manager, None, p, module.check_mode)
+            manager = VpgManager(zvm, timeout=checked["timeout"])
+            if checked["definitions"] is None and checked["state"] == "absent":  # no VMs to choose
+                plan = vpg_run(manager, None, checked, module.check_mode)
                 return ensure(module, plan, plan.apply)
             with vsphere_client(module) as vc:  # to choose the VMs
-                plans = plan_of(manager, vc, p, module.check_mode)
+                plans = plan_of(manager, vc, checked, module.check_mode)
             return ensure(module, plans, plans.apply)
 
     run(module, body)

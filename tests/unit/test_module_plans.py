@@ -375,3 +375,16 @@ def test_an_audit_line_is_appended_outside_check_mode_only(tmp_path: Path) -> No
     assert check["msg"] == "Audit: failover_test app (CHG-1) by ops: succeeded"
     ensure(FakeModule(), line, line.apply)  # type: ignore[arg-type]
     assert read(log) == [entry]
+
+
+def test_bad_vpg_definitions_are_refused_before_any_site_is_reached(tmp_path: Path) -> None:
+    vsphere = {"hostname": "127.0.0.1", "port": 1, "username": "u", "password": "Not-Used-4711"}
+    args = {**NOWHERE, **vsphere, "definitions": [{"name": "app", "vms": ["a"], "colour": "x"}]}
+    result = run_module("vpg", args, tmp_path)
+    assert result["failed"] and result["error"] == "ConfigurationError", result
+    assert "definitions[0]" in result["msg"] and "'colour'" in result["msg"]
+    one = run_module(
+        "vpg", {**NOWHERE, **vsphere, "name": "app", "journal_history_hours": 0}, tmp_path
+    )
+    assert one["failed"] and one["error"] == "ConfigurationError", one
+    assert "journal_history_hours" in one["msg"]
