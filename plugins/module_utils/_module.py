@@ -11,7 +11,10 @@ from typing import Any, Protocol
 
 from ansible.module_utils.basic import AnsibleModule, env_fallback
 
-from ansible_collections.vmrepl.core.plugins.module_utils.clients.errors import VmreplError
+from ansible_collections.vmrepl.core.plugins.module_utils.clients.errors import (
+    ConfigurationError,
+    VmreplError,
+)
 
 VSPHERE_ARGUMENT_SPEC: dict[str, Any] = {
     "hostname": {
@@ -168,7 +171,11 @@ def run(module: AnsibleModule, body: Callable[[], dict[str, Any]]) -> None:
 
 class Plan(Protocol):
     """What a service plans: one change shape, ``changes: {field: (before, after)}``, the facts
-    to return, and the message for the plan (``summary(check_mode)``)."""
+    to return, and the message for the plan (``summary(check_mode)``).
+
+    A plan may also have ``needs_apply`` (a bool): the apply has something to do or to check
+    although no change is known from reads alone (a VRA another run is installing, a VPG setting
+    only its settings object shows). Without it, the apply runs when there are changes."""
 
     @property
     def changes(self) -> Mapping[str, tuple[Any, Any]]: ...
@@ -184,8 +191,11 @@ def ensure(
 ) -> dict[str, Any]:
     """The plan → result edge: ``changed`` when the plan has changes, ``diff`` from the changed
     keys only (when asked for with ``--diff``), ``msg`` from the plan. ``apply()`` runs only
-    when there are changes and not in check mode; what it returns (facts after the change,
-    and ``changed`` or ``msg`` when the change went otherwise than planned) updates the result."""
+    when there are changes (or the plan ``needs_apply``) and not in check mode; what it returns
+    (facts after the change, and ``changed`` or ``msg`` when the change went otherwise than
+    planned) updates the result. An apply that compares more than the reads could (a field only
+    a settings object shows) returns the change as made as ``diff``, which replaces the planned
+    one when the diff is asked for (and is dropped when not)."""
     result: dict[str, Any] = {"changed": bool(plan.changes), **plan.facts}
     if module._diff:
         result["diff"] = {
@@ -193,6 +203,46 @@ def ensure(
             for side, index in (("before", 0), ("after", 1))
         }
     result["msg"] = plan.summary(module.check_mode)
-    if plan.changes and not module.check_mode:
-        result.update(apply())
+    if getattr(plan, "needs_apply", bool(plan.changes)) and not module.check_mode:
+        applied = dict(apply())
+        diff = applied.pop("diff", None)
+        if diff is not None and module._diff:
+            result["diff"] = diff
+        result.update(applied)
     return result
+
+
+def not_applied() -> Mapping[str, Any]:
+    """The ``apply`` of a plan that is only ever shown, never applied (a ``zvm_pending`` plan:
+    check mode only)."""
+    raise AssertionError("a plan made for check mode only was applied")
+
+
+def zvm_pending(module: AnsibleModule, first: str = "deploy the ZVM first") -> bool:
+    """Whether the module plans against a ZVM that this run deploys first (option
+    ``zvm_pending``, documented by the ``vmrepl.core.zvm_pending`` fragment): such a plan reads
+    nothing, so it is refused outside check mode, saying to do ``first``."""
+    if not module.params.get("zvm_pending"):
+        return False
+    if not module.check_mode:
+        raise ConfigurationError(f"zvm_pending is for check mode only: {first}.")
+    return True
+
+
+def check_ranges(
+    params: Mapping[str, Any], ranges: Mapping[str, tuple[int, int]], what: str = ""
+) -> None:
+    """Refuse, before anything changes, an option outside its range: ``ranges`` maps option
+    names to (lowest, highest); one ConfigurationError names every option that is out of range
+    (``what`` prefixes the names, e.g. ``vra ``). Options that are not set (None) pass."""
+    problems = [
+        f"{what}{name} must be {low} to {high}, not {params[name]}"
+        for name, (low, high) in ranges.items()
+        if params.get(name) is not None and not low <= params[name] <= high
+    ]
+    if problems:
+        raise ConfigurationError(
+            "; ".join(problems) + ".",
+            hint="Nothing was changed.",
+            details={"problems": problems},
+        )

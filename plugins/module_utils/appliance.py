@@ -10,12 +10,12 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from ansible_collections.vmrepl.core.plugins.module_utils.clients.errors import (
     ConfigurationError,
     NotFound,
+    TaskTimeout,
     VmreplError,
 )
 from ansible_collections.vmrepl.core.plugins.module_utils.clients.ovf import (
@@ -24,6 +24,7 @@ from ansible_collections.vmrepl.core.plugins.module_utils.clients.ovf import (
     OvfPackage,
     check_properties,
     import_ovf,
+    looks_secret,
     mask_properties,
     wait_for_vm_ip,
 )
@@ -33,6 +34,7 @@ from ansible_collections.vmrepl.core.plugins.module_utils.clients.vsphere import
     fault_message,
     moid,
 )
+from ansible_collections.vmrepl.core.plugins.module_utils.clients.wait import poll_until
 
 with contextlib.suppress(ImportError):  # reported by the modules (vsphere.HAS_PYVMOMI)
     from pyVmomi import vim, vmodl
@@ -57,6 +59,54 @@ class OvfVmSpec:
     wait_timeout: float = 600.0
 
 
+def spec_from_params(p: Mapping[str, Any]) -> OvfVmSpec:
+    """The spec from the module's options: properties as the strings OVF takes (booleans as
+    ``true``/``false``), O(admin_password) as its property, and every property that is or
+    looks like a credential marked secret (masked in the diff and results)."""
+    properties = {
+        str(k): str(v).lower() if isinstance(v, bool) else str(v)
+        for k, v in (p["properties"] or {}).items()
+    }
+    secret = {k for k in properties if looks_secret(k)}
+    if p["admin_password"] is not None:
+        properties[p["admin_password_property"]] = p["admin_password"]
+        secret.add(p["admin_password_property"])
+    return OvfVmSpec(
+        name=p["name"],
+        datacenter=p["datacenter"],
+        ovf=p["ovf"],
+        datastore=p["datastore"],
+        cluster=p["cluster"],
+        host=p["host"],
+        network=p["network"],
+        folder=p["folder"],
+        properties=properties,
+        secret_properties=frozenset(secret),
+        power_on=p["power_on"],
+        wait_for_ip=p["wait_for_ip"],
+        wait_timeout=p["wait_timeout"],
+    )
+
+
+def wait_for_api(
+    answers: Callable[[], bool | None], url: str, timeout: float, interval: float = 5.0
+) -> bool:
+    """Poll ``answers`` (True once the appliance's API at ``url`` answers, None while it does
+    not) until it answers; TaskTimeout after ``timeout`` seconds."""
+    return bool(
+        poll_until(
+            answers,
+            timeout=timeout,
+            interval=interval,
+            timeout_error=lambda: TaskTimeout(
+                f"The appliance's API at {url} did not answer within {timeout:g} s.",
+                hint="Check the appliance console, its address and the firewall; "
+                "first boot can take several minutes (raise wait_timeout).",
+            ),
+        )
+    )
+
+
 @dataclass
 class OvfVmResult:
     changed: bool
@@ -67,6 +117,132 @@ class OvfVmResult:
     after: dict[str, Any]
 
 
+@dataclass
+class OvfVmPlan:
+    """What a run does to the VM, from reads only (everything resolved and validated: the
+    datacenter, cluster or host, datastore, network, folder, the OVF and its properties), as
+    the module's edge takes it (``_module.ensure``): ``changes`` (the fields of the VM's view
+    that differ, secrets masked), ``facts``, the message and :meth:`apply`."""
+
+    client: VSphereClient = field(repr=False)
+    spec: OvfVmSpec
+    state: str
+    before: dict[str, Any]
+    after: dict[str, Any]
+    actions: list[str]
+    vm: dict[str, Any] | None = None  # the VM's facts as read; None when it is to be deployed
+    existing: ManagedObject | None = field(default=None, repr=False)
+    target: OvfImportTarget | None = field(default=None, repr=False)
+    package_name: str = ""
+    on_progress: Callable[[int], None] | None = field(default=None, repr=False)
+
+    @property
+    def changes(self) -> dict[str, tuple[Any, Any]]:
+        """``vm``: the VM's view before and after (name, state, placement, power state, and
+        for a deployment the OVF and its properties, secrets masked), when they differ."""
+        return {"vm": (self.before, self.after)} if self.before != self.after else {}
+
+    @property
+    def needs_apply(self) -> bool:
+        """Actions to take, or (a VM deployed before and to be on) its address to wait for."""
+        waits = self.state == "present" and self.spec.power_on and self.spec.wait_for_ip
+        return bool(self.actions) or (self.existing is not None and waits)
+
+    @property
+    def facts(self) -> dict[str, Any]:
+        return {"actions": self.actions, "vm": self.vm}
+
+    def summary(self, check_mode: bool) -> str:
+        name = self.spec.name
+        if self.state == "absent":
+            if not self.actions:
+                return f"VM {name} is absent."
+            return f"{'Would remove' if check_mode else 'Removed'} VM {name}."
+        if self.existing is None:
+            return (
+                f"{'Would deploy' if check_mode else 'Deployed'} VM {name} from "
+                + (self.package_name)
+                + "."
+            )
+        if self.actions:
+            return f"{'Would power' if check_mode else 'Powered'} on VM {name}, deployed before."
+        return (
+            f"VM {name} is deployed already (host {self.vm and self.vm['host']}, datastore "
+            f"{self.before['datastore']}); nothing imported."
+        )
+
+    def apply(self) -> dict[str, Any]:
+        """Carry out the plan; the VM's facts after it (before its removal), the message, and
+        ``changed``. vCenter faults become :class:`VmreplError`."""
+        try:
+            vm = self._apply()
+        except vmodl.MethodFault as exc:
+            raise _refused(self.spec, exc) from exc
+        return {"changed": bool(self.actions), "vm": vm, "msg": self.summary(False)}
+
+    def _apply(self) -> dict[str, Any] | None:
+        client, spec = self.client, self.spec
+        if self.state == "absent":
+            assert self.existing is not None
+            client.destroy([self.existing.ref])
+            return self.vm
+        if self.existing is not None:
+            return self._ensure_existing(self.existing, dict(self.vm or {}))
+        assert self.target is not None and spec.ovf
+        with OvfPackage(spec.ovf) as package:
+            check_properties(package.descriptor, spec.properties)
+            ref = import_ovf(
+                client,
+                package,
+                spec.name,
+                self.target,
+                spec.properties,
+                on_progress=self.on_progress,
+            )
+        if spec.power_on:
+            client.wait_for_tasks(client.power_on([ref]))
+        facts = _ovf_vm_facts(client, client.retrieve_objects([ref], OVF_VM_PROPERTIES)[0])
+        if spec.power_on and spec.wait_for_ip:
+            facts["ip_address"] = wait_for_vm_ip(client, ref, spec.wait_timeout)
+        return facts
+
+    def _ensure_existing(self, existing: ManagedObject, facts: dict[str, Any]) -> dict[str, Any]:
+        client, spec = self.client, self.spec
+        if self.actions:
+            client.wait_for_tasks(client.power_on([existing.ref]))
+        if spec.power_on and spec.wait_for_ip:
+            facts["ip_address"] = wait_for_vm_ip(client, existing.ref, spec.wait_timeout)
+        if self.actions:
+            ip_address = facts["ip_address"]
+            obj = client.retrieve_objects([existing.ref], OVF_VM_PROPERTIES)[0]
+            facts = _ovf_vm_facts(client, obj)
+            facts["ip_address"] = facts["ip_address"] or ip_address
+        return facts
+
+
+def _refused(spec: OvfVmSpec, exc: Exception) -> VmreplError:
+    return VmreplError(
+        f"vCenter refused an operation for VM {spec.name}: {fault_message(exc)} "
+        f"({type(exc).__name__.split('.')[-1]})."
+    )
+
+
+def plan_ovf_vm(
+    client: VSphereClient,
+    spec: OvfVmSpec,
+    *,
+    state: str = "present",
+    on_progress: Callable[[int], None] | None = None,
+) -> OvfVmPlan:
+    """Read -> compare for a VM deployed from an OVF (reads only). A VM of that name in the
+    datacenter counts as deployed: it is not re-imported nor reconfigured, only powered on if
+    wanted. vCenter faults become :class:`VmreplError`."""
+    try:
+        return _plan_ovf_vm(client, spec, state, on_progress)
+    except vmodl.MethodFault as exc:
+        raise _refused(spec, exc) from exc
+
+
 def ensure_ovf_vm(
     client: VSphereClient,
     spec: OvfVmSpec,
@@ -75,83 +251,37 @@ def ensure_ovf_vm(
     check_mode: bool = False,
     on_progress: Callable[[int], None] | None = None,
 ) -> OvfVmResult:
-    """Read -> compare -> act for a VM deployed from an OVF. A VM of that name in the datacenter
-    counts as deployed: it is not re-imported nor reconfigured, only powered on if wanted. In
-    check mode everything is resolved and validated, and nothing is changed. vCenter faults
-    become :class:`VmreplError`."""
-    try:
-        return _ensure_ovf_vm(client, spec, state, check_mode, on_progress)
-    except vmodl.MethodFault as exc:
-        raise VmreplError(
-            f"vCenter refused an operation for VM {spec.name}: {fault_message(exc)} "
-            f"({type(exc).__name__.split('.')[-1]})."
-        ) from exc
+    """Plan (:func:`plan_ovf_vm`), then - unless in check mode - apply; for callers without
+    the module's edge (the lab)."""
+    plan = plan_ovf_vm(client, spec, state=state, on_progress=on_progress)
+    vm, msg = plan.vm, plan.summary(check_mode)
+    if plan.needs_apply and not check_mode:
+        applied = plan.apply()
+        vm, msg = applied["vm"], applied["msg"]
+    return OvfVmResult(bool(plan.actions), msg, plan.actions, vm, plan.before, plan.after)
 
 
-def _ensure_ovf_vm(
+def _plan_ovf_vm(
     client: VSphereClient,
     spec: OvfVmSpec,
     state: str,
-    check_mode: bool,
     on_progress: Callable[[int], None] | None,
-) -> OvfVmResult:
+) -> OvfVmPlan:
     datacenter = client.find_by_name(vim.Datacenter, spec.datacenter)
     existing = _find_vm(client, datacenter.ref, spec.name)
+    gone = {"name": spec.name, "state": "absent"}
     if state == "absent":
         if existing is None:
-            gone = {"name": spec.name, "state": "absent"}
-            return OvfVmResult(False, f"VM {spec.name} is absent.", [], None, gone, gone)
+            return OvfVmPlan(client, spec, state, gone, gone, [])
         facts = _ovf_vm_facts(client, existing)
-        if not check_mode:
-            client.destroy([existing.ref])
-        msg = f"{'Would remove' if check_mode else 'Removed'} VM {spec.name}."
-        return OvfVmResult(
-            True,
-            msg,
-            ["remove"],
-            facts,
-            _current_view(facts, spec),
-            {"name": spec.name, "state": "absent"},
-        )
+        before = _current_view(facts, spec)
+        return OvfVmPlan(client, spec, state, before, gone, ["remove"], facts, existing)
     if existing is not None:
-        return _ensure_existing(client, spec, existing, check_mode)
-    return _deploy(client, spec, datacenter, check_mode, on_progress)
-
-
-def _ensure_existing(
-    client: VSphereClient, spec: OvfVmSpec, existing: ManagedObject, check_mode: bool
-) -> OvfVmResult:
-    facts = _ovf_vm_facts(client, existing)
-    before = _current_view(facts, spec)
-    actions = []
-    if spec.power_on and facts["power_state"] != "poweredOn":
-        actions.append("power on")
-        if not check_mode:
-            client.wait_for_tasks(client.power_on([existing.ref]))
-    if spec.power_on and spec.wait_for_ip and not check_mode:
-        facts["ip_address"] = wait_for_vm_ip(client, existing.ref, spec.wait_timeout)
-    if actions and not check_mode:
-        ip_address = facts["ip_address"]
-        facts = _ovf_vm_facts(client, client.retrieve_objects([existing.ref], OVF_VM_PROPERTIES)[0])
-        facts["ip_address"] = facts["ip_address"] or ip_address
-    after = dict(before, power_state="poweredOn") if actions else before
-    if actions:
-        msg = f"{'Would power' if check_mode else 'Powered'} on VM {spec.name}, deployed before."
-    else:
-        msg = (
-            f"VM {spec.name} is deployed already (host {facts['host']}, datastore "
-            f"{before['datastore']}); nothing imported."
-        )
-    return OvfVmResult(bool(actions), msg, actions, facts, before, after)
-
-
-def _deploy(
-    client: VSphereClient,
-    spec: OvfVmSpec,
-    datacenter: ManagedObject,
-    check_mode: bool,
-    on_progress: Callable[[int], None] | None,
-) -> OvfVmResult:
+        facts = _ovf_vm_facts(client, existing)
+        before = _current_view(facts, spec)
+        actions = ["power on"] if spec.power_on and facts["power_state"] != "poweredOn" else []
+        after = dict(before, power_state="poweredOn") if actions else before
+        return OvfVmPlan(client, spec, state, before, after, actions, facts, existing)
     if not spec.ovf or not spec.datastore or not (spec.cluster or spec.host):
         raise ConfigurationError("Deploying needs an OVF, a datastore, and a cluster or host.")
     # Resolve and validate everything before changing anything (in check mode too).
@@ -159,7 +289,6 @@ def _deploy(
         check_properties(package.descriptor, spec.properties)
         target = _import_target(client, spec, datacenter, package.descriptor.networks)
         secret = set(spec.secret_properties) | package.descriptor.password_keys
-        before = {"name": spec.name, "state": "absent"}
         after = {
             "name": spec.name,
             "state": "present",
@@ -172,27 +301,10 @@ def _deploy(
             "power_state": "poweredOn" if spec.power_on else "poweredOff",
             "properties": mask_properties(spec.properties, secret),
         }
-        actions = ["import"] + (["power on"] if spec.power_on else [])
-        if check_mode:
-            return OvfVmResult(
-                True,
-                f"Would deploy VM {spec.name} from {package.path.name}.",
-                actions,
-                None,
-                before,
-                after,
-            )
-        vm = import_ovf(
-            client, package, spec.name, target, spec.properties, on_progress=on_progress
-        )
-    if spec.power_on:
-        client.wait_for_tasks(client.power_on([vm]))
-    obj = client.retrieve_objects([vm], OVF_VM_PROPERTIES)[0]
-    facts = _ovf_vm_facts(client, obj)
-    if spec.power_on and spec.wait_for_ip:
-        facts["ip_address"] = wait_for_vm_ip(client, vm, spec.wait_timeout)
-    return OvfVmResult(
-        True, f"Deployed VM {spec.name} from {Path(spec.ovf).name}.", actions, facts, before, after
+        name = package.path.name
+    actions = ["import"] + (["power on"] if spec.power_on else [])
+    return OvfVmPlan(
+        client, spec, state, gone, after, actions, None, None, target, name, on_progress
     )
 
 

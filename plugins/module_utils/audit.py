@@ -12,6 +12,7 @@ import getpass
 import json
 import os
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -87,3 +88,32 @@ def read(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
     if not target.exists():
         return []
     return [json.loads(line) for line in target.read_text().splitlines() if line.strip()]
+
+
+@dataclass
+class AuditLine:
+    """One line to append, as the module's edge takes it (``_module.ensure``): the change is
+    the line (``entry``: none before, the record after), :meth:`apply` appends it."""
+
+    path: str
+    entry: dict[str, Any]
+
+    @property
+    def changes(self) -> dict[str, tuple[Any, Any]]:
+        return {"entry": (None, self.entry)}
+
+    @property
+    def facts(self) -> dict[str, Any]:
+        return {"entry": self.entry, "path": self.path}
+
+    def summary(self, check_mode: bool) -> str:
+        entry = self.entry
+        return (
+            f"Audit: {entry['operation']} {', '.join(entry['vpgs'])} "
+            f"({entry['request_ref'] or 'no request reference'}) by {entry['user']}: "
+            f"{entry['result']}"
+        )
+
+    def apply(self) -> dict[str, Any]:
+        append(self.path, self.entry)
+        return {}

@@ -170,3 +170,66 @@ def apply(
             ) from exc
         done[item.host] = "added"
     return done
+
+
+@dataclass
+class NetworkPlan:
+    """The isolated network on every host, as the module's edge takes it (``_module.ensure``):
+    ``changes`` (the hosts that have it, before and after), ``facts`` (per host, C(present) or
+    C(would add)), the message and :meth:`apply`."""
+
+    client: VSphereClient
+    refs: Mapping[str, Any]
+    hosts: list[HostPlan]
+    name: str
+    vswitch: str = DEFAULT_VSWITCH
+    vlan_id: int = 0
+
+    @property
+    def missing(self) -> list[str]:
+        return [item.host for item in self.hosts if item.changes]
+
+    @property
+    def changes(self) -> dict[str, tuple[Any, Any]]:
+        every = sorted(item.host for item in self.hosts)
+        if not self.missing:
+            return {}
+        return {"hosts": ([h for h in every if h not in self.missing], every)}
+
+    @property
+    def facts(self) -> dict[str, Any]:
+        return {
+            "hosts": {item.host: "would add" if item.changes else "present" for item in self.hosts}
+        }
+
+    def _message(self, added: Sequence[str], would: bool) -> str:
+        every = sorted(item.host for item in self.hosts)
+        if not added:
+            return f"Test network {self.name}: present on {', '.join(every)}"
+        return f"Test network {self.name}: {'would be ' if would else ''}added on " + ", ".join(
+            added
+        )
+
+    def summary(self, check_mode: bool) -> str:
+        return self._message(self.missing, would=check_mode)
+
+    def apply(self) -> dict[str, Any]:
+        done = apply(self.client, self.refs, self.hosts, self.name, self.vswitch, self.vlan_id)
+        changed = "added" in done.values()
+        return {
+            "changed": changed,
+            "hosts": done,
+            "msg": self._message(self.missing if changed else [], would=False),
+        }
+
+
+def network_plan(
+    client: VSphereClient,
+    hosts: Sequence[str],
+    name: str,
+    vswitch: str = DEFAULT_VSWITCH,
+    vlan_id: int = 0,
+) -> NetworkPlan:
+    """:func:`plan` for the module's edge (reads only)."""
+    refs, plans = plan(client, hosts, name, vswitch)
+    return NetworkPlan(client, refs, plans, name, vswitch, vlan_id)

@@ -8,7 +8,7 @@ Keys are secrets: everything this module returns shows them masked (:func:`mask_
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from ansible_collections.vmrepl.core.plugins.module_utils.clients.errors import (
@@ -29,8 +29,14 @@ def mask_key(key: str | None) -> str | None:
 
 @dataclass(frozen=True)
 class LicensePlan:
+    """The wanted key against the ZVM's licence (reads only), as the module's edge takes it
+    (``_module.ensure``): ``changes`` (the key, masked, before and after), ``facts``, the
+    message and :meth:`apply`. ``zvm`` is None for a plan against a ZVM this run deploys first
+    (check mode only)."""
+
     key: str  # the wanted key
     current: dict[str, Any] | None  # GET /v1/license Details, or None when unlicensed
+    zvm: ZvmClient | None = field(default=None, compare=False, repr=False)
 
     @property
     def current_key(self) -> str | None:
@@ -38,13 +44,46 @@ class LicensePlan:
         return str(value).strip() if value else None
 
     @property
-    def changes(self) -> bool:
+    def differs(self) -> bool:
         return self.current_key != self.key
+
+    @property
+    def changes(self) -> dict[str, tuple[Any, Any]]:
+        if not self.differs:
+            return {}
+        return {"license_key": (mask_key(self.current_key), mask_key(self.key))}
+
+    @property
+    def facts(self) -> dict[str, Any]:
+        return {
+            "license": _public(None if self.differs else self.current, self.key),
+            "previous_key": mask_key(self.current_key),
+        }
+
+    def summary(self, check_mode: bool) -> str:
+        masked, previous = mask_key(self.key), mask_key(self.current_key)
+        if not self.differs:
+            return f"Licence key {masked}{_extra(self.facts['license'])} is applied already."
+        return (
+            f"Would apply licence key {masked}"
+            + (f" in place of {previous}" if previous else " (the ZVM has no licence yet)")
+            + "."
+        )
+
+    def apply(self) -> dict[str, Any]:
+        """``PUT /v1/license``, then the licence as the ZVM reports it."""
+        if self.zvm is None:
+            raise ConfigurationError(
+                "zvm_pending is for check mode only: deploy the ZVM before licensing it."
+            )
+        after = apply_license(self.zvm, self)
+        info = _public(after.current, self.key)
+        return {"license": info, "msg": f"Applied licence key {mask_key(self.key)}{_extra(info)}."}
 
 
 def plan_license(zvm: ZvmClient, key: str) -> LicensePlan:
     """What the ZVM has now, against the wanted key. Reads only."""
-    return LicensePlan(key=key, current=json_field(zvm.license(), "Details"))
+    return LicensePlan(key=key, current=json_field(zvm.license(), "Details"), zvm=zvm)
 
 
 def apply_license(zvm: ZvmClient, plan: LicensePlan) -> LicensePlan:
@@ -57,13 +96,13 @@ def apply_license(zvm: ZvmClient, plan: LicensePlan) -> LicensePlan:
             hint="Check vmrepl_zvm_license_key for this site (Ansible Vault).",
         ) from exc
     after = plan_license(zvm, plan.key)
-    if after.changes:
+    if after.differs:
         raise ConfigurationError(
             f"{zvm.where} accepted the licence key {mask_key(plan.key)} but reports "
             f"{mask_key(after.current_key) or 'no licence'}.",
             hint="Look at the ZVM's licence page; the key may belong to another site.",
         )
-    return LicensePlan(key=plan.key, current=after.current)
+    return after
 
 
 def _public(details: dict[str, Any] | None, key: str | None) -> dict[str, Any]:
@@ -75,41 +114,15 @@ def _public(details: dict[str, Any] | None, key: str | None) -> dict[str, Any]:
     }
 
 
-def describe(before: LicensePlan, after: LicensePlan | None, *, diff: bool) -> dict[str, Any]:
-    """The module result from the plan (``before``) and, when it was applied, ``after``:
-    changed, msg, the licence (masked) and, when asked, the diff."""
-    masked, previous = mask_key(before.key), mask_key(before.current_key)
-    if not before.changes or after is not None:
-        info = _public((after or before).current, before.key)
-        extra = ", ".join(
-            str(part)
-            for part in (
-                info["type"],
-                f"up to {info['max_vms']} VMs" if info["max_vms"] else None,
-                f"expires {info['expiry']}" if info["expiry"] else None,
-            )
-            if part
+def _extra(info: dict[str, Any]) -> str:
+    """`` (Enterprise, up to 1000 VMs, expires ...)`` from a public licence, or nothing."""
+    extra = ", ".join(
+        str(part)
+        for part in (
+            info["type"],
+            f"up to {info['max_vms']} VMs" if info["max_vms"] else None,
+            f"expires {info['expiry']}" if info["expiry"] else None,
         )
-        extra = f" ({extra})" if extra else ""
-        msg = (
-            f"Applied licence key {masked}{extra}."
-            if before.changes
-            else f"Licence key {masked}{extra} is applied already."
-        )
-        license_after = info
-    else:
-        msg = (
-            f"Would apply licence key {masked}"
-            + (f" in place of {previous}" if previous else " (the ZVM has no licence yet)")
-            + "."
-        )
-        license_after = _public(None, before.key)
-    result: dict[str, Any] = {
-        "changed": before.changes,
-        "msg": msg,
-        "license": license_after,
-        "previous_key": previous,
-    }
-    if diff:
-        result["diff"] = {"before": {"license_key": previous}, "after": {"license_key": masked}}
-    return result
+        if part
+    )
+    return f" ({extra})" if extra else ""

@@ -24,7 +24,7 @@ import os
 import re
 import socket
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -1001,3 +1001,253 @@ def apply_definitions(
             raise
         done.append(result)
     return done
+
+
+# -- the module's edge: one VPG, or a file of definitions, as ``_module.ensure`` takes it -------
+def check_options(params: Mapping[str, Any]) -> dict[str, Any]:
+    """The module's options, checked before anything is read: ``definitions`` as
+    :func:`check_definitions` checks (and coerces) them, or the options of one VPG (``name``)
+    the same way, with what the argument spec cannot declare. Raises ConfigurationError naming
+    the option or the entry and key (a refusal)."""
+    if params.get("definitions") is not None:
+        return {
+            **params,
+            "definitions": check_definitions(params["definitions"], params["variable"]),
+        }
+    given = {k: params[k] for k in DEFINITION_KEYS if k in params and params[k] is not None}
+    _, problems = check_definition(given, "")
+    if params.get("edition") == "local" and params.get("recovery_site"):
+        problems.append(
+            "recovery_site is for the remote edition; the local edition recovers to this site"
+        )
+    if problems:
+        raise ConfigurationError("; ".join(problems) + ".", details={"problems": problems})
+    return dict(params)
+
+
+def vm_chooser(vc: Any) -> Callable[[Mapping[str, Any]], list[dict[str, Any]]]:
+    """``choose(definition)``: the VMs (as discovery reports them) that a definition (or the
+    module's options) chooses by ``vms``, ``vm_folder``, ``vm_custom_attribute`` and ``vm_tag``;
+    the VMs are read once."""
+    from ansible_collections.vmrepl.core.plugins.module_utils.discovery import (
+        choose_vms,
+        discover_vms,
+        tagged_objects,
+    )
+
+    vms = discover_vms(vc)
+
+    def choose(item: Mapping[str, Any]) -> list[dict[str, Any]]:
+        return choose_vms(
+            vms,
+            item.get("vms") or [],
+            item.get("vm_folder"),
+            item.get("vm_custom_attribute"),
+            tagged_objects(vc, item.get("vm_tag"), "VirtualMachine"),
+        )
+
+    return choose
+
+
+def _pairs(changes: Mapping[str, Mapping[str, Any]]) -> dict[str, tuple[Any, Any]]:
+    """Readable changes (option → {before, after}) in the one change shape (before, after)."""
+    return {option: (v["before"], v["after"]) for option, v in changes.items()}
+
+
+def _diff(changes: Mapping[str, Mapping[str, Any]]) -> dict[str, dict[str, Any]]:
+    return {side: {k: v[side] for k, v in changes.items()} for side in ("before", "after")}
+
+
+@dataclass
+class VpgRun:
+    """One VPG (option ``name``) as the module's edge takes it: to bring to ``plan``, to delete
+    (``delete``: the VPG as read), or - in check mode of a first deployment, when the pairing
+    before it only "would" happen - to create once the sites are paired (``unpaired``: the VMs
+    chosen). ``changes`` are the planned ones; :meth:`apply` returns the ones made (with the
+    diff), which differ when the apply compares fields that only a settings object shows."""
+
+    name: str
+    manager: VpgManager | None
+    check_mode: bool
+    plan: VpgPlan | None = None
+    delete: VpgState | None = None
+    unpaired: list[str] | None = None
+    keep_recovery_volumes: bool = False
+
+    @property
+    def readable(self) -> dict[str, dict[str, Any]]:
+        """The changes as the module returns them (option → {before, after}, names)."""
+        if self.plan is not None:
+            return self.plan.changes
+        if self.delete is not None:
+            return {"vpg": {"before": self.name, "after": None}} if self.delete.vpg else {}
+        return {"vpg": {"before": None, "after": self.name}}
+
+    @property
+    def changes(self) -> dict[str, tuple[Any, Any]]:
+        return _pairs(self.readable)
+
+    @property
+    def needs_apply(self) -> bool:
+        return self.plan.needs_apply if self.plan is not None else bool(self.changes)
+
+    @property
+    def facts(self) -> dict[str, Any]:
+        facts: dict[str, Any] = {"changes": self.readable, "vms": [], "vpg": None}
+        if self.plan is not None:
+            facts.update(
+                vms=self.plan.spec.vms, vpg=self.plan.state.vpg, deferred=self.plan.deferred
+            )
+            if self.check_mode:
+                facts["unverified"] = self.plan.unverified
+        elif self.unpaired is not None:
+            facts["vms"] = self.unpaired
+        return facts
+
+    def _deferred(self) -> str:
+        deferred = self.plan.deferred if self.plan is not None else {}
+        if not deferred:
+            return ""
+        return "; left for a later run: " + "; ".join(
+            f"{vm} {why}" for vm, why in sorted(deferred.items())
+        )
+
+    def summary(self, check_mode: bool) -> str:
+        name, changes = self.name, self.readable
+        if self.delete is not None:
+            if not changes:
+                return f"VPG {name}: absent already"
+            return f"VPG {name}: {'would be deleted' if check_mode else 'deleted'}"
+        if self.plan is None:
+            return f"VPG {name}: would be created once the sites are paired"
+        fields = f" ({', '.join(changes)})" if changes else ""
+        if check_mode:
+            msg = f"VPG {name}: {'would change' if changes else 'no change'}{fields}"
+            if self.plan.unverified:
+                msg += f"; {', '.join(self.plan.unverified)} would be checked at apply"
+        else:
+            msg = f"VPG {name}: no change"
+        return msg + self._deferred()
+
+    def apply(self) -> dict[str, Any]:
+        if self.manager is None:
+            raise ConfigurationError(f"VPG {self.name}: the sites are not paired yet.")
+        if self.delete is not None:
+            self.manager.delete(self.delete, self.keep_recovery_volumes)
+            return {"msg": f"VPG {self.name}: deleted"}
+        assert self.plan is not None
+        changes = self.manager.apply(self.plan)
+        created = self.plan.state.vpg is None
+        fields = f" ({', '.join(changes)})" if changes else ""
+        verb = ("created" if created else "updated") if changes else "no change"
+        return {
+            "changed": bool(changes),
+            "changes": changes,
+            "vpg": self.manager.find(self.name) if changes else self.plan.state.vpg,
+            "diff": _diff(changes),
+            "msg": f"VPG {self.name}: {verb}{fields}{self._deferred()}",
+        }
+
+
+def vpg_run(manager: VpgManager, vc: Any, params: Mapping[str, Any], check_mode: bool) -> VpgRun:
+    """Plan the VPG of the module's options (``name``; reads only): refuses, before any change,
+    a VPG that chooses no VM or VMs that cannot be protected."""
+    name = params["name"]
+    if params["state"] == "absent":
+        return VpgRun(
+            name,
+            manager,
+            check_mode,
+            delete=VpgState(manager.find(name), {}),
+            keep_recovery_volumes=params["keep_recovery_volumes"],
+        )
+    chosen = vm_chooser(vc)(params)
+    if not chosen:
+        raise ConfigurationError(
+            f"VPG {name}: no VMs chosen.",
+            hint="Give vms, vm_folder, vm_custom_attribute or vm_tag that match VMs.",
+        )
+    try:
+        recovery_site = manager.recovery_site_id(params["recovery_site"], params["edition"])
+    except ConfigurationError:
+        if not (check_mode and manager.find(name) is None):
+            raise
+        # Check mode of a first deployment: the pairing before this step only "would" happen,
+        # so the recovery site cannot be read yet.
+        return VpgRun(name, None, check_mode, unpaired=[vm["name"] for vm in chosen])
+    spec = VpgSpec(
+        name=name,
+        vms=[vm["name"] for vm in chosen],
+        fields={option: params[option] for option in MANAGED_FIELDS},
+        recovery_site=recovery_site,
+    )
+    plan = manager.plan(
+        spec,
+        chosen,
+        params["domain_controller_attribute"],
+        vras_required=not check_mode,
+        skipped_hosts=params["skipped_hosts"],
+    )
+    return VpgRun(name, manager, check_mode, plan=plan)
+
+
+@dataclass
+class DefinitionsRun:
+    """A file of definitions (option ``definitions``) as the module's edge takes it: every VPG
+    planned (reads only), applied in order by :meth:`apply`."""
+
+    manager: VpgManager
+    plans: list[DefinitionPlan]
+    keep_recovery_volumes: bool = False
+
+    @property
+    def changes(self) -> dict[str, tuple[Any, Any]]:
+        results = [item.result for item in self.plans]
+        return {
+            r["name"]: (_diff(r["changes"])["before"], _diff(r["changes"])["after"])
+            for r in results
+            if r["changes"]
+        }
+
+    @property
+    def needs_apply(self) -> bool:
+        return any(
+            (item.delete is not None and item.delete.vpg is not None)
+            or (item.plan is not None and item.plan.needs_apply)
+            for item in self.plans
+        )
+
+    @property
+    def facts(self) -> dict[str, Any]:
+        return {"vpgs": [item.result for item in self.plans]}
+
+    def summary(self, check_mode: bool) -> str:
+        return "; ".join(item.result["msg"] for item in self.plans)
+
+    def apply(self) -> dict[str, Any]:
+        results = apply_definitions(self.manager, self.plans, self.keep_recovery_volumes)
+        return {
+            "changed": any(r["changed"] for r in results),
+            "vpgs": results,
+            "msg": "; ".join(r["msg"] for r in results),
+            "diff": {
+                side: {r["name"]: _diff(r["changes"])[side] for r in results if r["changes"]}
+                for side in ("before", "after")
+            },
+        }
+
+
+def definitions_run(
+    manager: VpgManager, vc: Any, params: Mapping[str, Any], check_mode: bool
+) -> DefinitionsRun:
+    """Plan every VPG of the definitions (checked by :func:`check_options`; reads only)."""
+    plans = plan_definitions(
+        manager,
+        params["definitions"],
+        vm_chooser(vc),
+        params["edition"],
+        check_mode,
+        params["variable"],
+        params["domain_controller_attribute"],
+    )
+    return DefinitionsRun(manager, plans, params["keep_recovery_volumes"])

@@ -113,6 +113,13 @@ def pool_conflicts(pools: dict[str, IpPool], reserved: dict[str, dict[str, str]]
     return conflicts
 
 
+#: The VRA settings' ranges (as the ZVM takes them): option → (lowest, highest). The module
+#: refuses values outside them before anything is read (``_module.check_ranges``), and so do
+#: :class:`VraSettings` for other callers; the request body (:func:`vra_create_body`) only
+#: builds.
+VRA_RANGES = {"memory_gb": (1, 16), "cpus": (1, 4)}
+
+
 @dataclass(frozen=True)
 class VraSettings:
     datastore: str
@@ -123,10 +130,10 @@ class VraSettings:
     ip_pool: IpPool | None = None  # None: DHCP
 
     def __post_init__(self) -> None:
-        if not 1 <= self.memory_gb <= 16:
-            raise ConfigurationError(f"memory_gb must be 1 to 16 (GB), not {self.memory_gb}.")
-        if not 1 <= self.cpus <= 4:
-            raise ConfigurationError(f"cpus must be 1 to 4, not {self.cpus}.")
+        for name, (low, high) in VRA_RANGES.items():
+            value = getattr(self, name)
+            if not low <= value <= high:
+                raise ConfigurationError(f"{name} must be {low} to {high}, not {value}.")
 
 
 @dataclass
@@ -256,11 +263,10 @@ def vra_create_body(
     populate_post_installation: bool = False,
 ) -> dict[str, Any]:
     """The body of ``POST /v1/vras``: a static IP when ``ip_address`` is given, else DHCP; the
-    ZVM's public key instead of the ESXi root password unless ``host_root_password`` is given."""
-    if not 1 <= memory_gb <= 16:
-        raise ConfigurationError(f"VRA memory {memory_gb} GB is outside 1-16 GB.")
-    if not 1 <= cpus <= 4:
-        raise ConfigurationError(f"VRA CPU count {cpus} is outside 1-4.")
+    ZVM's public key instead of the ESXi root password unless ``host_root_password`` is given.
+    It only builds: the ranges of memory and CPUs are checked where the values come in
+    (:data:`VRA_RANGES`: the module's options, :class:`VraSettings`), and the ZVM checks them
+    again."""
     network: dict[str, Any] = {"VraIPConfigurationTypeApi": "Dhcp"}
     if ip_address:
         if not (subnet_mask and gateway):
@@ -350,6 +356,16 @@ class VraRollout:
         if state == "present":
             self.placement(settings)  # refuses unknown names now, not halfway through
         return result
+
+    def rollout_plan(
+        self,
+        hosts: Sequence[str],
+        settings: VraSettings,
+        state: str = "present",
+        skipped: dict[str, str] | None = None,
+    ) -> RolloutPlan:
+        """:meth:`plan` for the module's edge (reads only): see :class:`RolloutPlan`."""
+        return RolloutPlan(self.plan(hosts, settings, state, skipped), settings, self)
 
     def placement(self, settings: VraSettings) -> tuple[str, str]:
         """The ZVM identifiers of the VRAs' datastore and network (refused when unknown)."""
@@ -443,6 +459,113 @@ class VraRollout:
             )
         for host in pending:
             outcome.failed[host] = "still installing after the timeout"
+
+
+@dataclass
+class RolloutPlan:
+    """A rollout as the module's edge takes it (``_module.ensure``): the plan's ``changes``
+    (``vra_hosts``: the hosts with a VRA, before and after; ``settings``: per host, the fields
+    an edit changes), the ``facts`` to return, the message, and :meth:`apply`. ``rollout`` is
+    None for a plan against a ZVM that is not deployed yet (check mode only)."""
+
+    plan: Plan
+    settings: VraSettings
+    rollout: VraRollout | None = None
+
+    @property
+    def removing(self) -> list[str]:
+        return [vra_host_name(v) for v in self.plan.removals]
+
+    @property
+    def changes(self) -> dict[str, tuple[Any, Any]]:
+        plan, removing = self.plan, self.removing
+        before = sorted(plan.present + removing)
+        after = sorted((set(before) | {i.host for i in plan.installs}) - set(removing))
+        changes: dict[str, tuple[Any, Any]] = {}
+        if before != after:
+            changes["vra_hosts"] = (before, after)
+        if plan.edits:
+            changes["settings"] = (
+                {e.host: {k: old for k, (old, _) in e.changes.items()} for e in plan.edits},
+                {e.host: {k: new for k, (_, new) in e.changes.items()} for e in plan.edits},
+            )
+        return changes
+
+    @property
+    def needs_apply(self) -> bool:
+        """Changes to make, or installs another run started to wait for."""
+        return self.plan.changes or bool(self.plan.busy)
+
+    @property
+    def facts(self) -> dict[str, Any]:
+        plan = self.plan
+        return {
+            "installed": [],
+            "edited": [],
+            "removed": [],
+            "present": plan.present,
+            "skipped_hosts": plan.skipped,
+            "failed_hosts": {},
+            "planned": [{"host": i.host, "address": i.address or "dhcp"} for i in plan.installs]
+            + [
+                {
+                    "host": e.host,
+                    "action": "edit",
+                    "changes": {k: v for k, (_, v) in e.changes.items()},
+                }
+                for e in plan.edits
+            ]
+            + [{"host": h, "action": "uninstall"} for h in self.removing],
+        }
+
+    def _counts(self) -> str:
+        return f"{len(self.plan.present)} present, {len(self.plan.skipped)} skipped."
+
+    def summary(self, check_mode: bool) -> str:
+        plan = self.plan
+        if not plan.changes:
+            return f"VRAs: nothing to change; {self._counts()}"
+        planned = ", ".join(f"{i.host} ({i.address or 'DHCP'})" for i in plan.installs)
+        return (
+            f"VRAs: would install {len(plan.installs)}"
+            + (f" ({planned})" if planned else "")
+            + f", edit {len(plan.edits)}, uninstall {len(self.removing)}; {self._counts()}"
+        )
+
+    def apply(self) -> dict[str, Any]:
+        """Carry out the plan; what got done, or TaskFailed naming the hosts that failed (with
+        what got done in its details)."""
+        if self.rollout is None:
+            raise ConfigurationError("zvm_pending is for check mode only: deploy the ZVM first.")
+        outcome = self.rollout.apply(self.plan, self.settings)
+        result = {
+            **self.facts,
+            "installed": outcome.installed,
+            "edited": outcome.edited,
+            "removed": outcome.removed,
+            "failed_hosts": outcome.failed,
+            "changed": bool(outcome.installed or outcome.edited or outcome.removed),
+        }
+        raise_for_failures(outcome, result)
+        result["msg"] = (
+            f"VRAs: {len(outcome.installed)} installed, {len(outcome.edited)} edited, "
+            f"{len(outcome.removed)} removed, "
+            f"{len(self.plan.present)} already present, {len(self.plan.skipped)} skipped."
+        )
+        return result
+
+
+def pending_plan(
+    hosts: Sequence[str],
+    settings: VraSettings,
+    state: str = "present",
+    skipped: dict[str, str] | None = None,
+) -> RolloutPlan:
+    """The plan against a ZVM that this run deploys first: it has no VRA yet and knows every
+    host of its vCenter, so the plan is every chosen host, from the start of the address pool.
+    Reads nothing; never applied (check mode only)."""
+    known = {h: "" for h in hosts}
+    return RolloutPlan(plan(hosts, known, [], settings, state, skipped), settings)
 
 
 def raise_for_failures(outcome: Outcome, result: dict[str, Any]) -> None:

@@ -62,7 +62,7 @@ options:
     type: str
 notes:
   - Supports check mode (writes nothing; the playbooks run it with C(check_mode=false) so that a
-    dry run is logged too).
+    dry run is logged too) and diff mode (C(entry), the line appended).
 """
 
 EXAMPLES = r"""
@@ -86,13 +86,15 @@ path:
   type: str
 """
 
+from typing import Any
+
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.vmrepl.core.plugins.module_utils import audit
-from ansible_collections.vmrepl.core.plugins.module_utils._module import run
+from ansible_collections.vmrepl.core.plugins.module_utils._module import ensure, run
 
 
-def main():
+def main() -> None:
     module = AnsibleModule(
         argument_spec={
             "path": {"type": "path", "required": True},
@@ -111,7 +113,7 @@ def main():
     )
     p = module.params
 
-    def body():
+    def body() -> dict[str, Any]:
         entry = audit.record(
             operation=p["operation"],
             edition=p["edition"],
@@ -124,16 +126,8 @@ def main():
             check_mode=p["check_mode"],
             who=audit.actor(p["job_id"]),
         )
-        if not module.check_mode:
-            audit.append(p["path"], entry)
-        return {
-            "changed": True,
-            "entry": entry,
-            "path": p["path"],
-            "msg": f"Audit: {entry['operation']} {', '.join(entry['vpgs'])} "
-            f"({entry['request_ref'] or 'no request reference'}) by {entry['user']}: "
-            f"{entry['result']}",
-        }
+        line = audit.AuditLine(p["path"], entry)
+        return ensure(module, line, line.apply)
 
     run(module, body)
 

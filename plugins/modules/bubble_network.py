@@ -61,17 +61,20 @@ hosts:
   sample: {"esx-dr-01": "added", "esx-dr-02": "present"}
 """
 
+from typing import Any
+
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.vmrepl.core.plugins.module_utils import bubble_network
 from ansible_collections.vmrepl.core.plugins.module_utils._module import (
     argument_spec,
+    ensure,
     run,
     vsphere_client,
 )
 
 
-def main():
+def main() -> None:
     module = AnsibleModule(
         argument_spec=argument_spec(
             vsphere=True,
@@ -84,35 +87,13 @@ def main():
     )
     p = module.params
 
-    def body():
+    def body() -> dict[str, Any]:
         hosts = sorted(set(p["hosts"]))
         if not hosts:
             return {"changed": False, "hosts": {}, "msg": "No hosts: nothing to do."}
         with vsphere_client(module) as vc:
-            refs, plans = bubble_network.plan(vc, hosts, p["name"], p["vswitch"])
-            missing = [item.host for item in plans if item.changes]
-            if module.check_mode:
-                done = {item.host: "would add" if item.changes else "present" for item in plans}
-                changed = bool(missing)
-            else:
-                done = bubble_network.apply(vc, refs, plans, p["name"], p["vswitch"], p["vlan_id"])
-                changed = any(item.changes for item in plans) and "added" in done.values()
-        result = {
-            "changed": changed,
-            "hosts": done,
-            "msg": f"Test network {p['name']}: "
-            + (
-                f"{'would be ' if module.check_mode else ''}added on {', '.join(missing)}"
-                if changed
-                else f"present on {', '.join(hosts)}"
-            ),
-        }
-        if module._diff:
-            result["diff"] = {
-                "before": {"hosts": sorted(h for h in hosts if h not in missing)},
-                "after": {"hosts": hosts},
-            }
-        return result
+            plan = bubble_network.network_plan(vc, hosts, p["name"], p["vswitch"], p["vlan_id"])
+            return ensure(module, plan, plan.apply)
 
     run(module, body)
 

@@ -238,27 +238,17 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.vmrepl.core.plugins.module_utils._module import (
     argument_spec,
+    ensure,
     run,
     vsphere_client,
     zvm_client,
 )
-from ansible_collections.vmrepl.core.plugins.module_utils.clients.errors import ConfigurationError
-from ansible_collections.vmrepl.core.plugins.module_utils.discovery import (
-    choose_vms,
-    discover_vms,
-    tagged_objects,
-)
 from ansible_collections.vmrepl.core.plugins.module_utils.vpgs import (
-    DEFINITION_KEYS,
-    MANAGED_FIELDS,
     NAMED_FIELDS,
     VpgManager,
-    VpgSpec,
-    VpgState,
-    apply_definitions,
-    check_definition,
-    check_definitions,
-    plan_definitions,
+    check_options,
+    definitions_run,
+    vpg_run,
 )
 
 FIELD_OPTIONS: dict[str, Any] = {
@@ -273,20 +263,7 @@ FIELD_OPTIONS: dict[str, Any] = {
 }
 
 
-def validate(p):
-    """The checks the argument spec cannot declare, as vpgs.check_definition makes them for a
-    definitions file: raises ConfigurationError naming the option (a refusal)."""
-    given = {k: p[k] for k in DEFINITION_KEYS if k in p and p[k] is not None}
-    _, problems = check_definition(given, "")
-    if p["edition"] == "local" and p["recovery_site"]:
-        problems.append(
-            "recovery_site is for the remote edition; the local edition recovers to this site"
-        )
-    if problems:
-        raise ConfigurationError("; ".join(problems) + ".", details={"problems": problems})
-
-
-def main():
+def main() -> None:
     module = AnsibleModule(
         argument_spec=argument_spec(
             vsphere=True,
@@ -323,170 +300,20 @@ def main():
         required_one_of=[("name", "definitions")],
         supports_check_mode=True,
     )
-    p = module.params
 
-    def body():
-        if p["definitions"] is not None:
-            return many(module)
-        validate(p)
+    def body() -> dict[str, Any]:
+        checked = check_options(module.params)  # before anything is read
+        plan_of = vpg_run if checked["definitions"] is None else definitions_run
         with zvm_client(module) as zvm:
-            manager = VpgManager(zvm, timeout=p["timeout"])
-            if p["state"] == "absent":
-                return absent(module, manager)
-            with vsphere_client(module) as vc:
-                chosen = choose_vms(
-                    discover_vms(vc),
-                    p["vms"],
-                    p["vm_folder"],
-                    p["vm_custom_attribute"],
-                    tagged_objects(vc, p["vm_tag"], "VirtualMachine"),
-                )
-            if not chosen:
-                raise ConfigurationError(
-                    f"VPG {p['name']}: no VMs chosen.",
-                    hint="Give vms, vm_folder, vm_custom_attribute or vm_tag that match VMs.",
-                )
-            try:
-                recovery_site = manager.recovery_site_id(p["recovery_site"], p["edition"])
-            except ConfigurationError:
-                if not (module.check_mode and manager.find(p["name"]) is None):
-                    raise
-                # Check mode of a first deployment: the pairing before this step only "would"
-                # happen, so the recovery site cannot be read yet.
-                return {
-                    "changed": True,
-                    "changes": {"vpg": {"before": None, "after": p["name"]}},
-                    "vms": [vm["name"] for vm in chosen],
-                    "vpg": None,
-                    "msg": f"VPG {p['name']}: would be created once the sites are paired",
-                }
-            spec = VpgSpec(
-                name=p["name"],
-                vms=[vm["name"] for vm in chosen],
-                fields={option: p[option] for option in MANAGED_FIELDS},
-                recovery_site=recovery_site,
-            )
-            plan = manager.plan(
-                spec,
-                chosen,
-                p["domain_controller_attribute"],
-                vras_required=not module.check_mode,
-                skipped_hosts=p["skipped_hosts"],
-            )
-            vms = plan.spec.vms
-            if module.check_mode:
-                return result_of(
-                    module, plan.changes, vms, plan.state.vpg, plan.unverified, plan.deferred
-                )
-            changes = manager.apply(plan) if plan.needs_apply else {}
-            vpg = manager.find(p["name"]) if changes else plan.state.vpg
-            created = plan.state.vpg is None
-            return result_of(module, changes, vms, vpg, [], plan.deferred, created=created)
+            manager = VpgManager(zvm, timeout=checked["timeout"])
+            if checked["definitions"] is None and checked["state"] == "absent":  # no VMs to choose
+                plan = vpg_run(manager, None, checked, module.check_mode)
+                return ensure(module, plan, plan.apply)
+            with vsphere_client(module) as vc:  # to choose the VMs
+                plans = plan_of(manager, vc, checked, module.check_mode)
+            return ensure(module, plans, plans.apply)
 
     run(module, body)
-
-
-def result_of(module, changes, vms, vpg, unverified, deferred=None, created=False):
-    """The module's result: changed, changes (and the diff), msg; in check mode what would
-    change, and the fields that only the apply can compare (``unverified``); the VMs that wait
-    for a later run (``deferred``)."""
-    name = module.params["name"]
-    deferred = deferred or {}
-    result = {
-        "changed": bool(changes),
-        "changes": changes,
-        "vms": vms,
-        "vpg": vpg,
-        "deferred": deferred,
-    }
-    if module.check_mode:
-        result["unverified"] = unverified
-    if module._diff:
-        result["diff"] = {
-            "before": {k: v["before"] for k, v in changes.items()},
-            "after": {k: v["after"] for k, v in changes.items()},
-        }
-    fields = f" ({', '.join(changes)})" if changes else ""
-    if module.check_mode:
-        verb = "would change" if changes else "no change"
-        result["msg"] = f"VPG {name}: {verb}{fields}"
-        if unverified:
-            result["msg"] += f"; {', '.join(unverified)} would be checked at apply"
-    elif not changes:
-        result["msg"] = f"VPG {name}: no change"
-    else:
-        result["msg"] = f"VPG {name}: {'created' if created else 'updated'}{fields}"
-    if deferred:
-        result["msg"] += "; left for a later run: " + "; ".join(
-            f"{vm} {why}" for vm, why in sorted(deferred.items())
-        )
-    return result
-
-
-def many(module):
-    """O(definitions): check the whole list, plan every VPG (reads only), then apply."""
-    p = module.params
-    definitions = check_definitions(p["definitions"], p["variable"])
-    with zvm_client(module) as zvm:
-        manager = VpgManager(zvm, timeout=p["timeout"])
-        with vsphere_client(module) as vc:
-            vms = discover_vms(vc)
-
-            def choose(item):
-                return choose_vms(
-                    vms,
-                    item.get("vms") or [],
-                    item.get("vm_folder"),
-                    item.get("vm_custom_attribute"),
-                    tagged_objects(vc, item.get("vm_tag"), "VirtualMachine"),
-                )
-
-            plans = plan_definitions(
-                manager,
-                definitions,
-                choose,
-                p["edition"],
-                module.check_mode,
-                p["variable"],
-                p["domain_controller_attribute"],
-            )
-        results = (
-            [item.result for item in plans]
-            if module.check_mode
-            else apply_definitions(manager, plans, p["keep_recovery_volumes"])
-        )
-    changed = [r["name"] for r in results if r["changed"]]
-    result = {
-        "changed": bool(changed),
-        "vpgs": results,
-        "msg": "; ".join(r["msg"] for r in results),
-    }
-    if module._diff:
-        result["diff"] = {
-            "before": {
-                r["name"]: {k: v["before"] for k, v in r["changes"].items()} for r in results
-            },
-            "after": {r["name"]: {k: v["after"] for k, v in r["changes"].items()} for r in results},
-        }
-    return result
-
-
-def absent(module, manager):
-    name = module.params["name"]
-    vpg = manager.find(name)
-    result = {"changed": vpg is not None, "changes": {}, "vms": [], "vpg": None}
-    if vpg is None:
-        result["msg"] = f"VPG {name}: absent already"
-        return result
-    result["changes"] = {"vpg": {"before": name, "after": None}}
-    if module._diff:
-        result["diff"] = {"before": {"vpg": name}, "after": {"vpg": None}}
-    if module.check_mode:
-        result["msg"] = f"VPG {name}: would be deleted"
-        return result
-    manager.delete(VpgState(vpg, {}), module.params["keep_recovery_volumes"])
-    result["msg"] = f"VPG {name}: deleted"
-    return result
 
 
 if __name__ == "__main__":

@@ -198,35 +198,30 @@ site:
   type: str
 """
 
+from typing import Any
+
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.vmrepl.core.plugins.module_utils._module import (
     argument_spec,
+    ensure,
     run,
     vsphere_client,
     zvm_client,
 )
-from ansible_collections.vmrepl.core.plugins.module_utils.clients.errors import OperationFailed
-from ansible_collections.vmrepl.core.plugins.module_utils.clients.zvm import ShutdownPolicy
 from ansible_collections.vmrepl.core.plugins.module_utils.recovery.rules import (
     COMMIT_POLICIES,
     LOCAL_MODES,
     OPERATIONS,
-    outcome_error,
 )
 from ansible_collections.vmrepl.core.plugins.module_utils.recovery.run import (
+    SHUTDOWN_POLICIES,
     Options,
     RecoveryRun,
 )
 
-SHUTDOWN = {
-    "none": ShutdownPolicy.NONE,
-    "shutdown": ShutdownPolicy.SHUTDOWN,
-    "force_shutdown": ShutdownPolicy.FORCE_SHUTDOWN,
-}
 
-
-def main():
+def main() -> None:
     module = AnsibleModule(
         argument_spec=argument_spec(
             vsphere=True,
@@ -238,7 +233,11 @@ def main():
             point_in_time={"type": "str"},
             commit_policy={"type": "str", "default": "commit", "choices": list(COMMIT_POLICIES)},
             rollback_on_failure={"type": "bool", "default": True},
-            shutdown_policy={"type": "str", "default": "shutdown", "choices": list(SHUTDOWN)},
+            shutdown_policy={
+                "type": "str",
+                "default": "shutdown",
+                "choices": list(SHUTDOWN_POLICIES),
+            },
             reverse_protection={"type": "bool", "default": True},
             force={"type": "bool", "default": False},
             test_network={"type": "str"},
@@ -254,50 +253,13 @@ def main():
         mutually_exclusive=[("checkpoint_tag", "point_in_time")],
         supports_check_mode=True,
     )
-    p = module.params
-    options = Options(
-        operation=p["operation"],
-        request_ref=p["request_ref"],
-        checkpoint_tag=p["checkpoint_tag"] or None,
-        point_in_time=p["point_in_time"] or None,
-        commit_policy=p["commit_policy"],
-        rollback_on_failure=p["rollback_on_failure"],
-        shutdown_policy=SHUTDOWN[p["shutdown_policy"]],
-        reverse_protection=p["reverse_protection"],
-        force=p["force"],
-        test_network=p["test_network"] or None,
-        local_mode=p["local_mode"],
-        home_site=p["home_site"] or None,
-        boot_timeout=max(0, p["boot_timeout"]),
-        sync_timeout=max(0, p["sync_timeout"]),
-        timeout=max(1, p["timeout"]),
-        poll_interval=max(0.05, p["poll_interval"]),
-        concurrency=max(1, p["concurrency"]),
-        require_all=p["require_all"],
-    )
+    options = Options.from_params(module.params)
 
-    def body():
+    def body() -> dict[str, Any]:
         with zvm_client(module) as zvm, vsphere_client(module) as vc:
             recovery = RecoveryRun(zvm, vc, options, check_mode=module.check_mode)
-            results = recovery.run(p["vpgs"])
-            site = recovery.site_name
-        result = {
-            "changed": any(r["changed"] for r in results),
-            "vpgs": results,
-            "site": site,
-            "msg": "; ".join(r["message"] for r in results) or "No VPG.",
-        }
-        if module._diff:
-            result["diff"] = {
-                "before": {r["vpg"]: r["vpg_status"] for r in results if r["changed"]},
-                "after": {r["vpg"]: r["message"] for r in results if r["changed"]},
-            }
-        problem = outcome_error(results, p["operation"])
-        if problem:
-            raise OperationFailed(
-                problem, details={"vpgs": results, "site": site, "changed": result["changed"]}
-            )
-        return result
+            plan = recovery.recovery_plan(module.params["vpgs"])
+            return ensure(module, plan, plan.apply)
 
     run(module, body)
 

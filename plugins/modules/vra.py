@@ -43,11 +43,14 @@ options:
     description: The network (port group) of the VRAs. Required with O(state=present).
     type: str
   memory_gb:
-    description: VRA memory, its I/O buffer (3 GB gives about 2.5 GB of buffer).
+    description:
+      - VRA memory, its I/O buffer (3 GB gives about 2.5 GB of buffer).
+      - 1 to 16; another value is refused before anything is read or changed.
     type: int
     default: 3
   cpus:
-    description: VRA vCPUs.
+    description:
+      - VRA vCPUs, 1 to 4; another value is refused before anything is read or changed.
     type: int
     default: 1
   group:
@@ -87,7 +90,9 @@ options:
     type: int
     default: 1800
 notes:
-  - Supports check mode and diff mode.
+  - Supports check mode and diff mode. The diff has C(vra_hosts) (the chosen hosts that have a
+    VRA, before and after) when VRAs are installed or uninstalled, and C(settings) (per host,
+    the fields an edit changes) when VRAs are edited; nothing when nothing changes.
 """
 
 EXAMPLES = r"""
@@ -149,25 +154,29 @@ planned:
   sample: [{"host": "esx01", "address": "10.20.30.11"}]
 """
 
+from typing import Any
+
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.vmrepl.core.plugins.module_utils._module import (
     argument_spec,
+    check_ranges,
+    ensure,
+    not_applied,
     run,
     zvm_client,
+    zvm_pending,
 )
-from ansible_collections.vmrepl.core.plugins.module_utils.clients.errors import ConfigurationError
 from ansible_collections.vmrepl.core.plugins.module_utils.vras import (
+    VRA_RANGES,
     IpPool,
     VraRollout,
     VraSettings,
-    raise_for_failures,
-    vra_host_name,
+    pending_plan,
 )
-from ansible_collections.vmrepl.core.plugins.module_utils.vras import plan as plan_vras
 
 
-def main():
+def main() -> None:
     module = AnsibleModule(
         argument_spec=argument_spec(
             zvm=True,
@@ -196,55 +205,8 @@ def main():
     )
     p = module.params
 
-    def describe(plan, removing):
-        """The result of a plan: what would change (check mode) or is about to."""
-        before = sorted(plan.present + removing)
-        after = sorted((set(before) | {i.host for i in plan.installs}) - set(removing))
-        result = {
-            "changed": plan.changes,
-            "installed": [],
-            "edited": [],
-            "removed": [],
-            "present": plan.present,
-            "skipped_hosts": plan.skipped,
-            "failed_hosts": {},
-            "planned": [{"host": i.host, "address": i.address or "dhcp"} for i in plan.installs]
-            + [
-                {
-                    "host": e.host,
-                    "action": "edit",
-                    "changes": {k: v for k, (_, v) in e.changes.items()},
-                }
-                for e in plan.edits
-            ]
-            + [{"host": h, "action": "uninstall"} for h in removing],
-        }
-        if module._diff:
-            result["diff"] = {
-                side: {
-                    "vra_hosts": hosts,
-                    "settings": {
-                        e.host: {k: pair[index] for k, pair in e.changes.items()}
-                        for e in plan.edits
-                    },
-                }
-                for side, hosts, index in (("before", before, 0), ("after", after, 1))
-            }
-        counts = f"{len(plan.present)} present, {len(plan.skipped)} skipped."
-        if not plan.changes:
-            result["msg"] = f"VRAs: nothing to change; {counts}"
-        else:
-            planned = ", ".join(f"{i.host} ({i.address or 'DHCP'})" for i in plan.installs)
-            result["msg"] = (
-                f"VRAs: would install {len(plan.installs)}"
-                + (f" ({planned})" if planned else "")
-                + f", edit {len(plan.edits)}, uninstall {len(removing)}; {counts}"
-            )
-        return result
-
-    def body():
-        if p["zvm_pending"] and not module.check_mode:
-            raise ConfigurationError("zvm_pending is for check mode only: deploy the ZVM first.")
+    def body() -> dict[str, Any]:
+        check_ranges(p, VRA_RANGES)
         settings = VraSettings(
             datastore=p["datastore"] or "",
             network=p["network"] or "",
@@ -253,35 +215,12 @@ def main():
             group=p["group"],
             ip_pool=IpPool(**p["ip_pool"]) if p["ip_pool"] else None,
         )
-        if p["zvm_pending"]:
-            # A ZVM that this run deploys first has no VRA yet and knows every host of its
-            # vCenter: the plan is every chosen host, from the start of the address pool.
-            known = {h: "" for h in p["hosts"]}
-            return describe(
-                plan_vras(p["hosts"], known, [], settings, p["state"], p["skipped_hosts"]), []
-            )
+        want = (p["hosts"], settings, p["state"], p["skipped_hosts"])
+        if zvm_pending(module):
+            return ensure(module, pending_plan(*want), not_applied)
         with zvm_client(module) as zvm:
-            rollout = VraRollout(zvm, timeout=p["timeout"])
-            plan = rollout.plan(p["hosts"], settings, p["state"], p["skipped_hosts"])
-            removing = [vra_host_name(v) for v in plan.removals]
-            result = describe(plan, removing)
-            if module.check_mode or not (plan.changes or plan.busy):
-                return result
-            outcome = rollout.apply(plan, settings)
-            result.update(
-                installed=outcome.installed,
-                edited=outcome.edited,
-                removed=outcome.removed,
-                failed_hosts=outcome.failed,
-                changed=bool(outcome.installed or outcome.edited or outcome.removed),
-            )
-            raise_for_failures(outcome, result)
-            result["msg"] = (
-                f"VRAs: {len(outcome.installed)} installed, {len(outcome.edited)} edited, "
-                f"{len(outcome.removed)} removed, "
-                f"{len(plan.present)} already present, {len(plan.skipped)} skipped."
-            )
-            return result
+            plan = VraRollout(zvm, timeout=p["timeout"]).rollout_plan(*want)
+            return ensure(module, plan, plan.apply)
 
     run(module, body)
 

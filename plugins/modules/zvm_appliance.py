@@ -126,7 +126,8 @@ options:
 notes:
   - Supports check mode (everything is looked up and validated - datacenter, cluster or host,
     datastore, network, folder, the OVF and its properties - and nothing is changed) and diff
-    mode (before and after, with the key settings; secrets masked).
+    mode (C(vm), the VM before and after with the key settings, secrets masked, when it
+    changes).
   - Runs where the OVA is, usually the controller (O(ignore:delegate_to=localhost) on the task);
     that host must reach vCenter and, for the upload, the ESXi hosts on port 443.
   - Member of the C(vmrepl.core.vsphere) action group, for C(module_defaults).
@@ -214,27 +215,28 @@ msg:
 
 import ssl
 import urllib.error
+from typing import Any
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.urls import open_url
 
 from ansible_collections.vmrepl.core.plugins.module_utils._module import (
     argument_spec,
+    ensure,
     run,
     vsphere_client,
 )
-from ansible_collections.vmrepl.core.plugins.module_utils.appliance import OvfVmSpec, ensure_ovf_vm
-from ansible_collections.vmrepl.core.plugins.module_utils.clients.errors import (
-    ConnectionFailed,
-    TaskTimeout,
+from ansible_collections.vmrepl.core.plugins.module_utils.appliance import (
+    plan_ovf_vm,
+    spec_from_params,
+    wait_for_api,
 )
-from ansible_collections.vmrepl.core.plugins.module_utils.clients.ovf import looks_secret
-from ansible_collections.vmrepl.core.plugins.module_utils.clients.wait import poll_until
+from ansible_collections.vmrepl.core.plugins.module_utils.clients.errors import ConnectionFailed
 
 API_UP = (200, 401)
 
 
-def api_answers(url, validate_certs, ca_file):
+def api_answers(url: str, validate_certs: bool, ca_file: str | None) -> bool | None:
     """True when GET {url}/v1/localsite answers 200 or 401; None while it does not (yet)."""
     probe = url.rstrip("/") + "/v1/localsite"
     try:
@@ -256,7 +258,7 @@ def api_answers(url, validate_certs, ca_file):
     return True if status in API_UP else None
 
 
-def main():
+def main() -> None:
     module = AnsibleModule(
         argument_spec=argument_spec(
             vsphere=True,
@@ -287,68 +289,33 @@ def main():
         supports_check_mode=True,
     )
     p = module.params
-    properties = {
-        str(k): str(v).lower() if isinstance(v, bool) else str(v)
-        for k, v in p["properties"].items()
-    }
-    secret = {k for k in properties if looks_secret(k)}
-    if p["admin_password"] is not None:
-        properties[p["admin_password_property"]] = p["admin_password"]
-        secret.add(p["admin_password_property"])
-    for key in secret:  # never shown, whatever the key is called
-        if properties[key]:
-            module.no_log_values.add(properties[key])
+    spec = spec_from_params(p)
+    for key in spec.secret_properties:  # never shown, whatever the key is called
+        if spec.properties[key]:
+            module.no_log_values.add(spec.properties[key])
 
-    spec = OvfVmSpec(
-        name=p["name"],
-        datacenter=p["datacenter"],
-        ovf=p["ovf"],
-        datastore=p["datastore"],
-        cluster=p["cluster"],
-        host=p["host"],
-        network=p["network"],
-        folder=p["folder"],
-        properties=properties,
-        secret_properties=frozenset(secret),
-        power_on=p["power_on"],
-        wait_for_ip=p["wait_for_ip"],
-        wait_timeout=p["wait_timeout"],
-    )
-
-    def body():
+    def body() -> dict[str, Any]:
         with vsphere_client(module) as client:
-            outcome = ensure_ovf_vm(
+            plan = plan_ovf_vm(
                 client,
                 spec,
                 state=p["state"],
-                check_mode=module.check_mode,
                 on_progress=lambda percent: module.debug(f"OVF upload {percent}%"),
             )
-        api_ready = None
-        running = outcome.vm is not None and outcome.vm["power_state"] == "poweredOn"
+            result = ensure(module, plan, plan.apply)
+        vm, url = result["vm"], p["api_url"]
         # (in check mode too: an appliance that is running already may still be booting, and
         # waiting for it changes nothing)
-        if p["api_url"] and p["state"] == "present" and running:
-            api_ready = poll_until(
-                lambda: api_answers(p["api_url"], p["api_validate_certs"], p["api_ca_file"]),
-                timeout=p["wait_timeout"],
-                interval=5,
-                timeout_error=lambda: TaskTimeout(
-                    f"The appliance's API at {p['api_url']} did not answer within "
-                    f"{p['wait_timeout']} s.",
-                    hint="Check the appliance console, its address and the firewall; "
-                    "first boot can take several minutes (raise wait_timeout).",
-                ),
+        running = p["state"] == "present" and vm and vm["power_state"] == "poweredOn"
+        result["api_ready"] = (
+            wait_for_api(
+                lambda: api_answers(url, p["api_validate_certs"], p["api_ca_file"]),
+                url,
+                p["wait_timeout"],
             )
-        result = {
-            "changed": outcome.changed,
-            "msg": outcome.msg,
-            "actions": outcome.actions,
-            "vm": outcome.vm,
-            "api_ready": api_ready,
-        }
-        if module._diff:
-            result["diff"] = {"before": outcome.before, "after": outcome.after}
+            if url and running
+            else None
+        )
         return result
 
     run(module, body)

@@ -60,23 +60,23 @@ msg:
   sample: Applied licence key ********7Q2F (Enterprise, up to 1000 VMs).
 """
 
+from typing import Any
+
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.vmrepl.core.plugins.module_utils._module import (
     argument_spec,
+    ensure,
+    not_applied,
     run,
     zvm_client,
+    zvm_pending,
 )
 from ansible_collections.vmrepl.core.plugins.module_utils.clients.errors import ConfigurationError
-from ansible_collections.vmrepl.core.plugins.module_utils.licenses import (
-    LicensePlan,
-    apply_license,
-    describe,
-    plan_license,
-)
+from ansible_collections.vmrepl.core.plugins.module_utils.licenses import LicensePlan, plan_license
 
 
-def main():
+def main() -> None:
     module = AnsibleModule(
         argument_spec=argument_spec(
             zvm=True,
@@ -85,24 +85,18 @@ def main():
         ),
         supports_check_mode=True,
     )
-    p = module.params
-    key = p["license_key"].strip()
+    key = module.params["license_key"].strip()
 
-    def body():
+    def body() -> dict[str, Any]:
         if not key:
             raise ConfigurationError(
                 "license_key is empty: set vmrepl_zvm_license_key (Ansible Vault)."
             )
-        if p["zvm_pending"] and not module.check_mode:
-            raise ConfigurationError(
-                "zvm_pending is for check mode only: deploy the ZVM before licensing it."
-            )
-        if p["zvm_pending"]:
-            return describe(LicensePlan(key=key, current=None), None, diff=module._diff)
+        if zvm_pending(module, "deploy the ZVM before licensing it"):
+            return ensure(module, LicensePlan(key=key, current=None), not_applied)
         with zvm_client(module) as zvm:
             plan = plan_license(zvm, key)
-            after = apply_license(zvm, plan) if plan.changes and not module.check_mode else None
-        return describe(plan, after, diff=module._diff)
+            return ensure(module, plan, plan.apply)
 
     run(module, body)
 

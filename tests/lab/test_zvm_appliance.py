@@ -216,8 +216,8 @@ def test_deploy_lifecycle_on_a_host(site: Site) -> None:
     assert result["changed"] is True
     assert result["actions"] == ["import", "power on"]
     assert result["msg"].startswith("Would deploy VM zvma-site1")
-    assert result["diff"]["before"] == {"name": "zvma-site1", "state": "absent"}
-    after = result["diff"]["after"]
+    assert result["diff"]["before"] == {"vm": {"name": "zvma-site1", "state": "absent"}}
+    after = result["diff"]["after"]["vm"]
     assert after["host"] == "DC0_C0_H1" and after["datastore"] == "LocalDS_1"
     assert after["properties"]["ip_address"] == "192.0.2.10"
     assert after["properties"]["admin_password"] == "********"
@@ -249,7 +249,7 @@ def test_deploy_lifecycle_on_a_host(site: Site) -> None:
     assert ok, output
     assert result["changed"] is False
     assert result["actions"] == []
-    assert result["diff"]["before"] == result["diff"]["after"]
+    assert result["diff"] == {"before": {}, "after": {}}
     assert len(uploads(site, "zvma-site1")) == 1
 
     # Found powered off: powered on (and only that), in check mode first.
@@ -262,7 +262,8 @@ def test_deploy_lifecycle_on_a_host(site: Site) -> None:
     ok, result, output = run_module(site, args, diff=True)
     outputs.append(output)
     assert ok and result["changed"] is True and result["actions"] == ["power on"], output
-    assert result["diff"]["after"]["power_state"] == "poweredOn"
+    assert result["diff"]["before"]["vm"]["power_state"] == "poweredOff"
+    assert result["diff"]["after"]["vm"]["power_state"] == "poweredOn"
     assert vms(site)["zvma-site1"]["power"] == "poweredOn"
     assert len(uploads(site, "zvma-site1")) == 1
 
@@ -271,7 +272,7 @@ def test_deploy_lifecycle_on_a_host(site: Site) -> None:
     ok, result, output = run_module(site, absent, check=True, diff=True)
     outputs.append(output)
     assert ok and result["changed"] is True, output
-    assert result["diff"]["after"] == {"name": "zvma-site1", "state": "absent"}
+    assert result["diff"]["after"] == {"vm": {"name": "zvma-site1", "state": "absent"}}
     assert "zvma-site1" in vms(site)
     ok, result, output = run_module(site, absent)
     outputs.append(output)

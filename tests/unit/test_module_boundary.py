@@ -11,8 +11,11 @@ from typing import Any
 import pytest
 from pyVmomi import vim
 
-from ansible_collections.vmrepl.core.plugins.module_utils._module import ensure, run
-from ansible_collections.vmrepl.core.plugins.module_utils.clients.errors import TaskFailed
+from ansible_collections.vmrepl.core.plugins.module_utils._module import ensure, run, zvm_pending
+from ansible_collections.vmrepl.core.plugins.module_utils.clients.errors import (
+    ConfigurationError,
+    TaskFailed,
+)
 
 
 class Exit(Exception):
@@ -130,3 +133,49 @@ def test_ensure_builds_the_diff_from_the_changed_keys_only_when_asked() -> None:
         "after": {"size": 2, "name": "b"},
     }
     assert "diff" not in ensure(FakeModule(check_mode=True), plan, dict)  # type: ignore[arg-type]
+
+
+@dataclass
+class WaitingPlan(FakePlan):
+    """A plan with nothing to change that still has something to do at apply."""
+
+    needs_apply: bool = True
+
+
+def test_ensure_applies_a_plan_that_needs_it_without_changes_but_not_in_check_mode() -> None:
+    applied = []
+
+    def apply() -> dict[str, Any]:
+        applied.append(1)
+        return {"msg": "waited"}
+
+    assert ensure(FakeModule(check_mode=True), WaitingPlan({}), apply)["msg"] == "would change []"  # type: ignore[arg-type]
+    assert applied == []
+    assert ensure(FakeModule(), WaitingPlan({}), apply) == {"changed": False, "msg": "waited"}  # type: ignore[arg-type]
+    assert applied == [1]
+    assert ensure(FakeModule(), WaitingPlan({}, needs_apply=False), apply)["msg"] == "changing []"  # type: ignore[arg-type]
+    assert applied == [1]
+
+
+def test_the_diff_an_apply_returns_replaces_the_planned_one_only_when_asked() -> None:
+    """An apply that compared more than the reads could returns the change as made."""
+    made = {"before": {"size": 1, "colour": "red"}, "after": {"size": 2, "colour": "blue"}}
+
+    def apply() -> dict[str, Any]:
+        return {"diff": made, "changed": True}
+
+    plan = FakePlan({"size": (1, 2)})
+    assert ensure(FakeModule(diff=True), plan, apply)["diff"] == made  # type: ignore[arg-type]
+    assert "diff" not in ensure(FakeModule(), plan, apply)  # type: ignore[arg-type]
+
+
+def test_zvm_pending_is_for_check_mode_only() -> None:
+    module = FakeModule(check_mode=True)
+    module.params = {"zvm_pending": True}  # type: ignore[attr-defined]
+    assert zvm_pending(module) is True  # type: ignore[arg-type]
+    module.params = {"zvm_pending": False}  # type: ignore[attr-defined]
+    assert zvm_pending(module) is False  # type: ignore[arg-type]
+    real = FakeModule()
+    real.params = {"zvm_pending": True}  # type: ignore[attr-defined]
+    with pytest.raises(ConfigurationError, match="check mode only: license it later"):
+        zvm_pending(real, "license it later")  # type: ignore[arg-type]

@@ -13,19 +13,23 @@ from typing import Any
 
 import pytest
 
+from ansible_collections.vmrepl.core.plugins.module_utils._module import ensure
 from ansible_collections.vmrepl.core.plugins.module_utils.clients.errors import ConfigurationError
 from ansible_collections.vmrepl.core.plugins.module_utils.clients.zvm import (
     ZvmClient,
     ZvmConnectionParams,
 )
 from ansible_collections.vmrepl.core.plugins.module_utils.vpgs import (
+    Names,
     VpgManager,
+    VpgPlan,
+    VpgRun,
     VpgSpec,
+    VpgState,
     observed,
     planned_differences,
     protectability,
 )
-from ansible_collections.vmrepl.core.plugins.modules.vpg import result_of
 from tests.unit.test_zvm_client import PASSWORD, USER, FakeZvm, Reply, Seen, test_tls
 
 EXAMPLE = Path(__file__).parents[2] / "src/vmrepl/lab/zvm/openapi/vpg-settings-example.json"
@@ -266,23 +270,118 @@ def module(check_mode: bool, diff: bool = False) -> Any:
     return SimpleNamespace(params={"name": NAME}, check_mode=check_mode, _diff=diff)
 
 
+class Applying:
+    """A manager whose apply finds what the planned changes did not show (``found``)."""
+
+    def __init__(self, found: dict[str, Any]) -> None:
+        self.found = found
+
+    def apply(self, plan: VpgPlan) -> dict[str, Any]:
+        return self.found
+
+    def find(self, name: str) -> dict[str, Any]:
+        return {"VpgName": name, "after": True}
+
+
+def vpg_run(
+    check_mode: bool,
+    changes: dict[str, Any],
+    vpg: dict[str, Any] | None = None,
+    unverified: list[str] | None = None,
+    manager: Any = None,
+    deferred: dict[str, str] | None = None,
+) -> VpgRun:
+    plan = VpgPlan(
+        VpgSpec(NAME, ["app1"], {}),
+        VpgState(vpg, {}),
+        {},
+        {},
+        Names(),
+        changes,
+        unverified or [],
+        deferred or {},
+    )
+    return VpgRun(NAME, manager, check_mode, plan=plan)
+
+
+def run_of(check_mode: bool, diff: bool = False, **plan: Any) -> dict[str, Any]:
+    the_plan = vpg_run(check_mode, **plan)
+    return ensure(module(check_mode, diff), the_plan, the_plan.apply)
+
+
 def test_check_mode_with_nothing_to_change_says_so() -> None:
-    result = result_of(module(check_mode=True), {}, ["app1"], {"VpgName": NAME}, [])
+    result = run_of(True, changes={}, vpg={"VpgName": NAME})
     assert result["changed"] is False
     assert result["msg"] == f"VPG {NAME}: no change"
-    unverified = result_of(module(True), {}, ["app1"], None, ["test_network"])
+    assert result["unverified"] == []
+    unverified = run_of(True, changes={}, unverified=["test_network"])
     assert unverified["changed"] is False
     assert unverified["msg"] == f"VPG {NAME}: no change; test_network would be checked at apply"
 
 
 def test_check_mode_with_changes_says_what_would_change() -> None:
     changes = {"journal_history_hours": {"before": 168, "after": 24}}
-    result = result_of(module(True, diff=True), copy.deepcopy(changes), [], None, [])
+    result = run_of(True, diff=True, changes=copy.deepcopy(changes))
     assert result["changed"] is True
     assert result["msg"] == f"VPG {NAME}: would change (journal_history_hours)"
     assert result["diff"] == {
         "before": {"journal_history_hours": 168},
         "after": {"journal_history_hours": 24},
     }
-    real = result_of(module(False), {}, [], None, [])
+    assert result["changes"] == changes
+    real = run_of(False, changes={}, vpg={"VpgName": NAME})
     assert (real["changed"], real["msg"]) == (False, f"VPG {NAME}: no change")
+    assert "unverified" not in real
+
+
+def test_the_apply_reports_and_diffs_the_changes_it_made() -> None:
+    """A field only the settings object shows is found at apply: changed, the diff and the
+    message follow what the apply made, not the plan (which had nothing to show)."""
+    made = {"test_network": {"before": "a", "after": "b"}}
+    result = run_of(
+        False,
+        diff=True,
+        changes={},
+        vpg={"VpgName": NAME},
+        unverified=["test_network"],
+        manager=Applying(made),
+        deferred={"web2": "runs on host esx2, in maintenance mode"},
+    )
+    assert result["changed"] is True
+    assert result["changes"] == made
+    assert result["diff"] == {"before": {"test_network": "a"}, "after": {"test_network": "b"}}
+    assert result["vpg"] == {"VpgName": NAME, "after": True}
+    assert result["msg"] == (
+        f"VPG {NAME}: updated (test_network); left for a later run: web2 runs on host esx2, "
+        "in maintenance mode"
+    )
+    quiet = run_of(False, changes={}, unverified=["x"], vpg={"VpgName": NAME}, manager=Applying({}))
+    assert (quiet["changed"], quiet["msg"]) == (False, f"VPG {NAME}: no change")
+    assert "diff" not in quiet
+
+
+def test_deleting_a_vpg_is_planned_and_applied_through_the_same_edge() -> None:
+    deleted: list[Any] = []
+
+    class Deleting:
+        def delete(self, state: VpgState, keep: bool) -> None:
+            deleted.append((state.vpg, keep))
+
+    gone = VpgRun(NAME, Deleting(), False, delete=VpgState(None, {}))  # type: ignore[arg-type]
+    result = ensure(module(False, True), gone, gone.apply)
+    assert result == {
+        "changed": False,
+        "changes": {},
+        "vms": [],
+        "vpg": None,
+        "diff": {"before": {}, "after": {}},
+        "msg": f"VPG {NAME}: absent already",
+    }
+    there = VpgRun(NAME, Deleting(), True, delete=VpgState({"VpgName": NAME}, {}))  # type: ignore[arg-type]
+    check = ensure(module(True, True), there, there.apply)
+    assert (check["changed"], check["msg"]) == (True, f"VPG {NAME}: would be deleted")
+    assert check["diff"] == {"before": {"vpg": NAME}, "after": {"vpg": None}}
+    assert deleted == []
+    there.check_mode = False
+    assert ensure(module(False), there, there.apply)["msg"] == f"VPG {NAME}: deleted"
+    assert deleted == [({"VpgName": NAME}, False)]

@@ -47,7 +47,7 @@ from ansible_collections.vmrepl.core.plugins.module_utils.clients.zvm import (
     ZvmConnectionParams,
     json_field,
 )
-from ansible_collections.vmrepl.core.plugins.module_utils.vras import vra_create_body
+from ansible_collections.vmrepl.core.plugins.module_utils.vras import VraSettings, vra_create_body
 from tests.support.clock import FakeClock
 from tests.support.openapi_schema import SCHEMA_FILE, OpenApiSchema
 
@@ -748,8 +748,8 @@ def test_invalid_parameters_fail_before_any_request(fake: FakeZvm, clock: FakeCl
         client.site_objects(SITE, "clusters")
     with pytest.raises(ConfigurationError, match="subnet mask"):
         vra_create_body(HOST, DS, NET, ip_address="10.0.0.5")
-    with pytest.raises(ConfigurationError):
-        vra_create_body(HOST, DS, NET, memory_gb=32)
+    with pytest.raises(ConfigurationError, match="memory_gb must be 1 to 16, not 32"):
+        VraSettings(datastore="ds", network="net", memory_gb=32)
     assert fake.requests == []
 
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
@@ -56,6 +56,7 @@ from ansible_collections.vmrepl.core.plugins.module_utils.recovery.rules import 
     iso,
     label,
     operation_running,
+    outcome_error,
     peer_unreachable,
     pick_recovered,
     point_from,
@@ -77,6 +78,14 @@ class _BootWaitOver(Exception):
 
 
 # -- the run ----------------------------------------------------------------------------------
+#: The shutdown policies of a recovery by the names the module takes.
+SHUTDOWN_POLICIES = {
+    "none": ShutdownPolicy.NONE,
+    "shutdown": ShutdownPolicy.SHUTDOWN,
+    "force_shutdown": ShutdownPolicy.FORCE_SHUTDOWN,
+}
+
+
 @dataclass
 class Options:
     operation: str
@@ -98,6 +107,32 @@ class Options:
     concurrency: int = 4
     #: Refuse the run when a VPG is not known here (this is the only site of the run).
     require_all: bool = False
+
+    @classmethod
+    def from_params(cls, params: Mapping[str, Any]) -> Options:
+        """The options of the module ``vpg_recovery`` (its option names; the shutdown policy by
+        its name in :data:`SHUTDOWN_POLICIES`; times and counts held to their least)."""
+        p = params
+        return cls(
+            operation=p["operation"],
+            request_ref=p["request_ref"],
+            checkpoint_tag=p["checkpoint_tag"] or None,
+            point_in_time=p["point_in_time"] or None,
+            commit_policy=p["commit_policy"],
+            rollback_on_failure=p["rollback_on_failure"],
+            shutdown_policy=SHUTDOWN_POLICIES[p["shutdown_policy"]],
+            reverse_protection=p["reverse_protection"],
+            force=p["force"],
+            test_network=p["test_network"] or None,
+            local_mode=p["local_mode"],
+            home_site=p["home_site"] or None,
+            boot_timeout=max(0, p["boot_timeout"]),
+            sync_timeout=max(0, p["sync_timeout"]),
+            timeout=max(1, p["timeout"]),
+            poll_interval=max(0.05, p["poll_interval"]),
+            concurrency=max(1, p["concurrency"]),
+            require_all=p["require_all"],
+        )
 
     @property
     def is_test(self) -> bool:
@@ -543,11 +578,19 @@ class RecoveryRun:
         works = self.plan(names)
         if self.check_mode:
             return [w.result for w in works]
+        return self.act(works)
+
+    def act(self, works: Sequence[Work]) -> list[dict[str, Any]]:
+        """Act on the planned VPGs in batches of ``concurrency``; every VPG's result."""
         todo = [w for w in works if w.result["status"] == "planned"]
         size = max(1, self.o.concurrency)
         for start in range(0, len(todo), size):
             self._batch(todo[start : start + size])
         return [w.result for w in works]
+
+    def recovery_plan(self, names: Sequence[str]) -> RecoveryPlan:
+        """:meth:`plan` for the module's edge (``_module.ensure``): see :class:`RecoveryPlan`."""
+        return RecoveryPlan(self, self.plan(names))
 
     def _batch(self, batch: list[Work]) -> None:
         for work in batch:
@@ -972,3 +1015,55 @@ class RecoveryRun:
                     f"now protected {result['protected_site']} → {result['recovery_site']}"
                 )
         result["message"] = ", ".join(parts)
+
+
+def _diff(results: Sequence[Mapping[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Per VPG acted on: its status before, and what the run does (or did) to it."""
+    acted = [r for r in results if r["changed"]]
+    return {
+        "before": {r["vpg"]: r["vpg_status"] for r in acted},
+        "after": {r["vpg"]: r["message"] for r in acted},
+    }
+
+
+@dataclass
+class RecoveryPlan:
+    """A recovery run as the module's edge takes it. An operation is an action, not a desired
+    state: ``changes`` are the VPGs the run acts on (their status before, what the operation
+    does to them); :meth:`apply` carries it out and reports what it did, with the diff, and
+    OperationFailed naming the VPGs that failed (with every result in its details)."""
+
+    recovery: RecoveryRun
+    works: list[Work]
+
+    @property
+    def results(self) -> list[dict[str, Any]]:
+        return [w.result for w in self.works]
+
+    @property
+    def changes(self) -> dict[str, tuple[Any, Any]]:
+        diff = _diff(self.results)
+        return {name: (diff["before"][name], diff["after"][name]) for name in diff["before"]}
+
+    @property
+    def facts(self) -> dict[str, Any]:
+        return {"vpgs": self.results, "site": self.recovery.site_name}
+
+    def summary(self, check_mode: bool) -> str:
+        return "; ".join(r["message"] for r in self.results) or "No VPG."
+
+    def apply(self) -> dict[str, Any]:
+        results = self.recovery.act(self.works)
+        changed = any(r["changed"] for r in results)
+        problem = outcome_error(results, self.recovery.o.operation)
+        if problem:
+            raise OperationFailed(
+                problem,
+                details={"vpgs": results, "site": self.recovery.site_name, "changed": changed},
+            )
+        return {
+            "changed": changed,
+            "vpgs": results,
+            "msg": "; ".join(r["message"] for r in results) or "No VPG.",
+            "diff": _diff(results),
+        }
