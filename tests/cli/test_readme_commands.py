@@ -23,6 +23,10 @@ RUN_BY = {
     ". .venv/bin/activate": "tests/cli/test_readme_main_job.py",
     "cp -r inventories/example": "tests/cli/test_readme_first_deployment.py",
     "vmrepl pair --output json": "tests/cli/test_pipelines.py (the examples' own lines)",
+    "vmrepl health\nvmrepl diagnose": "tests/operate/test_health_lab.py (the docs' own lines: "
+    "each page's blocks are run as written by tests/operate/test_health_lab.py, "
+    "tests/operate/test_docs_commands.py, tests/sizing/test_docs_commands.py, "
+    "tests/backup/test_lab.py and tests/maintenance/test_docs_commands.py)",
 }
 #: Blocks that cannot run here as written, and why.
 NOT_HERE = {
@@ -57,6 +61,15 @@ def test_every_readme_block_is_run_by_a_test_or_says_why_not() -> None:
     examples = "".join(p.read_text() for p in (REPO_ROOT / "examples" / "pipelines").iterdir())
     for line in block("vmrepl pair --output json"):
         assert line in examples, line
+    # The operating block is lines of the docs/ pages' own blocks, which their tests run.
+    pages = [
+        b
+        for page in sorted((REPO_ROOT / "docs").glob("*.md"))
+        for b in re.findall(r"```sh\n(.*?)```", page.read_text(), re.S)
+    ]
+    doc_lines = {line for b in pages for line in b.splitlines()}
+    for line in block("vmrepl health\nvmrepl diagnose"):
+        assert line in doc_lines, line
 
 
 def run_lines(
