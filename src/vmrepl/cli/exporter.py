@@ -11,6 +11,8 @@ from types import FrameType
 
 import click
 
+from vmrepl.cli.direct import SiteOptions, inventory_options
+
 DEFAULT_LISTEN = "127.0.0.1:9810"
 
 
@@ -34,20 +36,7 @@ def _listen(_ctx: click.Context, _param: click.Parameter, value: str) -> tuple[s
     callback=_listen,
     help="Where to serve /metrics, /probe?target=SITE and the landing page /.",
 )
-@click.option(
-    "--inventory",
-    "-i",
-    envvar="VMREPL_INVENTORY",
-    metavar="PATH",
-    help="Inventory of the sites [env VMREPL_INVENTORY; default: the embedded lab].",
-)
-@click.option(
-    "--vault-password-file",
-    envvar="VMREPL_VAULT_PASSWORD_FILE",
-    type=click.Path(exists=True, dir_okay=False),
-    help="File (or script) with the vault password [env VMREPL_VAULT_PASSWORD_FILE]. "
-    "The password itself may come in env VMREPL_VAULT_PASSWORD.",
-)
+@inventory_options
 @click.option(
     "--log-level",
     type=click.Choice(["debug", "info", "warning", "error"]),
@@ -55,12 +44,7 @@ def _listen(_ctx: click.Context, _param: click.Parameter, value: str) -> tuple[s
     show_default=True,
     help="Log on stderr (never a secret, at any level).",
 )
-def exporter(
-    listen: tuple[str, int],
-    inventory: str | None,
-    vault_password_file: str | None,
-    log_level: str,
-) -> None:
+def exporter(listen: tuple[str, int], sites: SiteOptions, log_level: str) -> None:
     """Serve Prometheus metrics of every site's ZVM (scrape /metrics, or /probe?target=SITE).
 
     Each scrape reads every site's ZVM with a fixed number of list calls (VPGs, VMs, VRAs,
@@ -68,43 +52,35 @@ def exporter(
     read has vmrepl_zvm_up 0 and no other series. Secrets come from the inventory's vault or
     the environment (ZVM_PASSWORD ...); TLS to the ZVMs is verified (vmrepl_zvm_ca_file).
     Metric names and alerts: docs/monitoring.md."""
-    import os
-
-    from vmrepl.cli.execute import refuse, vault_refusal
-    from vmrepl.cli.options import RunOptions
-    from vmrepl.runner import VAULT_PASSWORD_ENV
+    from vmrepl.cli.direct import ReadRefused, load, vault_password
+    from vmrepl.cli.execute import refuse
+    from vmrepl.operate.sites import prepare_ansible
 
     logging.basicConfig(
         level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     # urllib3 logs request URLs at debug, never headers or bodies; keep it at info anyway.
     logging.getLogger("urllib3").setLevel(max(logging.INFO, logging.getLogger().level))
-    password = os.environ.get(VAULT_PASSWORD_ENV) or None
-    refusal = vault_refusal(
-        inventory, RunOptions(vault_password_file=vault_password_file), password
-    )
-    if refusal:
-        refuse(refusal.replace(" Nothing ran.", ""))
+    # Ansible's collection loader first: the clients (vmrepl.operate.exporter) come after it.
+    prepare_ansible()
+    try:
+        loaded = load(sites, vault_password(sites))
+    except ReadRefused as exc:
+        refuse(str(exc))
 
     from ansible_collections.vmrepl.core.plugins.module_utils.clients.errors import VmreplError
     from vmrepl.operate.exporter import SiteReader, make_server
-    from vmrepl.operate.metrics_sites import read_sites
 
     try:
-        sites = read_sites(
-            inventory, vault_password=password, vault_password_file=vault_password_file
-        )
-    except VmreplError as exc:
+        readers = [SiteReader(site) for site in loaded]
+    except VmreplError as exc:  # a site's connection refused before anything is read
         refuse(str(exc))
-    except Exception as exc:  # Ansible's own errors (a bad inventory, a wrong vault password)
-        refuse(f"The inventory could not be read: {type(exc).__name__}: {exc}")
-    for site in sites:
-        if not site.params.validate_certs:
+    for reader in readers:
+        if not reader.client.params.validate_certs:
             logging.getLogger(__name__).warning(
                 "site %s: the ZVM's certificate is not checked (validate_certs false)",
-                site.name,
+                reader.name,
             )
-    readers = [SiteReader(site) for site in sites]
     host, port = listen
     try:
         server = make_server(host, port, readers)
@@ -113,7 +89,7 @@ def exporter(
     bound_host, bound_port = server.server_address[:2]
     click.echo(
         f"vmrepl exporter: serving http://{bound_host}:{bound_port}/metrics for "
-        f"{', '.join(s.name for s in sites)} (/probe?target=SITE for one)",
+        f"{', '.join(r.name for r in readers)} (/probe?target=SITE for one)",
         err=True,
     )
     stopping = threading.Event()

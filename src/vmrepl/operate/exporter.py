@@ -39,9 +39,14 @@ from ansible_collections.vmrepl.core.plugins.module_utils.clients.zvm import (
     json_field,
     site_id,
 )
-from vmrepl.operate.metrics_sites import Site
+from vmrepl.operate.sites import Site
 
 log = logging.getLogger(__name__)
+
+#: A scrape must answer within Prometheus' scrape timeout (10 s by default): short HTTP
+#: timeouts, one retry of what the client's retry rule allows.
+SCRAPE_TIMEOUT = 4.0
+SCRAPE_RETRIES = 1
 
 #: The ZVM calls of one scrape of one site (the login and the cached reads aside).
 SCRAPE_CALLS = (
@@ -287,7 +292,9 @@ class SiteReader:
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.site = site
-        self.client = client or ZvmClient(site.params)
+        self.client = client or ZvmClient(
+            site.zvm_params(timeout=SCRAPE_TIMEOUT, retries=SCRAPE_RETRIES)
+        )
         self.clock = clock
         self.failures = 0
         self.last_duration = 0.0
