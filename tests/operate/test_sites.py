@@ -6,6 +6,7 @@ from __future__ import annotations
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -84,3 +85,24 @@ def test_the_collection_loader_comes_before_the_clients_in_one_process() -> None
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "source,target"
     assert "WARNING" not in done.stderr, done.stderr
+
+
+def test_the_four_commands_take_the_inventory_and_vault_alike() -> None:
+    from vmrepl.cli.diagnose import diagnose
+    from vmrepl.cli.diagnostics import diagnostics
+    from vmrepl.cli.exporter import exporter
+    from vmrepl.cli.health import health
+
+    def options(command: Any) -> dict[str, tuple[Any, ...]]:
+        return {
+            p.name: (tuple(p.opts), tuple(p.secondary_opts), p.envvar)
+            for p in command.params
+            if p.name in ("inventory", "limit", "vault_password_file", "ask_vault_password")
+        }
+
+    expected = options(health)
+    assert len(expected) == 4
+    assert expected["inventory"][2] == "VMREPL_INVENTORY"
+    assert expected["vault_password_file"][2] == "VMREPL_VAULT_PASSWORD_FILE"
+    for command in (diagnose, diagnostics, exporter):
+        assert options(command) == expected, command.name
