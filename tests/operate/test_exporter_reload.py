@@ -9,26 +9,14 @@ import re
 import shutil
 import signal
 import subprocess
-import time
 import urllib.request
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 from tests.cli.conftest import VMREPL
+from tests.operate.conftest import wait_for
 from vmrepl.lab.vcsim import REPO_ROOT
 
 VAULT_PASSWORD = "example-only-vault-password"
-
-
-def _wait(check: Callable[[], Any], timeout: float = 60.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        assert time.monotonic() < deadline, "timed out waiting"
-        time.sleep(0.3)
 
 
 def _up_sites(url: str) -> set[str]:
@@ -52,19 +40,19 @@ def test_sighup_reloads_the_inventory(tmp_path: Path) -> None:
             stderr=err,
         )
     try:
-        serving = _wait(lambda: re.search(r"serving (http://\S+/metrics)", log.read_text()))
+        serving = wait_for(lambda: re.search(r"serving (http://\S+/metrics)", log.read_text()))
         url = serving.group(1)
         assert _up_sites(url) == {"source", "target"}
 
         hosts = inventory / "hosts.yml"
         hosts.write_text(hosts.read_text().replace("        target:\n", ""))
         process.send_signal(signal.SIGHUP)
-        _wait(lambda: "reloaded the inventory: serving source" in log.read_text())
+        wait_for(lambda: "reloaded the inventory: serving source" in log.read_text())
         assert _up_sites(url) == {"source"}
 
         hosts.write_text("vmrepl_sites:\n  hosts: {}\n")  # no site: refused, source stays
         process.send_signal(signal.SIGHUP)
-        _wait(lambda: "reload refused, still serving source" in log.read_text())
+        wait_for(lambda: "reload refused, still serving source" in log.read_text())
         assert _up_sites(url) == {"source"}
         assert process.poll() is None
     finally:
