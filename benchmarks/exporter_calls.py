@@ -35,21 +35,15 @@ from ansible_collections.vmrepl.core.plugins.module_utils.clients.zvm import (
 )
 from vmrepl.lab import manager
 from vmrepl.operate.exporter import SiteReader, ZvmCollector
-from vmrepl.operate.metrics_sites import Site, site_params
+from vmrepl.operate.sites import Site
 from vmrepl.runner import run_playbook
 
 
 def readers(state: dict[str, Any]) -> list[SiteReader]:
     found = []
     for site in state["sites"]:
-        zvm = site["zvm"]
-        variables = {
-            "vmrepl_zvm_url": zvm["url"],
-            "vmrepl_zvm_username": zvm["username"],
-            "vmrepl_zvm_password": zvm["password"],
-            "vmrepl_zvm_ca_file": zvm["ca_file"],
-        }
-        found.append(SiteReader(Site(site["name"], site_params(site["name"], variables))))
+        zvm = {k: site["zvm"][k] for k in ("url", "username", "password", "ca_file")}
+        found.append(SiteReader(Site(site["name"], "remote", ["vmrepl_sites"], zvm=zvm)))
     return found
 
 

@@ -11,10 +11,9 @@ from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
 from ansible_collections.vmrepl.core.plugins.module_utils.clients.errors import ConnectionFailed
-from ansible_collections.vmrepl.core.plugins.module_utils.clients.zvm import ZvmConnectionParams
 from vmrepl.operate import exporter
 from vmrepl.operate.exporter import SiteReader, ZvmCollector
-from vmrepl.operate.metrics_sites import Site
+from vmrepl.operate.sites import Site
 
 PASSWORD = "s3cret-zvm-password"
 
@@ -151,7 +150,8 @@ class FakeZvm:
 
 
 def site(name: str = "source") -> Site:
-    return Site(name, ZvmConnectionParams("https://zvm.example", "admin", PASSWORD))
+    zvm = {"url": "https://zvm.example", "username": "admin", "password": PASSWORD}
+    return Site(name, "remote", ["vmrepl_sites"], zvm=zvm, secrets=[PASSWORD])
 
 
 def scrape(*readers: SiteReader) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:

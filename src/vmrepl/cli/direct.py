@@ -1,7 +1,7 @@
 """What the commands that read the sites directly (no playbook: ``health``, ``diagnose``,
-``diagnostics``) share: the inventory and vault options, as the playbook commands have them
-(``vmrepl.cli.options``), and reading the inventory's sites with them. Only click is imported
-at module level: ``vmrepl --help`` must stay fast."""
+``diagnostics``, ``exporter``) share: the inventory and vault options, as the playbook
+commands have them (``vmrepl.cli.options``), and reading the inventory's sites with them. Only
+click is imported at module level: ``vmrepl --help`` must stay fast."""
 
 from __future__ import annotations
 
@@ -28,10 +28,10 @@ class SiteOptions:
     output: str = "text"
 
 
-def site_options(func: F) -> F:
-    """``-i/--inventory``, ``-l/--limit``, the vault options and ``--output``, collected into
-    ``sites: SiteOptions``."""
-    options = [
+def _inventory_options() -> list[Any]:
+    """``-i/--inventory``, ``-l/--limit`` and the vault options, as the playbook commands
+    have them."""
+    return [
         click.option(
             "--inventory",
             "-i",
@@ -53,18 +53,31 @@ def site_options(func: F) -> F:
             is_flag=True,
             help="Prompt for the vault password (needs a terminal).",
         ),
-        OUTPUT,
     ]
 
+
+def _collected(func: F, options: list[Any]) -> F:
     @functools.wraps(func)
     def collect(**kwargs: Any) -> Any:
-        sites = SiteOptions(**{name: kwargs.pop(name) for name in SiteOptions.__dataclass_fields__})
-        return func(sites=sites, **kwargs)
+        given = {n: kwargs.pop(n) for n in SiteOptions.__dataclass_fields__ if n in kwargs}
+        return func(sites=SiteOptions(**given), **kwargs)
 
     wrapped: Any = collect
     for option in reversed(options):
         wrapped = option(wrapped)
     return wrapped
+
+
+def site_options(func: F) -> F:
+    """``-i/--inventory``, ``-l/--limit``, the vault options and ``--output``, collected into
+    ``sites: SiteOptions``."""
+    return _collected(func, [*_inventory_options(), OUTPUT])
+
+
+def inventory_options(func: F) -> F:
+    """The same without ``--output``, for a command whose output is not a report (the
+    exporter)."""
+    return _collected(func, _inventory_options())
 
 
 class ReadRefused(Exception):

@@ -82,6 +82,19 @@ def iso(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
+def server_time(zvm: Any) -> Any:
+    """The ZVM's clock (UTC), as it gives it."""
+    return zvm.get("/v1/serverDateTime/serverDateTimeUtc")
+
+
+def events_since(zvm: Any, start: datetime) -> list[dict[str, Any]]:
+    return _list(zvm.get("/v1/events", {"startDate": iso(start)}), "events")
+
+
+def tasks_since(zvm: Any, start: datetime) -> list[dict[str, Any]]:
+    return _list(zvm.get("/v1/tasks", {"startedAfterDate": iso(start)}), "tasks")
+
+
 def read(
     zvm: Any, since: datetime | None = None, stage: Callable[[str], None] | None = None
 ) -> dict[str, Any]:
@@ -90,7 +103,7 @@ def read(
     and the ZVM's clock."""
     say = stage or (lambda _text: None)
     say("reading the ZVM's clock")
-    now = parse_time(zvm.get("/v1/serverDateTime/serverDateTimeUtc")) or datetime.now(UTC)
+    now = parse_time(server_time(zvm)) or datetime.now(UTC)
     start = since or now - DEFAULT_WINDOW
     parts: dict[str, Any] = {"now": iso(now), "since": iso(start)}
     reads: dict[str, Callable[[], Any]] = {
@@ -99,8 +112,8 @@ def read(
         "vras": zvm.vras,
         "vpgs": zvm.vpgs,
         "alerts": lambda: zvm.alerts(is_dismissed=False),
-        "events": lambda: _list(zvm.get("/v1/events", {"startDate": iso(start)}), "events"),
-        "tasks": lambda: _list(zvm.get("/v1/tasks", {"startedAfterDate": iso(start)}), "tasks"),
+        "events": lambda: events_since(zvm, start),
+        "tasks": lambda: tasks_since(zvm, start),
     }
     for part, call in reads.items():
         say(f"reading {part}")

@@ -136,7 +136,10 @@ def collect_site(
     site: Any, since: datetime, timeout: float, stage: Callable[[str], None]
 ) -> dict[str, Any]:
     """Everything the archive holds of one site (errors recorded, not raised)."""
-    from ansible_collections.vmrepl.core.plugins.module_utils.clients.zvm import ZvmClient
+    from ansible_collections.vmrepl.core.plugins.module_utils.clients.zvm import (
+        ZvmClient,
+        masked,
+    )
 
     out: dict[str, Any] = {"zvm": {}, "errors": {}}
     start = dx.iso(since)
@@ -148,11 +151,11 @@ def collect_site(
         "vras": lambda z: z.vras(),
         "alerts": lambda z: z.get("/v1/alerts", {"startDate": start}),
         "alerts_on": lambda z: z.alerts(is_dismissed=False),
-        "events": lambda z: z.get("/v1/events", {"startDate": start}),
-        "tasks": lambda z: z.get("/v1/tasks", {"startedAfterDate": start}),
+        "events": lambda z: dx.events_since(z, since),
+        "tasks": lambda z: dx.tasks_since(z, since),
         "license": lambda z: z.license(),
         "datastores": lambda z: z.datastores(),
-        "server_time_utc": lambda z: z.get("/v1/serverDateTime/serverDateTimeUtc"),
+        "server_time_utc": dx.server_time,
     }
     try:
         with ZvmClient(site.zvm_params(timeout=timeout)) as zvm:
@@ -166,11 +169,10 @@ def collect_site(
                     out["errors"][f"zvm {name}"] = str(exc)
     except Exception as exc:
         out["errors"]["zvm"] = str(exc)
-    details = (out["zvm"].get("license") or {}).get("Details")
-    if isinstance(details, dict):
-        for key in list(details):
-            if key.lower() == "licensekey":
-                details[key] = REDACTED
+    if "license" in out["zvm"]:
+        # the client's masking; the key itself is then a secret of the whole archive
+        out["zvm"]["license"], found = masked(out["zvm"]["license"])
+        out["secrets"] = sorted(found)
     names = [str(v.get("VraName")) for v in out["zvm"].get("vras") or [] if v.get("VraName")]
     stage("reading vCenter")
     try:
@@ -335,6 +337,8 @@ def build(
     diagnosis = dx.diagnose(reads, paired={s.name: s.edition == "remote" for s in sites})
     artifact_dir, report_dir, audit_log = evidence_dirs()
     secrets = [s for site in sites for s in site.secrets] + [
+        s for value in data.values() for s in value.get("secrets", [])
+    ] + [
         v for k, v in os.environ.items() if v and SECRET_KEY.search(k) and len(v) >= 6
     ] + list(extra_secrets)  # fmt: skip
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")

@@ -39,9 +39,14 @@ from ansible_collections.vmrepl.core.plugins.module_utils.clients.zvm import (
     json_field,
     site_id,
 )
-from vmrepl.operate.metrics_sites import Site
+from vmrepl.operate.sites import Site
 
 log = logging.getLogger(__name__)
+
+#: A scrape must answer within Prometheus' scrape timeout (10 s by default): short HTTP
+#: timeouts, one retry of what the client's retry rule allows.
+SCRAPE_TIMEOUT = 4.0
+SCRAPE_RETRIES = 1
 
 #: The ZVM calls of one scrape of one site (the login and the cached reads aside).
 SCRAPE_CALLS = (
@@ -287,7 +292,9 @@ class SiteReader:
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.site = site
-        self.client = client or ZvmClient(site.params)
+        self.client = client or ZvmClient(
+            site.zvm_params(timeout=SCRAPE_TIMEOUT, retries=SCRAPE_RETRIES)
+        )
         self.clock = clock
         self.failures = 0
         self.last_duration = 0.0
@@ -558,8 +565,16 @@ class ZvmCollector(Collector):
     ``max_workers`` at once) and yields every family of :data:`METRICS`."""
 
     def __init__(self, readers: Sequence[SiteReader], max_workers: int = 8) -> None:
+        self.limit = max_workers
         self.readers = list(readers)
         self.max_workers = max(1, min(max_workers, len(self.readers) or 1))
+
+    def replace(self, readers: Sequence[SiteReader]) -> list[SiteReader]:
+        """Serve ``readers`` from the next scrape on (a reload); returns the ones replaced,
+        which a scrape under way may still be using."""
+        old, self.readers = self.readers, list(readers)
+        self.max_workers = max(1, min(self.limit, len(self.readers) or 1))
+        return old
 
     def describe(self) -> Iterator[Metric]:
         return iter(())  # collected on scrape only: registering must not read the ZVMs
@@ -618,15 +633,13 @@ every scrape.</p>
 """
 
 
-def make_app(readers: Sequence[SiteReader]) -> Callable[..., Iterable[bytes]]:
-    """The exporter's WSGI application."""
+def make_app(collector: ZvmCollector) -> Callable[..., Iterable[bytes]]:
+    """The exporter's WSGI application, serving the collector's readers of the moment."""
     from html import escape
     from urllib.parse import parse_qs
 
     from prometheus_client import CollectorRegistry, make_wsgi_app
 
-    by_name = {r.name: r for r in readers}
-    collector = ZvmCollector(readers)
     registry = CollectorRegistry(auto_describe=False)
     registry.register(collector)
     metrics_app = make_wsgi_app(registry)
@@ -640,6 +653,7 @@ def make_app(readers: Sequence[SiteReader]) -> Callable[..., Iterable[bytes]]:
 
     def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         path = environ.get("PATH_INFO") or "/"
+        by_name = {r.name: r for r in collector.readers}
         if path == "/metrics":
             return metrics_app(environ, start_response)
         if path == "/probe":
@@ -665,7 +679,7 @@ def make_app(readers: Sequence[SiteReader]) -> Callable[..., Iterable[bytes]]:
     return app
 
 
-def make_server(host: str, port: int, readers: Sequence[SiteReader]) -> Any:
+def make_server(host: str, port: int, collector: ZvmCollector) -> Any:
     """A threading HTTP server of :func:`make_app` bound to ``host:port`` (0: a free port)."""
     from socketserver import ThreadingMixIn
     from wsgiref.simple_server import WSGIRequestHandler, WSGIServer
@@ -684,5 +698,5 @@ def make_server(host: str, port: int, readers: Sequence[SiteReader]) -> Any:
 
         _Server.address_family = socket.AF_INET6
     return wsgi_server(
-        host.strip("[]"), port, make_app(readers), server_class=_Server, handler_class=_Handler
+        host.strip("[]"), port, make_app(collector), server_class=_Server, handler_class=_Handler
     )

@@ -1,6 +1,11 @@
 """The sites of an inventory and how to reach them, read in-process with Ansible's own
 inventory, vault and templating (no ansible-playbook start): what the direct reads
-(``vmrepl health``, ``diagnose``, ``diagnostics``) share.
+(``vmrepl health``, ``diagnose``, ``diagnostics``) and ``vmrepl exporter`` share.
+
+:func:`prepare_ansible` must run before anything imports the collection's module_utils (the
+clients): then Ansible's collection loader owns the ``ansible_collections`` namespace and the
+lab's inventory plugin (``vmrepl.core.lab``) loads. Each :func:`load_sites` reads the inventory
+and its vault anew, so a process may call it again (a reload).
 
 Each site's connection comes from the same variables the playbooks use
 (``playbooks/vars/connections.yml``: ``vmrepl_zvm_url``, ``vmrepl_zvm_username``, ...), a missing
@@ -77,9 +82,9 @@ class Site:
             url=str(z["url"]),
             username=str(z["username"]),
             password=str(z["password"]),
-            kind=z["kind"],
-            validate_certs=_bool(z["validate_certs"]),
-            ca_file=z["ca_file"] or None,
+            kind=z.get("kind") or "auto",
+            validate_certs=_bool(z.get("validate_certs", True)),
+            ca_file=str(z["ca_file"]) if z.get("ca_file") else None,
             timeout=timeout,
             retries=retries,
             backoff=0.2,
