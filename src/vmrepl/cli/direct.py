@@ -14,7 +14,13 @@ from typing import Any, TypeVar
 
 import click
 
-from vmrepl.cli.options import OUTPUT
+from vmrepl.cli.options import (
+    ASK_VAULT_PASSWORD,
+    INVENTORY,
+    LIMIT,
+    OUTPUT,
+    VAULT_PASSWORD_FILE,
+)
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -30,30 +36,8 @@ class SiteOptions:
 
 def _inventory_options() -> list[Any]:
     """``-i/--inventory``, ``-l/--limit`` and the vault options, as the playbook commands
-    have them."""
-    return [
-        click.option(
-            "--inventory",
-            "-i",
-            envvar="VMREPL_INVENTORY",
-            metavar="PATH",
-            help="Inventory of the sites [env VMREPL_INVENTORY; default: the embedded lab].",
-        ),
-        click.option("--limit", "-l", metavar="PATTERN", help="These sites only."),
-        click.option(
-            "--vault-password-file",
-            envvar="VMREPL_VAULT_PASSWORD_FILE",
-            type=click.Path(exists=True, dir_okay=False),
-            help="File (or script) with the vault password [env VMREPL_VAULT_PASSWORD_FILE]. "
-            "The password itself may come in env VMREPL_VAULT_PASSWORD.",
-        ),
-        click.option(
-            "--ask-vault-password",
-            "-J",
-            is_flag=True,
-            help="Prompt for the vault password (needs a terminal).",
-        ),
-    ]
+    have them (the same options)."""
+    return [INVENTORY, LIMIT, VAULT_PASSWORD_FILE, ASK_VAULT_PASSWORD]
 
 
 def _collected(func: F, options: list[Any]) -> F:

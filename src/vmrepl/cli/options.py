@@ -105,6 +105,29 @@ def _extra_vars(_ctx: click.Context, _param: click.Parameter, values: tuple[str,
     return dict(parse_extra_var(v) for v in values)
 
 
+#: The inventory and vault options: the playbook commands and the direct reads
+#: (``vmrepl.cli.direct``) take them alike.
+INVENTORY = click.option(
+    "--inventory",
+    "-i",
+    envvar="VMREPL_INVENTORY",
+    metavar="PATH",
+    help="Inventory of the sites [env VMREPL_INVENTORY; default: the embedded lab].",
+)
+LIMIT = click.option("--limit", "-l", metavar="PATTERN", help="These sites only.")
+VAULT_PASSWORD_FILE = click.option(
+    "--vault-password-file",
+    envvar="VMREPL_VAULT_PASSWORD_FILE",
+    type=click.Path(exists=True, dir_okay=False),
+    help="File (or script) with the vault password [env VMREPL_VAULT_PASSWORD_FILE]. "
+    "The password itself may come in env VMREPL_VAULT_PASSWORD.",
+)
+ASK_VAULT_PASSWORD = click.option(
+    "--ask-vault-password",
+    "-J",
+    is_flag=True,
+    help="Prompt for the vault password (needs a terminal).",
+)
 OUTPUT = click.option(
     "--output",
     "-o",
@@ -118,14 +141,8 @@ OUTPUT = click.option(
 def run_options(func: F) -> F:
     """The options of every command that runs a playbook, collected into ``run: RunOptions``."""
     options = [
-        click.option(
-            "--inventory",
-            "-i",
-            envvar="VMREPL_INVENTORY",
-            metavar="PATH",
-            help="Inventory of the sites [env VMREPL_INVENTORY; default: the embedded lab].",
-        ),
-        click.option("--limit", "-l", metavar="PATTERN", help="Run on these sites only."),
+        INVENTORY,
+        LIMIT,
         click.option(
             "--extra-var",
             "-e",
@@ -137,19 +154,8 @@ def run_options(func: F) -> F:
         ),
         click.option("--check", is_flag=True, help="Show what would change; change nothing."),
         click.option("--diff", is_flag=True, help="Show the differences of each change."),
-        click.option(
-            "--vault-password-file",
-            envvar="VMREPL_VAULT_PASSWORD_FILE",
-            type=click.Path(exists=True, dir_okay=False),
-            help="File (or script) with the vault password [env VMREPL_VAULT_PASSWORD_FILE]. "
-            "The password itself may come in env VMREPL_VAULT_PASSWORD.",
-        ),
-        click.option(
-            "--ask-vault-password",
-            "-J",
-            is_flag=True,
-            help="Prompt for the vault password (needs a terminal).",
-        ),
+        VAULT_PASSWORD_FILE,
+        ASK_VAULT_PASSWORD,
         OUTPUT,
         click.option(
             "--quiet", "-q", is_flag=True, help="No progress; only the summary (or JSON)."
