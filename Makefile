@@ -23,7 +23,7 @@ test: setup ## Lint, then every test (unit, lab integration, molecule)
 lint: setup ## ruff, mypy, ansible-lint
 	$(BIN)/ruff check src plugins tests benchmarks
 	$(BIN)/mypy src plugins
-	$(BIN)/ansible-lint --profile production
+	ANSIBLE_HOME=$(CURDIR)/.cache/ansible-home $(BIN)/ansible-lint --profile production
 
 lab-up: setup ## Start the lab (two sites)
 	$(BIN)/vmrepl lab up

@@ -8,6 +8,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export VIRTUAL_ENV="$PWD/.venv" PATH="$PWD/.venv/bin:$PATH"
 export ANSIBLE_CONFIG="$PWD/ansible.cfg"
+# Ansible's home (its collections, galaxy cache, temporary files) inside the checkout: a copy of
+# vmrepl.core that something installed into ~/.ansible/collections once would otherwise be taken
+# by ansible-lint before this tree (it found an old copy there without the newer modules).
+export ANSIBLE_HOME="$PWD/.cache/ansible-home"
 # Keep the tests' lab apart from a lab a developer may have running.
 export VMREPL_LAB_DIR="${VMREPL_LAB_DIR:-$PWD/.cache/test-lab}"
 # Inherited by everything the tests start: how this run tells its own lab processes from a
