@@ -2,7 +2,8 @@
 sites' ZVMs, Debian's Prometheus scraping it every second with our rules, Debian's Alertmanager
 routing to a local webhook receiver. A cut peer link fires the VPG alert, which reaches the
 receiver once, and resolves when the link is back; an appliance VM powered off (pyVmomi
-against vcsim) turns its site's vmrepl_zvm_up to 0 and fires VmreplZvmDown."""
+against vcsim) turns its site's vmrepl_zvm_up to 0 and fires VmreplZvmDown, and powered on
+again resolves it."""
 
 from __future__ import annotations
 
@@ -325,6 +326,23 @@ def test_an_appliance_powered_off_is_a_zvm_down(lab: Lab, stack: Stack, receiver
     )
     [firing] = receiver.notifications("VmreplZvmDown", "firing")
     assert [a["labels"]["site"] for a in firing["alerts"]] == ["source"]
+    # powered on again, the ZVM answers after its boot: up again, the alert resolved, once
+    with lab.vcenter("source") as vc:
+        [vm] = [
+            o.ref
+            for o in vc.retrieve(vim.VirtualMachine, ["name"])
+            if o["name"] == appliance_name("source")
+        ]
+        vc.wait_for_tasks([vm.PowerOnVM_Task()])
+    wait_for("vmrepl_zvm_up 1", lambda: stack.query('vmrepl_zvm_up{site="source"} == 1'))
+    wait_for(
+        "VmreplZvmDown resolved",
+        lambda: receiver.notifications("VmreplZvmDown", "resolved"),
+    )
+    time.sleep(3)
+    assert len(receiver.notifications("VmreplZvmDown", "firing")) == 1
+    assert len(receiver.notifications("VmreplZvmDown", "resolved")) == 1
+    assert stack.query('vmrepl_vpg_status{site="source"}')
 
 
 def test_no_secret_in_the_exporter_log(lab: Lab, stack: Stack) -> None:
