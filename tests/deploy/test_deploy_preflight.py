@@ -13,15 +13,18 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from pyVmomi import vim
 
 from ansible_collections.vmrepl.core.plugins.module_utils.clients.zvm import json_field
 from tests.deploy.conftest import Lab, failure_messages, start_lab, text_of
 from tests.support.lab_snapshot import differences, lab_snapshot
 from vmrepl.lab import manager
+from vmrepl.lab.vcsim import REPO_ROOT
 from vmrepl.results import EXIT_CODES, summarise
 from vmrepl.runner import RunResult
 
@@ -29,6 +32,7 @@ pytestmark = pytest.mark.lab
 
 LAB_VMS = {"DC0_C0_RP0_VM0", "DC0_C0_RP0_VM1"}
 VPG = "100001-7-default"
+LAB_INVENTORY = REPO_ROOT / "inventories" / "lab"
 #: Quick enough for the lab, never asserted as wall times.
 FAST = {"recovery_poll_interval": 0.2, "recovery_boot_timeout": 20, "recovery_sync_timeout": 60}
 
@@ -166,6 +170,51 @@ def test_bad_input_is_refused_naming_the_variable_before_any_change(
     result = refused_run(site_pair, "deploy_remote.yml", extravars=extravars)
     messages = " ".join(failure_messages(result))
     assert named in messages, messages
+
+
+def inventory_with(lab: Lab, folder: Path, site: str, **wrong: Any) -> str:
+    """The lab's inventory, with ``wrong`` values for one site only (its host variables)."""
+    folder.mkdir()
+    (folder / "lab.vmrepl.yml").write_text((LAB_INVENTORY / "lab.vmrepl.yml").read_text())
+    (folder / "group_vars").symlink_to(LAB_INVENTORY / "group_vars")
+    (folder / "host_vars").mkdir()
+    for name in ("source", "target"):
+        values = yaml.safe_load((LAB_INVENTORY / "host_vars" / f"{name}.yml").read_text())
+        values |= wrong if name == site else {}
+        (folder / "host_vars" / f"{name}.yml").write_text(yaml.safe_dump(values))
+    return str(folder)
+
+
+@pytest.mark.parametrize(
+    ("wrong", "named"),
+    [
+        pytest.param(
+            {"vmrepl_vcenter_password": "not-the-password"},
+            "refused the login",
+            id="vCenter password",
+        ),
+        pytest.param({"vra_ip_pool": POOL_BACKWARDS}, "is after end", id="address pool"),
+        pytest.param({"vra_cpus": 0}, "vra_cpus is 0", id="VRA size"),
+    ],
+)
+def test_bad_input_at_the_target_only_stops_both_sites_before_any_change(
+    site_pair: Lab, tmp_path: Path, wrong: dict[str, Any], named: str
+) -> None:
+    """The source is fine and would deploy; the target's inventory holds the bad value: the
+    pair is planned as a whole, and neither site changes."""
+    where = inventory_with(site_pair, tmp_path / "inventory", "target", **wrong)
+    before = lab_snapshot(site_pair)
+    result = site_pair.run("deploy_remote.yml", inventory=where)
+    assert differences(before, lab_snapshot(site_pair)) == []
+    assert result.status == "failed" and result.count("changed") == 0
+    summary = summarise(result.events, result.status)
+    assert (summary.status, summary.exit_code) == ("refused", 2), summary.reason
+    messages = " ".join(failure_messages(result))
+    assert named in messages, messages
+    failed = {
+        e["event_data"]["host"] for e in result.events if e.get("event") == "runner_on_failed"
+    }
+    assert "target" in failed, failed
 
 
 def test_the_wrong_edition_is_refused(site_pair: Lab) -> None:
