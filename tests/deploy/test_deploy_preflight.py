@@ -93,6 +93,37 @@ def recovery_run(lab: Lab, playbook: str, **extravars: Any) -> RunResult:
     return refused_run(lab, playbook, extravars={**FAST, **extravars}, envvars=env)
 
 
+def test_the_snapshot_sees_what_a_run_could_leave_behind(paired: Lab) -> None:
+    """The proof above is only as good as the snapshot: a port group added to a host, a custom
+    attribute defined and an open vpgSettings object are each seen, and gone once undone. (Not
+    a VM's custom value: vcsim keeps it when its attribute is removed, so it cannot be
+    undone here.)"""
+    before = lab_snapshot(paired)
+    with paired.vcenter("target") as vc:
+        host = vc.find_by_name(vim.HostSystem, "DC0_C0_H1").ref
+        vc.ensure_host_portgroup(host, "snapshot-probe")
+        vc.ensure_custom_field("snapshot-probe", vim.VirtualMachine)
+    with paired.zvm("source") as zvm:
+        vpg_id = str(json_field(zvm.vpgs()[0], "VpgIdentifier"))
+        settings = zvm.vpg_settings_create(vpg_id)
+    try:
+        found = "\n".join(differences(before, lab_snapshot(paired)))
+    finally:
+        with paired.zvm("source") as zvm:
+            zvm.vpg_settings_delete(settings)
+        with paired.vcenter("target") as vc:
+            host = vc.find_by_name(vim.HostSystem, "DC0_C0_H1").ref
+            host.configManager.networkSystem.RemovePortGroup(pgName="snapshot-probe")
+            fields = vc.content.customFieldsManager
+            [key] = [f.key for f in fields.field if f.name == "snapshot-probe"]
+            fields.RemoveCustomFieldDef(key=key)
+    assert "/target/vcenter/hosts/DC0_C0_H1/portgroups" in found, found
+    assert "/target/vcenter/networks" in found, found
+    assert "/target/vcenter/custom_attributes" in found, found
+    assert f"/source/zvm/vpg_settings/{settings}: added" in found, found
+    assert differences(before, lab_snapshot(paired)) == []
+
+
 @pytest.fixture(params=["bare", "paired"])
 def site_pair(request: pytest.FixtureRequest) -> Lab:
     """Each deployment refusal meets both: a bare pair and a deployed one."""

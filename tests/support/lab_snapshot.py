@@ -2,12 +2,12 @@
 
 Each site is read as a user's tools would read it: its vCenter through pyvmomi (VMs with their
 host, folder, resource pool, networks, size, power state and custom values; folders; networks
-and port groups, each host's vSwitches and port groups; resource pools; custom attribute
-definitions; hosts' maintenance and connection state) and the vCenter's tags and categories
-through the Automation API, and its ZVM through the API (local site, licence, login banner,
-peer sites, VRAs, VPGs, protected VMs, open ``vpgSettings`` objects, tasks). A ZVM that does
-not answer (a bare site, before its appliance runs) is recorded as such: deploying it would
-change that.
+and port groups; each host's vSwitches and port groups, from its network system; resource
+pools; custom attribute definitions; hosts' maintenance and connection state) and the
+vCenter's tags and categories through the Automation API, and its ZVM through the API (local
+site, licence, login banner, peer sites, VRAs, VPGs, protected VMs, open ``vpgSettings``
+objects, tasks). A ZVM that does not answer (a bare site, before its appliance runs) is
+recorded as such: deploying it would change that.
 
 What moves on its own while nothing is done (a VPG's RPO, journal use, checkpoints and
 progress; counters; the time of a session) is left out; what a run would change is kept.
@@ -113,8 +113,6 @@ def vcenter_snapshot(lab: Lab, site: str) -> Snapshot:
                         "parent",
                         "runtime.inMaintenanceMode",
                         "runtime.connectionState",
-                        "config.network.vswitch",
-                        "config.network.portgroup",
                     ],
                 ),
                 (
@@ -140,6 +138,8 @@ def vcenter_snapshot(lab: Lab, site: str) -> Snapshot:
             o.moid: str(o["name"]) for kind in found.values() for o in kind if "name" in o.props
         }
         fields = {f.key: f.name for f in vc.content.customFieldsManager.field or []}
+        # Each host's network system, as the project's own code reads it.
+        networking = vc.host_networking([o.ref for o in found[vim.HostSystem]])
         snapshot: Snapshot = {
             "folders": sorted(
                 f"{_name(o['parent'], names)}/{o['name']}" for o in found[vim.Folder]
@@ -166,11 +166,11 @@ def vcenter_snapshot(lab: Lab, site: str) -> Snapshot:
                     "connection": str(o["runtime.connectionState"]),
                     "vswitches": sorted(
                         (s.name, sorted(s.portgroup or []), s.numPorts)
-                        for s in o["config.network.vswitch"] or []
+                        for s in getattr(networking.get(o.moid), "vswitch", None) or []
                     ),
                     "portgroups": sorted(
                         (p.spec.name, p.spec.vswitchName, p.spec.vlanId)
-                        for p in o["config.network.portgroup"] or []
+                        for p in getattr(networking.get(o.moid), "portgroup", None) or []
                     ),
                 }
                 for o in found[vim.HostSystem]
