@@ -1,11 +1,12 @@
 """The commands the playbooks' header comments show, run as written (the placeholders filled
 with the lab's values) in a checkout of their own against a lab of their own: the remote
-edition's deployment, health, failover test, move, failback, failover, and a customised VPG.
-(tests/unit/test_playbook_headers.py checks how every one of them is split and that it names
-real variables.)"""
+edition's deployment, health, failover test, move, failback, failover, and a customised VPG;
+and on a local-edition lab, the local recovery. (tests/unit/test_playbook_headers.py checks
+how every one of them is split and that it names real variables.)"""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -29,7 +30,7 @@ ORDER = [
 ]
 
 
-def header_command(playbook: str) -> str:
+def header_command(playbook: str, filled: dict[str, str] = FILLED) -> str:
     """The ansible-runner command of a playbook's header comment, its continued lines joined
     (as a shell joins them) and the placeholders filled."""
     comments = []
@@ -44,10 +45,20 @@ def header_command(playbook: str) -> str:
         start += 1
         parts.append(comments[start])
     command = " ".join(parts).split("   (")[0].strip()  # "(the lab by default; ...)" is prose
-    for placeholder, value in FILLED.items():
+    for placeholder, value in filled.items():
         command = command.replace(placeholder, value)
     assert "<" not in command, command
     return command
+
+
+def test_every_playbook_with_a_header_command_is_run() -> None:
+    """Each playbook whose header shows a command is run by a test of this file."""
+    shown = {
+        p.name
+        for p in (REPO_ROOT / "playbooks").glob("*.yml")
+        if "ansible-runner run" in p.read_text().split("\n- ", 1)[0]
+    }
+    assert shown == {*ORDER, "local_recovery.yml"}
 
 
 def test_the_playbook_headers_commands_run_as_written(tmp_path: Path) -> None:
@@ -71,5 +82,42 @@ def test_the_playbook_headers_commands_run_as_written(tmp_path: Path) -> None:
             files={"customer-request.yml": request},
         )
         assert len(runs) == len(ORDER)
+    finally:
+        manager.down(tmp_path / "lab")
+
+
+def test_the_local_recovery_header_command_runs_as_written(tmp_path: Path) -> None:
+    """On a local-edition lab, deployed: the header's local recovery (as new VMs, to a point
+    in time: the moment the command runs, as the shell gives it)."""
+    point = "$(date -u +%Y-%m-%dT%H:%M:%SZ)"
+    command = header_command("local_recovery.yml", {**FILLED, "<iso8601>": point})
+    evidence = tmp_path / "evidence"
+    try:
+        run_lines(
+            [
+                "vmrepl lab up --edition local --deployed --task-seconds 0.3 --boot-seconds 1",
+                "ansible-runner run . -p deploy_local.yml",
+                command,
+            ],
+            tmp_path,
+            {
+                "VMREPL_REPORT_DIR": str(evidence / "reports"),
+                "VMREPL_AUDIT_LOG": str(evidence / "audit.jsonl"),
+            },
+        )
+        [line] = [json.loads(a) for a in (evidence / "audit.jsonl").read_text().splitlines()]
+        assert (line["operation"], line["request_ref"], line["result"]) == (
+            "local_recovery",
+            "CHG-HEADER",
+            "succeeded",
+        ), line
+        [report] = [
+            doc
+            for doc in (json.loads(p.read_text()) for p in (evidence / "reports").glob("*.json"))
+            if doc.get("operation") == "local_recovery"
+        ]
+        [row] = report["vpgs"]
+        assert (row["vpg"], row["status"]) == (VPG, "succeeded"), row
+        assert row["checkpoint"]["chosen_by"].startswith("point in time 20"), row["checkpoint"]
     finally:
         manager.down(tmp_path / "lab")
