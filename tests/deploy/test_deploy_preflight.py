@@ -301,19 +301,19 @@ RECOVERY_REFUSALS: list[Any] = [
     pytest.param(
         "failover.yml",
         {"recovery_request_ref": "CHG1", "recovery_vpgs": [VPG]},
-        ["confirm it explicitly", "recovery_confirm"],
+        ["confirm it explicitly", "recovery_confirm (vmrepl --yes)"],
         id="failover without confirmation",
     ),
     pytest.param(
         "failover_test.yml",
         {"recovery_vpgs": [VPG]},
-        ["request reference"],
+        ["request reference", "recovery_request_ref", "vmrepl --request-ref"],
         id="no request reference",
     ),
     pytest.param(
         "failover_test.yml",
         {"recovery_request_ref": "CHG1", "recovery_vpgs": []},
-        ["Name the VPGs"],
+        ["Name the VPGs", "recovery_vpgs", "vmrepl --vpg"],
         id="no VPGs",
     ),
     pytest.param(

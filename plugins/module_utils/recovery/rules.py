@@ -99,10 +99,14 @@ def refusal(
     if not str(request_ref or "").strip():
         return (
             f"A {name} is initiated by the customer: give the customer's request reference "
-            "(request_ref, e.g. the ticket id). Nothing was done."
+            "(request_ref, e.g. the ticket id; in the playbooks recovery_request_ref, "
+            "vmrepl --request-ref). Nothing was done."
         )
     if not [v for v in vpgs if str(v).strip()]:
-        return f"Name the VPGs of the {name} (vpgs). Nothing was done."
+        return (
+            f"Name the VPGs of the {name} (vpgs; in the playbooks recovery_vpgs, "
+            "vmrepl --vpg). Nothing was done."
+        )
     if operation == "local_recovery" and local_mode not in LOCAL_MODES:
         return f"local_mode must be one of {', '.join(LOCAL_MODES)}, not {local_mode!r}."
     if needs_confirmation(operation, local_mode) and not confirmed:
@@ -112,8 +116,8 @@ def refusal(
             else ("brings the VMs up at the recovery site and shuts down the protected ones")
         )
         return (
-            f"A {name} {what}: confirm it explicitly (confirm: true, in the playbooks "
-            "recovery_confirm=true). Nothing was done."
+            f"A {name} {what}: confirm it explicitly (confirm: true; in the playbooks "
+            "recovery_confirm (vmrepl --yes)). Nothing was done."
         )
     return None
 
