@@ -157,7 +157,11 @@ class VSphereClient:
         except vim.fault.InvalidLogin as exc:
             raise AuthenticationFailed(
                 f"{where} refused the login of user {params.username!r}.",
-                hint="Check the vCenter username and password (vault or the VMWARE_* variables).",
+                hint=(
+                    "Check the vCenter username and password (vmrepl_vcenter_username and "
+                    "vmrepl_vcenter_password in the inventory or its vault; the VMWARE_* "
+                    "variables in a playbook of your own)."
+                ),
             ) from exc
         except ssl.SSLCertVerificationError as exc:
             raise ConnectionFailed(

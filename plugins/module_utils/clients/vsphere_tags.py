@@ -316,7 +316,11 @@ class TagClient:
             raise AuthenticationFailed(
                 f"{self.where} refused the login of user {self.params.username!r} to its "
                 "Automation API (tags).",
-                hint="Check the vCenter username and password (vault or the VMWARE_* variables).",
+                hint=(
+                    "Check the vCenter username and password (vmrepl_vcenter_username and "
+                    "vmrepl_vcenter_password in the inventory or its vault; the VMWARE_* "
+                    "variables in a playbook of your own)."
+                ),
             )
         if status == 401:
             raise AuthenticationFailed(
