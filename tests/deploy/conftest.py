@@ -123,6 +123,20 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
         manager.down(directory)
 
 
+@pytest.fixture(scope="module")
+def paired(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
+    """A pair deployed by deploy_remote.yml: VRAs, pairing, the default VPG protecting the
+    customer's VMs."""
+    directory = tmp_path_factory.mktemp("paired-lab")
+    started = start_lab(directory, deployed=True)
+    try:
+        deployed = started.run("deploy_remote.yml")
+        assert deployed.status == "successful", failure_messages(deployed)
+        yield started
+    finally:
+        manager.down(directory)
+
+
 def text_of(result: RunResult) -> str:
     """Everything a run printed and wrote into its artifacts."""
     parts = []

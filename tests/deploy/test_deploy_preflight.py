@@ -10,7 +10,6 @@ run could change."""
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,20 +20,18 @@ import yaml
 from pyVmomi import vim
 
 from ansible_collections.vmrepl.core.plugins.module_utils.clients.zvm import json_field
-from tests.deploy.conftest import Lab, failure_messages, start_lab, text_of
+from tests.deploy.conftest import Lab, failure_messages, start_lab
+from tests.deploy.refusals import (
+    LAB_INVENTORY,
+    LAB_VMS,
+    VPG,
+    refused_run,
+)
 from tests.support.lab_snapshot import differences, lab_snapshot
 from vmrepl.lab import manager
-from vmrepl.lab.vcsim import REPO_ROOT
-from vmrepl.results import EXIT_CODES, summarise
-from vmrepl.runner import RunResult
+from vmrepl.results import summarise
 
 pytestmark = pytest.mark.lab
-
-LAB_VMS = {"DC0_C0_RP0_VM0", "DC0_C0_RP0_VM1"}
-VPG = "100001-7-default"
-LAB_INVENTORY = REPO_ROOT / "inventories" / "lab"
-#: Quick enough for the lab, never asserted as wall times.
-FAST = {"recovery_poll_interval": 0.2, "recovery_boot_timeout": 20, "recovery_sync_timeout": 60}
 
 
 @pytest.fixture(scope="module")
@@ -46,51 +43,6 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
         yield started
     finally:
         manager.down(directory)
-
-
-@pytest.fixture(scope="module")
-def paired(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
-    """A pair deployed by deploy_remote.yml: VRAs, pairing, the default VPG protecting the
-    customer's VMs."""
-    directory = tmp_path_factory.mktemp("paired-lab")
-    started = start_lab(directory, deployed=True)
-    try:
-        deployed = started.run("deploy_remote.yml")
-        assert deployed.status == "successful", failure_messages(deployed)
-        yield started
-    finally:
-        manager.down(directory)
-
-
-def refused_run(lab: Lab, playbook: str, **kwargs: Any) -> RunResult:
-    """Run a playbook that must be refused; assert that it was (exit 2) and that nothing
-    changed at any site of the lab."""
-    before = lab_snapshot(lab)
-    result = lab.run(playbook, **kwargs)
-    after = lab_snapshot(lab)
-    assert result.status == "failed"
-    assert result.count("changed") == 0
-    summary = summarise(result.events, result.status)
-    assert (summary.status, summary.exit_code) == ("refused", EXIT_CODES["refused"]), summary.reason
-    assert differences(before, after) == []
-    return result
-
-
-def evidence(lab: Lab) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """The recovery reports (oldest first) and the audit lines of the lab's runs."""
-    folder = lab.directory / "reports"
-    reports = [
-        json.loads(p.read_text())
-        for p in sorted(folder.glob("*.json"), key=lambda p: p.stat().st_mtime)
-    ]
-    audit = lab.directory / "audit.jsonl"
-    lines = audit.read_text().splitlines() if audit.exists() else []
-    return reports, [json.loads(line) for line in lines if line.strip()]
-
-
-def recovery_run(lab: Lab, playbook: str, **extravars: Any) -> RunResult:
-    env = {"VMREPL_AUDIT_LOG": str(lab.directory / "audit.jsonl")}
-    return refused_run(lab, playbook, extravars={**FAST, **extravars}, envvars=env)
 
 
 def test_the_snapshot_sees_what_a_run_could_leave_behind(paired: Lab) -> None:
@@ -293,200 +245,6 @@ def test_without_such_variables_the_check_lets_the_playbook_run(lab: Lab, playbo
         if e.get("event") == "playbook_on_task_start"
     }
     assert any(role.endswith(("preflight", "recovery")) for role in started), started
-
-
-#: Recovery requests refused on a deployed pair: the playbook, its variables, what the
-#: message names (the variable and the vmrepl flag the user set).
-RECOVERY_REFUSALS: list[Any] = [
-    pytest.param(
-        "failover.yml",
-        {"recovery_request_ref": "CHG1", "recovery_vpgs": [VPG]},
-        ["confirm it explicitly", "recovery_confirm (vmrepl --yes)"],
-        id="failover without confirmation",
-    ),
-    pytest.param(
-        "failover_test.yml",
-        {"recovery_vpgs": [VPG]},
-        ["request reference", "recovery_request_ref", "vmrepl --request-ref"],
-        id="no request reference",
-    ),
-    pytest.param(
-        "failover_test.yml",
-        {"recovery_request_ref": "CHG1", "recovery_vpgs": []},
-        ["Name the VPGs", "recovery_vpgs", "vmrepl --vpg"],
-        id="no VPGs",
-    ),
-    pytest.param(
-        "failover_test.yml",
-        {"recovery_request_ref": "CHG1", "recovery_vpgs": ["123456-7-nope"]},
-        ["123456-7-nope", "not found"],
-        id="unknown VPG",
-    ),
-    pytest.param(
-        "failover_test.yml",
-        {
-            "recovery_request_ref": "CHG1",
-            "recovery_vpgs": [VPG],
-            "recovery_point_in_time": "2099-01-01T00:00:00Z",
-        },
-        ["recovery_point_in_time (vmrepl --point-in-time)", "in the future"],
-        id="point in time in the future",
-    ),
-    pytest.param(
-        "failover_test.yml",
-        {
-            "recovery_request_ref": "CHG1",
-            "recovery_vpgs": [VPG],
-            "recovery_point_in_time": "yesterday",
-        },
-        ["recovery_point_in_time (vmrepl --point-in-time)", "not an ISO 8601"],
-        id="point in time garbage",
-    ),
-    pytest.param(
-        "failover_test.yml",
-        {"recovery_request_ref": "CHG1", "recovery_vpgs": [VPG], "recovery_test_network": "a/b"},
-        ["recovery_test_network (vmrepl --test-network)", "'/'"],
-        id="unsafe test network",
-    ),
-    pytest.param(
-        "failover_test.yml",
-        {
-            "recovery_request_ref": "CHG1",
-            "recovery_vpgs": [VPG],
-            "recovery_test_network": "n" * 300,
-        },
-        ["recovery_test_network (vmrepl --test-network)", "300 characters"],
-        id="300-character test network",
-    ),
-    pytest.param(
-        "failover_test.yml",
-        {"recovery_request_ref": "x" * 101, "recovery_vpgs": [VPG]},
-        ["recovery_request_ref (vmrepl --request-ref)", "at most 100"],
-        id="long request reference",
-    ),
-    pytest.param(
-        "move.yml",
-        {
-            "recovery_request_ref": "CHG1",
-            "recovery_vpgs": [VPG],
-            "recovery_checkpoint_tag": " ",
-        },
-        ["recovery_checkpoint_tag (vmrepl --checkpoint-tag)"],
-        id="blank checkpoint tag",
-    ),
-]
-
-
-@pytest.mark.parametrize(("playbook", "extravars", "named"), RECOVERY_REFUSALS)
-def test_a_refused_recovery_changes_nothing_and_leaves_its_evidence(
-    paired: Lab, playbook: str, extravars: dict[str, Any], named: list[str]
-) -> None:
-    reports_before, audit_before = evidence(paired)
-    result = recovery_run(paired, playbook, **extravars)
-    messages = " ".join(failure_messages(result))
-    for text in named:
-        assert text in messages, messages
-    reports, audit = evidence(paired)
-    [report] = reports[len(reports_before) :]
-    [line] = audit[len(audit_before) :]
-    assert report["result"] == "refused", report
-    assert line["result"].startswith("refused: ") and named[-1] in line["result"], line
-
-
-#: Values that the recovery role's argument spec refuses: Ansible's validate_argument_spec, the
-#: role's implicit first task, before any task of the role.
-ARGUMENT_SPEC_REFUSALS: list[Any] = [
-    pytest.param(
-        "failover_test.yml",
-        {"recovery_commit_policy": "sometimes"},
-        "recovery_commit_policy",
-        id="commit policy not a choice",
-    ),
-    pytest.param(
-        "failover.yml",
-        {"recovery_confirm": True, "recovery_concurrency": "many"},
-        "recovery_concurrency",
-        id="concurrency not a number",
-    ),
-    pytest.param(
-        "move.yml",
-        {"recovery_shutdown_policy": "pull-the-plug"},
-        "recovery_shutdown_policy",
-        id="shutdown policy not a choice",
-    ),
-]
-
-
-@pytest.mark.parametrize(("playbook", "extravars", "named"), ARGUMENT_SPEC_REFUSALS)
-def test_an_argument_spec_refusal_changes_nothing_and_is_recorded_by_the_run_only(
-    paired: Lab, playbook: str, extravars: dict[str, Any], named: str
-) -> None:
-    """Refused (exit 2) naming the variable, nothing changed. The role has not started (its
-    argument spec is Ansible's implicit first task), so it writes no report and no audit line,
-    unlike the refusals above: the run's own record, ansible-runner's events in its artifacts
-    (the job in Automation Platform), holds it."""
-    reports_before, audit_before = evidence(paired)
-    result = recovery_run(
-        paired, playbook, recovery_request_ref="CHG1", recovery_vpgs=[VPG], **extravars
-    )
-    messages = " ".join(failure_messages(result))
-    assert named in messages, messages
-    failed = [e for e in result.events if e.get("event") == "runner_on_failed"]
-    assert {str(e["event_data"].get("task_action")) for e in failed} == {
-        "ansible.builtin.validate_argument_spec"
-    }
-    assert evidence(paired) == (reports_before, audit_before)
-    assert named in text_of(result)  # the run's artifacts
-
-
-@pytest.mark.parametrize(
-    ("extravars", "named"),
-    [
-        pytest.param(
-            {
-                "vpg_definitions": [
-                    {"name": VPG, "vms": ["DC0_C0_RP0_VM0"], "journal_history_hour": 1}
-                ]
-            },
-            "journal_history_hour",
-            id="misspelled key",
-        ),
-        pytest.param(
-            {"vpg_definitions": [{"name": "a/b", "vms": ["DC0_C0_RP0_VM0"]}]},
-            "'/'",
-            id="unsafe name",
-        ),
-        pytest.param(
-            {
-                "vpg_definitions": [
-                    {"name": "123456-7-app", "vms": ["DC0_C0_RP0_VM0"]},
-                    {"name": "123456-7-app", "vms": ["DC0_C0_RP0_VM1"]},
-                ]
-            },
-            "defined twice",
-            id="duplicate names",
-        ),
-        pytest.param(
-            {
-                "vpg_definitions": [
-                    {"name": VPG, "vms": ["DC0_C0_RP0_VM0"], "journal_history_hours": 721}
-                ]
-            },
-            "journal_history_hours must be 1 to 720",
-            id="history out of range",
-        ),
-    ],
-)
-def test_bad_vpg_definitions_change_nothing_and_leave_an_audit_line(
-    paired: Lab, extravars: dict[str, Any], named: str
-) -> None:
-    _, audit_before = evidence(paired)
-    result = recovery_run(paired, "vpg.yml", vpg_request_ref="CHG1", **extravars)
-    messages = " ".join(failure_messages(result))
-    assert named in messages, messages
-    _, audit = evidence(paired)
-    assert audit[len(audit_before) :], "no audit line"
-    assert all(line["result"].startswith("refused: ") for line in audit[len(audit_before) :])
 
 
 def test_a_host_in_maintenance_mode_is_skipped_then_picked_up(lab: Lab) -> None:
