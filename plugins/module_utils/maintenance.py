@@ -397,6 +397,17 @@ class HostMaintenance:
                 done.append(f"powered on {plan.vra_name}")
         return {"done": done}
 
+    def _poll(self, check: Callable[[], bool | None]) -> None:
+        """``check`` until it answers, within this run's timeout (TimeoutError past it)."""
+        poll_until(
+            check,
+            timeout=self.timeout,
+            interval=self.interval,
+            timeout_error=None,
+            sleep=self._sleep,
+            clock=self._clock,
+        )
+
     def _wait_vra(self, plan: MaintenancePlan, ok: Callable[[Any], bool], done: list[str]) -> None:
         last: Any = None
 
@@ -406,14 +417,7 @@ class HostMaintenance:
             return True if ok(last) else None
 
         try:
-            poll_until(
-                check,
-                timeout=self.timeout,
-                interval=self.interval,
-                timeout_error=None,
-                sleep=self._sleep,
-                clock=self._clock,
-            )
+            self._poll(check)
         except TimeoutError as exc:
             raise OperationFailed(
                 f"{plan.site}: the VRA on host {self.host} is "
@@ -438,14 +442,7 @@ class HostMaintenance:
             return True if not problems else None
 
         try:
-            poll_until(
-                check,
-                timeout=self.timeout,
-                interval=self.interval,
-                timeout_error=None,
-                sleep=self._sleep,
-                clock=self._clock,
-            )
+            self._poll(check)
         except TimeoutError as exc:
             raise OperationFailed(
                 f"{plan.site}: host {self.host} is "
