@@ -77,10 +77,12 @@ def run_lines(
     tmp_path: Path,
     extra_env: dict[str, str] | None = None,
     files: dict[str, str] | None = None,
+    returncodes: list[int] | None = None,
 ) -> list:
     """Each line in a shell of its own (as typed, one after the other) in a fresh checkout,
     with the README's activated venv and a lab of the test's own; ``files`` are written into
-    the checkout first (name → text)."""
+    the checkout first (name → text). Each line must exit 0, or with its entry of
+    ``returncodes`` (a line the docs say fails)."""
     project = copy_of_repository(tmp_path / "checkout")
     (project / ".venv").symlink_to(REPO_ROOT / ".venv")
     for name, text in (files or {}).items():
@@ -88,7 +90,9 @@ def run_lines(
     env = {k: v for k, v in os.environ.items() if k != "ANSIBLE_CONFIG"}
     env |= {"VMREPL_LAB_DIR": str(tmp_path / "lab"), **(extra_env or {})}
     done = []
-    for line in lines:
+    expected = returncodes or [0] * len(lines)
+    assert len(expected) == len(lines)
+    for line, returncode in zip(lines, expected, strict=True):
         result = subprocess.run(
             ["bash", "-ec", f". .venv/bin/activate\n{line}"],
             cwd=project,
@@ -99,7 +103,7 @@ def run_lines(
             timeout=900,
             check=False,
         )
-        assert result.returncode == 0, (line, result.stdout[-3000:], result.stderr[-3000:])
+        assert result.returncode == returncode, (line, result.stdout[-3000:], result.stderr[-3000:])
         done.append(result)
     return done
 
