@@ -25,11 +25,11 @@ from typing import TYPE_CHECKING, Any
 
 from vmrepl.lab.zvm import clock
 from vmrepl.lab.zvm.config import USER_CLIENT_ID
-from vmrepl.lab.zvm.errors import ApiError, BadRequest, Unauthorized
-from vmrepl.lab.zvm.routing import Request, Response, Router
+from vmrepl.lab.zvm.errors import BadRequest, Unauthorized
+from vmrepl.lab.zvm.http.routing import Request, Response
 
 if TYPE_CHECKING:
-    from vmrepl.lab.zvm.app import Simulator
+    from vmrepl.lab.zvm.context import SiteContext
 
 TOKEN_PATH = "/auth/realms/zerto/protocol/openid-connect/token"  # noqa: S105 - a URL path
 SESSION_HEADER = "x-zerto-session"
@@ -53,8 +53,8 @@ def _b64(data: bytes) -> str:
 
 
 class AuthService:
-    def __init__(self, sim: Simulator) -> None:
-        self.sim = sim
+    def __init__(self, ctx: SiteContext) -> None:
+        self.ctx = ctx
         self._lock = threading.Lock()
         self._key = secrets.token_bytes(32)
         self._access: dict[str, Grant] = {}
@@ -63,16 +63,16 @@ class AuthService:
 
     # -- checks -----------------------------------------------------------------------------
     def _user_ok(self, username: str | None, password: str | None) -> bool:
-        config = self.sim.config
+        config = self.ctx.config
         return (
             bool(username)
             and hmac.compare_digest((username or "").lower(), config.username.lower())
-            and hmac.compare_digest(password or "", self.sim.admin_password)
+            and hmac.compare_digest(password or "", self.ctx.admin_password)
         )
 
     def _client_ok(self, client_id: str | None, secret: str | None) -> bool:
-        config = self.sim.config
-        expected = config.client_secret or self.sim.admin_password
+        config = self.ctx.config
+        expected = config.client_secret or self.ctx.admin_password
         return client_id == config.client_id and hmac.compare_digest(secret or "", expected)
 
     def authenticate(self, request: Request) -> str:
@@ -87,7 +87,7 @@ class AuthService:
             session_id = request.header(SESSION_HEADER)
             if session_id:
                 session = self._sessions.get(session_id.strip())
-                idle = self.sim.config.session_idle_seconds
+                idle = self.ctx.config.session_idle_seconds
                 if session is not None and now - session.last_used < idle:
                     session.last_used = now
                     return session.user
@@ -103,14 +103,14 @@ class AuthService:
     # -- tokens -----------------------------------------------------------------------------
     def _issue(self, user: str, client: str) -> dict[str, Any]:
         now = clock.now()
-        lifetime = int(self.sim.config.token_lifetime)
+        lifetime = int(self.ctx.config.token_lifetime)
         refresh_lifetime = lifetime * 2
         session_state = str(uuid.uuid4())
         claims = {
             "exp": int(now + lifetime),
             "iat": int(now),
             "jti": str(uuid.uuid4()),
-            "iss": f"{self.sim.url}/auth/realms/zerto",
+            "iss": f"{self.ctx.url}/auth/realms/zerto",
             "sub": user,
             "typ": "Bearer",
             "azp": client,
@@ -150,7 +150,7 @@ class AuthService:
                 return _oauth_error(401, "unauthorized_client", "Invalid client credentials")
             if not self._user_ok(form.get("username"), form.get("password")):
                 return _oauth_error(401, "invalid_grant", "Invalid user credentials")
-            user = self.sim.config.username
+            user = self.ctx.config.username
             return Response.json(self._issue(user, USER_CLIENT_ID))
         if grant == "client_credentials":
             if not self._client_ok(client_id, form.get("client_secret")):
@@ -193,7 +193,7 @@ class AuthService:
             raise BadRequest("AuthenticationMethod must be 0 (Windows) or 1 (vCenter).")
         session_id = str(uuid.uuid4())
         with self._lock:
-            self._sessions[session_id] = Session(self.sim.config.username, clock.now())
+            self._sessions[session_id] = Session(self.ctx.config.username, clock.now())
         return Response.empty(headers={SESSION_HEADER: session_id})
 
     def session_delete(self, request: Request) -> Response:
@@ -207,11 +207,3 @@ class AuthService:
 def _oauth_error(status: int, error: str, description: str) -> Response:
     return Response.json({"error": error, "error_description": description}, status)
 
-
-def register(router: Router, sim: Simulator) -> None:
-    router.add("POST", TOKEN_PATH, sim.auth.token_endpoint, kind="open")
-    router.add("POST", "/v1/session/add", sim.auth.session_add, kind="open")
-    router.add("DELETE", "/v1/session", sim.auth.session_delete, kind="open")
-
-
-__all__ = ["SESSION_HEADER", "TOKEN_PATH", "ApiError", "AuthService", "register"]
