@@ -52,4 +52,3 @@ def register(router: Router, ctx: SiteContext, alerts: AlertService) -> None:
     )
     router.add("POST", "/v1/alerts/{alertIdentifier}/dismiss", lambda r: dismiss(r, True))
     router.add("POST", "/v1/alerts/{alertIdentifier}/undismiss", lambda r: dismiss(r, False))
-

@@ -30,7 +30,6 @@ def _names_handler(names: tuple[str, ...]) -> Any:
     return lambda request: list(names)
 
 
-
 def register(router: Router, ctx: SiteContext, vpgs: VpgService) -> None:
 
     def list_vpgs(request: Request) -> Any:

@@ -48,4 +48,3 @@ def register(router: Router, vras: VraService) -> None:
         "/v1/vras/{vraIdentifier}/changerecoveryvra/execute",
         lambda r: vras.change_execute(r, r.param("vraIdentifier")),
     )
-

@@ -206,4 +206,3 @@ class AuthService:
 
 def _oauth_error(status: int, error: str, description: str) -> Response:
     return Response.json({"error": error, "error_description": description}, status)
-

@@ -201,4 +201,3 @@ def date_window(q: dict[str, str], start_key: str, end_key: str) -> tuple[float,
 
 def in_window(moment: float | None, window: tuple[float, float]) -> bool:
     return moment is not None and window[0] <= moment <= window[1]
-

@@ -494,4 +494,3 @@ class PeeringService:
             raise ApiError(403, "This site is not paired with the calling site.")
         self._set_reachable(site, True)
         return peer
-

@@ -387,9 +387,7 @@ class RecoveryService:
             )
             current = self._record(identifier)
             assert current.operation is not None
-            self.reports.add(
-                current, current.operation, "Passed" if success else "Failed", summary
-            )
+            self.reports.add(current, current.operation, "Passed" if success else "Failed", summary)
 
             def done(r: VpgRecord) -> None:
                 r.operation = None
@@ -782,4 +780,3 @@ class RecoveryService:
             ],
             "Nics": [nic(label) for label in original.nics],
         }
-

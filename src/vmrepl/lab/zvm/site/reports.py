@@ -194,4 +194,3 @@ def _resource_sample(vpg: VpgRecord, vm: ProtectedVm, at: float, rate_of: Any) -
             "vcdOrgName": None,
         },
     }
-

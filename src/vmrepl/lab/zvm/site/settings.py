@@ -239,4 +239,3 @@ class SettingsService:
         with self.ctx.store.lock:
             self.ctx.store.settings.pop(identifier, None)
         return task
-

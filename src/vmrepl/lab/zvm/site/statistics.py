@@ -183,4 +183,3 @@ class StatisticsService:
             },
             "Health": {"Status": "Ok" if ds.accessible else "Error", "Alerts": []},
         }
-

@@ -175,4 +175,3 @@ class TaskService:
             },
             "Generation": record.generation,
         }
-

@@ -499,4 +499,3 @@ class VpgService:
             sites=[record.protected_site, record.recovery_site],
             on_failure=failed,
         )
-

@@ -283,4 +283,3 @@ def check_basic_ranges(basic: dict[str, Any]) -> None:
     priority = basic.get("Priority")
     if priority is not None and str(priority).lower() not in ("low", "medium", "high"):
         raise BadRequest(f"Priority must be Low, Medium or High, not {priority!r}.")
-
