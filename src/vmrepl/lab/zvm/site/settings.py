@@ -17,7 +17,7 @@ from vmrepl.lab.zvm import clock
 from vmrepl.lab.zvm.errors import BadRequest, NotFound
 from vmrepl.lab.zvm.http.binding import Canonicalizer
 from vmrepl.lab.zvm.http.openapi import Validator
-from vmrepl.lab.zvm.http.routing import Request, Response
+from vmrepl.lab.zvm.http.routing import Request
 from vmrepl.lab.zvm.inventory import APPLIANCE_ROLES
 from vmrepl.lab.zvm.site.vpgsettings import (
     NIC_SCHEMA,
@@ -107,7 +107,7 @@ class SettingsService:
             self.ctx.store.settings[record.identifier] = record
         return record.identifier
 
-    def replace(self, identifier: str, request: Request) -> Response:
+    def replace(self, identifier: str, request: Request) -> None:
         record = self.get(identifier)
         body = self._canonical(request.json(), SETTINGS_SCHEMA)
         body.pop("VpgIdentifier", None)
@@ -118,20 +118,18 @@ class SettingsService:
                 if key != "Vms":
                     propagate_defaults(record.data, key, record.data.get(key), value)
             record.data.update(body)
-        return Response.empty()
 
-    def delete(self, identifier: str) -> Response:
+    def delete(self, identifier: str) -> None:
         self.get(identifier)
         with self.ctx.store.lock:
             self.ctx.store.settings.pop(identifier, None)
-        return Response.empty()
 
     # -- sections ---------------------------------------------------------------------------
     def section(self, identifier: str, name: str) -> Any:
         key, _ = SECTIONS[name]
         return copy.deepcopy(self.get(identifier).data.get(key))
 
-    def put_section(self, identifier: str, name: str, request: Request) -> Response:
+    def put_section(self, identifier: str, name: str, request: Request) -> None:
         key, schema = SECTIONS[name]
         record = self.get(identifier)
         body = self._canonical(request.json(), schema)
@@ -140,16 +138,14 @@ class SettingsService:
         with self.ctx.store.lock:
             propagate_defaults(record.data, key, record.data.get(key), body)
             record.data[key] = body
-        return Response.empty()
 
-    def reset_section(self, identifier: str, name: str) -> Response:
+    def reset_section(self, identifier: str, name: str) -> None:
         key, _ = SECTIONS[name]
         record = self.get(identifier)
         with self.ctx.store.lock:
             default = default_section(key, self.ctx.site_identifier)
             propagate_defaults(record.data, key, record.data.get(key), default)
             record.data[key] = default
-        return Response.empty()
 
     # -- VMs --------------------------------------------------------------------------------
     def entries(self, record: SettingsRecord) -> list[dict[str, Any]]:
@@ -164,7 +160,7 @@ class SettingsService:
                 return entry
         raise NotFound(f"VM {vm_identifier} is not in VPG settings {record.identifier}.")
 
-    def add_vm(self, identifier: str, request: Request) -> Response:
+    def add_vm(self, identifier: str, request: Request) -> None:
         record = self.get(identifier)
         body = self._canonical(request.json(), VM_SCHEMA)
         vm_id = body.get("VmIdentifier")
@@ -181,9 +177,8 @@ class SettingsService:
                 raise BadRequest(f"VM {vm.name} is already in the VPG settings.")
             entry = merge(vm_entry(inv, vm, record.data), body)
             self.entries(record).append(entry)
-        return Response.empty()
 
-    def put_vm(self, identifier: str, vm_identifier: str, request: Request) -> Response:
+    def put_vm(self, identifier: str, vm_identifier: str, request: Request) -> None:
         record = self.get(identifier)
         body = self._canonical(request.json(), VM_SCHEMA)
         body["VmIdentifier"] = vm_identifier
@@ -191,14 +186,12 @@ class SettingsService:
             entry = self.entry_of(record, vm_identifier)
             entry.clear()
             entry.update(merge({}, body))
-        return Response.empty()
 
-    def delete_vm(self, identifier: str, vm_identifier: str) -> Response:
+    def delete_vm(self, identifier: str, vm_identifier: str) -> None:
         record = self.get(identifier)
         with self.ctx.store.lock:
             entry = self.entry_of(record, vm_identifier)
             self.entries(record).remove(entry)
-        return Response.empty()
 
     def item(self, entry: dict[str, Any], kind: str, key: str, value: str) -> dict[str, Any]:
         for item in entry.get(kind) or []:
@@ -208,7 +201,7 @@ class SettingsService:
 
     def put_item(
         self, identifier: str, vm_identifier: str, kind: str, value: str, request: Request
-    ) -> Response:
+    ) -> None:
         key, schema = (
             ("NicIdentifier", NIC_SCHEMA) if kind == "Nics" else ("VolumeIdentifier", VOLUME_SCHEMA)
         )
@@ -219,16 +212,14 @@ class SettingsService:
             entry = self.entry_of(record, vm_identifier)
             self.item(entry, kind, key, value)
             entry[kind] = [body if i.get(key) == value else i for i in entry.get(kind) or []]
-        return Response.empty()
 
-    def delete_item(self, identifier: str, vm_identifier: str, kind: str, value: str) -> Response:
+    def delete_item(self, identifier: str, vm_identifier: str, kind: str, value: str) -> None:
         key = "NicIdentifier" if kind == "Nics" else "VolumeIdentifier"
         record = self.get(identifier)
         with self.ctx.store.lock:
             entry = self.entry_of(record, vm_identifier)
             self.item(entry, kind, key, value)
             entry[kind] = [i for i in entry.get(kind) or [] if i.get(key) != value]
-        return Response.empty()
 
     # -- commit -----------------------------------------------------------------------------
     def commit(self, identifier: str, request: Request) -> str:
