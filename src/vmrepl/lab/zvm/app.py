@@ -38,7 +38,7 @@ from vmrepl.lab.zvm.http.openapi import OpenApiDocument, default_document
 from vmrepl.lab.zvm.http.routing import Request, Response, Router, not_found
 from vmrepl.lab.zvm.site.alerts import AlertService
 from vmrepl.lab.zvm.site.appliance import ApplianceService
-from vmrepl.lab.zvm.site.auth import AuthService
+from vmrepl.lab.zvm.site.auth import SESSION_HEADER, AuthService
 from vmrepl.lab.zvm.site.events import EventLog
 from vmrepl.lab.zvm.site.gateway import Gateways, LocalGateway
 from vmrepl.lab.zvm.site.maintenance import MaintenanceService
@@ -206,7 +206,9 @@ class Simulator:
             if operation is not None:
                 self._check_request(operation, request)
             if route.kind == "api":
-                request.principal = self.auth.authenticate(request)
+                request.principal = self.auth.authenticate(
+                    request.header("Authorization"), request.header(SESSION_HEADER)
+                )
             result = route.handler(request)
             response = (
                 result

@@ -13,7 +13,6 @@
 from __future__ import annotations
 
 import base64
-import binascii
 import hashlib
 import hmac
 import json
@@ -24,9 +23,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from vmrepl.lab.zvm import clock
-from vmrepl.lab.zvm.config import USER_CLIENT_ID
-from vmrepl.lab.zvm.errors import BadRequest, Unauthorized
-from vmrepl.lab.zvm.http.routing import Request, Response
+from vmrepl.lab.zvm.errors import Unauthorized
 
 if TYPE_CHECKING:
     from vmrepl.lab.zvm.context import SiteContext
@@ -62,7 +59,7 @@ class AuthService:
         self._sessions: dict[str, Session] = {}
 
     # -- checks -----------------------------------------------------------------------------
-    def _user_ok(self, username: str | None, password: str | None) -> bool:
+    def user_ok(self, username: str | None, password: str | None) -> bool:
         config = self.ctx.config
         return (
             bool(username)
@@ -70,21 +67,21 @@ class AuthService:
             and hmac.compare_digest(password or "", self.ctx.admin_password)
         )
 
-    def _client_ok(self, client_id: str | None, secret: str | None) -> bool:
+    def client_ok(self, client_id: str | None, secret: str | None) -> bool:
         config = self.ctx.config
         expected = config.client_secret or self.ctx.admin_password
         return client_id == config.client_id and hmac.compare_digest(secret or "", expected)
 
-    def authenticate(self, request: Request) -> str:
-        """The user behind the request's bearer token or session; 401 otherwise."""
+    def authenticate(self, authorization: str | None, session_id: str | None) -> str:
+        """The user behind a bearer token (the ``Authorization`` header) or a session (the
+        ``x-zerto-session`` header); 401 otherwise."""
         now = clock.now()
-        header = request.header("Authorization") or ""
+        header = authorization or ""
         with self._lock:
             if header.lower().startswith("bearer "):
                 grant = self._access.get(header[7:].strip())
                 if grant is not None and grant.expires > now:
                     return grant.user
-            session_id = request.header(SESSION_HEADER)
             if session_id:
                 session = self._sessions.get(session_id.strip())
                 idle = self.ctx.config.session_idle_seconds
@@ -101,7 +98,7 @@ class AuthService:
             self._sessions.clear()
 
     # -- tokens -----------------------------------------------------------------------------
-    def _issue(self, user: str, client: str) -> dict[str, Any]:
+    def issue(self, user: str, client: str) -> dict[str, Any]:
         now = clock.now()
         lifetime = int(self.ctx.config.token_lifetime)
         refresh_lifetime = lifetime * 2
@@ -139,70 +136,23 @@ class AuthService:
         signature = hmac.new(self._key, f"{header}.{payload}".encode(), hashlib.sha256).digest()
         return f"{header}.{payload}.{_b64(signature)}"
 
-    def token_endpoint(self, request: Request) -> Response:
-        if request.content_type != "application/x-www-form-urlencoded":
-            return _oauth_error(400, "invalid_request", "Content-Type must be form encoded")
-        form = request.form()
-        grant = form.get("grant_type", "")
-        client_id = form.get("client_id")
-        if grant == "password":
-            if client_id != USER_CLIENT_ID:
-                return _oauth_error(401, "unauthorized_client", "Invalid client credentials")
-            if not self._user_ok(form.get("username"), form.get("password")):
-                return _oauth_error(401, "invalid_grant", "Invalid user credentials")
-            user = self.ctx.config.username
-            return Response.json(self._issue(user, USER_CLIENT_ID))
-        if grant == "client_credentials":
-            if not self._client_ok(client_id, form.get("client_secret")):
-                return _oauth_error(
-                    401, "unauthorized_client", "Invalid client or Invalid client credentials"
-                )
-            return Response.json(self._issue(f"service-account-{client_id}", str(client_id)))
-        if grant == "refresh_token":
-            token = form.get("refresh_token", "")
-            with self._lock:
-                old = self._refresh.pop(token, None)
-            if old is None or old.expires <= clock.now():
-                return _oauth_error(400, "invalid_grant", "Invalid refresh token")
-            if client_id and client_id != old.client:
-                return _oauth_error(
-                    400, "invalid_grant", "Token client and authorized client don't match"
-                )
-            return Response.json(self._issue(old.user, old.client))
-        if not grant:
-            return _oauth_error(400, "invalid_request", "Missing form parameter: grant_type")
-        return _oauth_error(400, "unsupported_grant_type", "Unsupported grant_type")
+    def refresh(self, token: str) -> Grant | None:
+        """The grant of a refresh token, used up (None: unknown, used or expired)."""
+        with self._lock:
+            old = self._refresh.pop(token, None)
+        if old is None or old.expires <= clock.now():
+            return None
+        return old
 
     # -- Windows ZVM sessions ---------------------------------------------------------------
-    def session_add(self, request: Request) -> Response:
-        header = request.header("Authorization") or ""
-        if not header.lower().startswith("basic "):
-            raise Unauthorized("Basic authentication is required to create a session.")
-        try:
-            decoded = base64.b64decode(header[6:].strip(), validate=True).decode()
-        except (binascii.Error, UnicodeDecodeError) as exc:
-            raise Unauthorized("The Basic authorization header is malformed.") from exc
-        username, _, password = decoded.partition(":")
-        if "\\" in username:  # DOMAIN\user
-            username = username.split("\\", 1)[1]
-        if not self._user_ok(username, password):
-            raise Unauthorized("The user name or password is incorrect.")
-        body = request.fields()
-        method = body.integer("AuthenticationMethod", default=0)
-        if method not in (0, 1):
-            raise BadRequest("AuthenticationMethod must be 0 (Windows) or 1 (vCenter).")
+    def open_session(self) -> str:
+        """A new session of the admin user (whose credentials the caller checked)."""
         session_id = str(uuid.uuid4())
         with self._lock:
             self._sessions[session_id] = Session(self.ctx.config.username, clock.now())
-        return Response.empty(headers={SESSION_HEADER: session_id})
+        return session_id
 
-    def session_delete(self, request: Request) -> Response:
-        session_id = (request.header(SESSION_HEADER) or "").strip()
+    def close_session(self, session_id: str) -> None:
         with self._lock:
             if self._sessions.pop(session_id, None) is None:
                 raise Unauthorized()
-        return Response.empty()
-
-
-def _oauth_error(status: int, error: str, description: str) -> Response:
-    return Response.json({"error": error, "error_description": description}, status)
