@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from vmrepl.lab.zvm.openapi import (
+from vmrepl.lab.zvm.http.openapi import (
     SCHEMA_FILE,
     OpenApiDocument,
     Operation,

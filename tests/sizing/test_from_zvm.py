@@ -13,7 +13,7 @@ import pytest
 from tests.deploy.conftest import Lab, failure_messages, start_lab
 from tests.sizing.helpers import vmrepl
 from vmrepl.lab import manager
-from vmrepl.lab.zvm.statistics import write_rate_mb
+from vmrepl.lab.zvm.site.statistics import write_rate_mb
 from vmrepl.sizing import Parameters, plan
 from vmrepl.sizing.report import series_of
 from vmrepl.sizing.zvm import resources

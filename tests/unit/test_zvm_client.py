@@ -52,7 +52,7 @@ from tests.support.clock import FakeClock
 from tests.support.openapi_schema import SCHEMA_FILE, OpenApiSchema
 
 try:  # the simulator team's validator (the contract its responses are checked with)
-    from vmrepl.lab.zvm.openapi import default_document as lab_document
+    from vmrepl.lab.zvm.http.openapi import default_document as lab_document
 except ImportError:  # not there yet: tests/support's validator alone
     lab_document = None
 

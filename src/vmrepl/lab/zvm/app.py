@@ -14,13 +14,12 @@ import logging
 import uuid
 from typing import Any
 
-from vmrepl.lab.zvm import (
+from vmrepl.lab.zvm.api import (
     admin,
     alerts,
     appliance,
     auth,
     events,
-    maintenance,
     peering,
     recovery,
     reports,
@@ -32,13 +31,25 @@ from vmrepl.lab.zvm import (
     vras,
 )
 from vmrepl.lab.zvm.config import SimulatorConfig
-from vmrepl.lab.zvm.contract import ContractRecorder
-from vmrepl.lab.zvm.errors import ApiError, BadRequest, OperationFailed, Unavailable
-from vmrepl.lab.zvm.faults import Faults
-from vmrepl.lab.zvm.gateway import LocalGateway, RemoteGateway, SiteGateway
-from vmrepl.lab.zvm.openapi import OpenApiDocument, default_document
-from vmrepl.lab.zvm.routing import Request, Response, Router, not_found
-from vmrepl.lab.zvm.store import Store
+from vmrepl.lab.zvm.context import SiteContext
+from vmrepl.lab.zvm.errors import ApiError, OperationFailed, Unavailable
+from vmrepl.lab.zvm.http.contract import ContractRecorder
+from vmrepl.lab.zvm.http.openapi import OpenApiDocument, default_document
+from vmrepl.lab.zvm.http.routing import Request, Response, Router, not_found
+from vmrepl.lab.zvm.site.alerts import AlertService
+from vmrepl.lab.zvm.site.appliance import ApplianceService
+from vmrepl.lab.zvm.site.auth import SESSION_HEADER, AuthService
+from vmrepl.lab.zvm.site.events import EventLog
+from vmrepl.lab.zvm.site.gateway import Gateways, LocalGateway
+from vmrepl.lab.zvm.site.maintenance import MaintenanceService
+from vmrepl.lab.zvm.site.peering import PeeringService
+from vmrepl.lab.zvm.site.recovery import RecoveryService
+from vmrepl.lab.zvm.site.reports import ReportService
+from vmrepl.lab.zvm.site.settings import SettingsService
+from vmrepl.lab.zvm.site.statistics import StatisticsService
+from vmrepl.lab.zvm.site.tasks import TaskService
+from vmrepl.lab.zvm.site.vpgs import VpgService
+from vmrepl.lab.zvm.site.vras import VraService
 from vmrepl.lab.zvm.vcenter import VCenterBackend
 
 LOG = logging.getLogger(__name__)
@@ -48,65 +59,121 @@ _SITE_NAMESPACE = uuid.UUID("6f1c7d2e-5a43-4c1b-9a0e-7b1f3c2d9e10")
 
 
 class Simulator:
-    """One simulated ZVM. :meth:`open` connects to vCenter; the HTTP server sets :attr:`url`."""
+    """One simulated ZVM: its services wired together (the one place that does), and the
+    request pipeline. :meth:`open` connects to vCenter; the HTTP server sets :attr:`url`."""
 
     def __init__(self, config: SimulatorConfig, document: OpenApiDocument | None = None) -> None:
         self.config = config
         self.document = document or default_document()
         self.contract = ContractRecorder(self.document)
-        self.faults = Faults(config.task_seconds)
-        self.store = Store()
-        self.backend = VCenterBackend(config.vcenter)
-        self.url = f"https://{config.listen_host}:{config.listen_port}"
-        #: where the peer simulators reach this one (``/lab/peer/*``)
-        self.pairing_url = f"https://{config.listen_host}:{config.pairing_port}"
-        #: the admin password the appliance booted with (see ``boot.py``)
-        self.boot_password: str | None = None
-        #: whether the appliance runs (the ports answer)
-        self.answering = False
-        self.server_id = ""
-        self.site_identifier = ""
-        self.auth = auth.AuthService(self)
-        self.tasks = tasks.TaskService(self)
-        self.peering = peering.PeeringService(self)
-        self.vras = vras.VraService(self)
-        self.settings = vpgsettings.SettingsService(self)
-        self.vpgs = vpgs.VpgService(self)
-        self.recovery = recovery.RecoveryService(self)
-        self.reports = reports.ReportService(self)
-        self.alerts = alerts.AlertService(self)
-        self.events = events.EventLog(self)
-        self.statistics = statistics.StatisticsService(self)
-        self.maintenance = maintenance.MaintenanceService(self)
-        self.local_gateway = LocalGateway(self)
+        self.ctx = ctx = SiteContext.for_config(config)
+        self.auth = AuthService(ctx)
+        self.tasks = TaskService(ctx)
+        self.events = EventLog(ctx)
+        self.peering = PeeringService(ctx, self.tasks)
+        self.local_gateway = LocalGateway(ctx)
+        self.gateways = Gateways(ctx, self.local_gateway, self.peering)
+        self.vpgs = VpgService(ctx, self.tasks, self.peering, self.gateways)
+        self.maintenance = MaintenanceService(ctx, self.events, self.vpgs)
+        self.vras = VraService(ctx, self.tasks, self.maintenance, self.vpgs)
+        self.settings = SettingsService(ctx, self.vpgs, self.gateways, self.document.validator)
+        self.statistics = StatisticsService(ctx, self.vpgs)
+        self.reports = ReportService(ctx, self.statistics)
+        self.recovery = RecoveryService(
+            ctx, self.tasks, self.peering, self.vpgs, self.gateways, self.reports
+        )
+        self.alerts = AlertService(
+            ctx, self.events, self.peering, self.vpgs, self.vras, self.maintenance
+        )
+        self.appliance = ApplianceService(ctx, self.maintenance, self.peering)
+        # The runtime cycles, each named where it is closed (a service calls one wired after it):
+        # - vpgs → peering: a saved VPG record goes to the VPG's other site at once
+        self.vpgs.on_saved.append(self.peering.push)
+        # - peering → alerts (→ vpgs, vras, peering): the heartbeat re-evaluates the alerts
+        self.peering.on_heartbeat.append(self.alerts.evaluate)
+        # - events → alerts (→ events): reading the event log first records the alerts that
+        #   turned on or off since the last look
+        self.events.before_query.append(self.alerts.evaluate)
+        # - gateway → vras (→ vpgs → gateway): the VRA hosts a site's gateway reports
+        self.local_gateway.installed_vra_hosts_hook = self.vras.installed_hosts
         self.router = Router()
-        for module in (
-            auth,
-            appliance,
-            peering,
-            virtualization,
-            vras,
-            vpgsettings,
-            vpgs,
-            recovery,
-            reports,
-            tasks,
-            alerts,
-            events,
-            statistics,
-            admin,
-        ):
-            module.register(self.router, self)
+        auth.register(self.router, self.auth)
+        appliance.register(self.router, self.appliance)
+        peering.register(self.router, self.peering, self.local_gateway)
+        virtualization.register(self.router, ctx, self.peering, self.gateways, self.vpgs)
+        vras.register(self.router, self.vras)
+        vpgsettings.register(self.router, ctx, self.settings)
+        vpgs.register(self.router, ctx, self.vpgs)
+        recovery.register(self.router, self.recovery)
+        reports.register(self.router, ctx, self.reports)
+        tasks.register(self.router, ctx, self.tasks)
+        alerts.register(self.router, ctx, self.alerts)
+        events.register(self.router, self.events)
+        statistics.register(self.router, ctx, self.statistics)
+        admin.register(
+            self.router,
+            ctx,
+            auth=self.auth,
+            peering=self.peering,
+            maintenance=self.maintenance,
+            contract=self.contract,
+            implemented=self.implemented_operations,
+        )
+
+    # -- what the runner and the tests read and set -----------------------------------------
+    @property
+    def url(self) -> str:
+        return self.ctx.url
+
+    @url.setter
+    def url(self, value: str) -> None:
+        self.ctx.url = value
+
+    @property
+    def pairing_url(self) -> str:
+        return self.ctx.pairing_url
+
+    @pairing_url.setter
+    def pairing_url(self, value: str) -> None:
+        self.ctx.pairing_url = value
+
+    @property
+    def site_identifier(self) -> str:
+        return self.ctx.site_identifier
+
+    @property
+    def server_id(self) -> str:
+        return self.ctx.server_id
+
+    @property
+    def backend(self) -> VCenterBackend:
+        return self.ctx.backend
+
+    @property
+    def answering(self) -> bool:
+        return self.ctx.answering
+
+    @answering.setter
+    def answering(self, value: bool) -> None:
+        self.ctx.answering = value
+
+    @property
+    def boot_password(self) -> str | None:
+        return self.ctx.boot_password
+
+    @boot_password.setter
+    def boot_password(self, value: str | None) -> None:
+        self.ctx.boot_password = value
 
     def open(self) -> None:
         """Connect to vCenter and derive the site identifier (stable for a vCenter and a site
         name, so a restarted simulator keeps it)."""
-        self.backend.connect()
-        self.server_id = self.backend.server_id
-        self.site_identifier = str(
-            uuid.uuid5(_SITE_NAMESPACE, f"{self.server_id}/{self.config.site_name}")
+        ctx = self.ctx
+        ctx.backend.connect()
+        ctx.server_id = ctx.backend.server_id
+        ctx.site_identifier = str(
+            uuid.uuid5(_SITE_NAMESPACE, f"{ctx.server_id}/{self.config.site_name}")
         )
-        self.local_gateway.site_identifier = self.site_identifier
 
     def start_background(self) -> None:
         self.peering.start()
@@ -117,25 +184,6 @@ class Simulator:
         self.peering.stop()
         self.backend.close()
 
-    @property
-    def admin_password(self) -> str:
-        """The admin user's password: the one the appliance's deployment gave it, else the
-        configured one."""
-        return self.boot_password or self.config.password
-
-    @property
-    def licensed(self) -> bool:
-        with self.store.lock:
-            return self.store.license_key is not None
-
-    def require_license(self, action: str) -> None:
-        """400 for an action an unlicensed ZVM refuses."""
-        if not self.licensed:
-            raise BadRequest(
-                f"A valid license is not provided: {action} needs a licensed ZVM. "
-                "Enter a license key first (PUT /v1/license)."
-            )
-
     def implemented_operations(self) -> list[str]:
         """The operations of the schema that the simulator serves (``METHOD template``)."""
         routes = {(r.method, _shape(r.template)) for r in self.router.routes}
@@ -143,19 +191,13 @@ class Simulator:
             op.key for op in self.document.operations if (op.method, _shape(op.template)) in routes
         )
 
-    def gateway(self, site: str) -> SiteGateway:
-        """The gateway to a site's vCenter: this one's, or a paired peer's."""
-        if site == self.site_identifier:
-            return self.local_gateway
-        return RemoteGateway(site, self.peering.client(site))
-
     # -- the pipeline -----------------------------------------------------------------------
     def handle(self, request: Request) -> Response:
         operation = None
         try:
             if (request.listener == "pairing") != request.path.startswith(PEER_PREFIX):
                 raise not_found(request.path)
-            if request.path.startswith("/v1/") and self.faults.take_unavailable():
+            if request.path.startswith("/v1/") and self.ctx.faults.take_unavailable():
                 raise Unavailable("The service is temporarily unavailable (injected fault).")
             route, params = self._resolve(request)
             request.params = params
@@ -164,7 +206,9 @@ class Simulator:
             if operation is not None:
                 self._check_request(operation, request)
             if route.kind == "api":
-                request.principal = self.auth.authenticate(request)
+                request.principal = self.auth.authenticate(
+                    request.header("Authorization"), request.header(SESSION_HEADER)
+                )
             result = route.handler(request)
             response = (
                 result

@@ -79,7 +79,7 @@ class Faults:
             return sorted(self.fail_boot_vms)
 
     def apply(self, body: dict[str, Any]) -> None:
-        """Apply the knobs of a ``POST /lab/faults`` body (see :mod:`vmrepl.lab.zvm.admin`)."""
+        """Apply the knobs of a ``POST /lab/faults`` body (see :mod:`vmrepl.lab.zvm.api.admin`)."""
         with self._lock:
             if body.get("clear"):
                 self.task_seconds_by_kind.clear()

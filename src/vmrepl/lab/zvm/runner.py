@@ -12,7 +12,7 @@ from types import TracebackType
 from vmrepl.lab.zvm.app import Simulator
 from vmrepl.lab.zvm.boot import Boot, BootWatcher
 from vmrepl.lab.zvm.config import SimulatorConfig
-from vmrepl.lab.zvm.server import Listener
+from vmrepl.lab.zvm.http.server import Listener
 
 
 class ZvmSimulator:

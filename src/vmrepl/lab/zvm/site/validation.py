@@ -12,11 +12,13 @@ from typing import TYPE_CHECKING, Any
 
 from vmrepl.lab.zvm.errors import BadRequest
 from vmrepl.lab.zvm.inventory import APPLIANCE_ROLES, HostInfo, Inventory
+from vmrepl.lab.zvm.site.vpgsettings import check_basic_ranges, merge, vm_entry
 from vmrepl.lab.zvm.store import ProtectedVm, VpgRecord
-from vmrepl.lab.zvm.vpgsettings import check_basic_ranges, merge, vm_entry
 
 if TYPE_CHECKING:
-    from vmrepl.lab.zvm.app import Simulator
+    from vmrepl.lab.zvm.context import SiteContext
+    from vmrepl.lab.zvm.site.gateway import Gateways
+    from vmrepl.lab.zvm.site.peering import PeeringService
 
 MAX_VPGS_PER_VM = 3
 MAX_DISKS_PER_VM = 60
@@ -43,7 +45,13 @@ def _get(data: dict[str, Any], *path: str) -> Any:
     return node
 
 
-def validate(sim: Simulator, data: dict[str, Any], editing: VpgRecord | None) -> Plan:
+def validate(
+    ctx: SiteContext,
+    gateways: Gateways,
+    peering: PeeringService,
+    data: dict[str, Any],
+    editing: VpgRecord | None,
+) -> Plan:
     settings = copy.deepcopy(data)
     basic = settings.get("Basic") or {}
     name = (basic.get("Name") or "").strip()
@@ -52,13 +60,13 @@ def validate(sim: Simulator, data: dict[str, Any], editing: VpgRecord | None) ->
     check_basic_ranges(basic)
     if basic.get("JournalHistoryInHours") is None:
         raise BadRequest("Basic.JournalHistoryInHours is required (1-720).")
-    me = sim.site_identifier
+    me = ctx.site_identifier
     protected = basic.get("ProtectedSiteIdentifier") or me
     recovery = basic.get("RecoverySiteIdentifier")
     if not recovery:
         raise BadRequest("Basic.RecoverySiteIdentifier is required.")
     for label, site in (("protected", protected), ("recovery", recovery)):
-        if site != me and not sim.peering.is_paired(site):
+        if site != me and not peering.is_paired(site):
             raise BadRequest(f"The {label} site {site} is neither this site nor a paired site.")
     if me not in (protected, recovery):
         raise BadRequest("A VPG is created at its protected or recovery site.")
@@ -68,12 +76,12 @@ def validate(sim: Simulator, data: dict[str, Any], editing: VpgRecord | None) ->
     ):
         raise BadRequest("The protected and recovery sites of an existing VPG cannot be changed.")
     for site in {protected, recovery} - {me}:
-        if not sim.peering.link_up(site):
+        if not peering.link_up(site):
             raise BadRequest(
-                f"The connection to site {sim.peering.site_name(site)} is down; "
+                f"The connection to site {peering.site_name(site)} is down; "
                 "the VPG cannot be saved now."
             )
-    for vpg in sim.store.live_vpgs():
+    for vpg in ctx.store.live_vpgs():
         if vpg.name.lower() == name.lower() and (
             editing is None or vpg.identifier != editing.identifier
         ):
@@ -86,20 +94,20 @@ def validate(sim: Simulator, data: dict[str, Any], editing: VpgRecord | None) ->
     basic["Priority"] = priority[:1].upper() + priority[1:].lower()
     settings["Basic"] = basic
 
-    source_inv = sim.gateway(protected).inventory("full")
-    target_inv = source_inv if recovery == protected else sim.gateway(recovery).inventory("none")
-    source_vras = set(sim.gateway(protected).installed_vra_hosts())
+    source_inv = gateways(protected).inventory("full")
+    target_inv = source_inv if recovery == protected else gateways(recovery).inventory("none")
+    source_vras = set(gateways(protected).installed_vra_hosts())
     target_vras = (
-        source_vras if recovery == protected else set(sim.gateway(recovery).installed_vra_hosts())
+        source_vras if recovery == protected else set(gateways(recovery).installed_vra_hosts())
     )
-    vms = _check_vms(sim, settings, source_inv, source_vras, recovery, editing)
-    _check_recovery(sim, settings, target_inv, target_vras)
+    vms = _check_vms(ctx, settings, source_inv, source_vras, recovery, editing)
+    _check_recovery(ctx, settings, target_inv, target_vras)
     _check_journal(settings, target_inv)
     return Plan(name, protected, recovery, settings, vms)
 
 
 def _check_vms(
-    sim: Simulator,
+    ctx: SiteContext,
     settings: dict[str, Any],
     inv: Inventory,
     vras: set[str],
@@ -111,7 +119,7 @@ def _check_vms(
     protected_site = (settings.get("Basic") or {})["ProtectedSiteIdentifier"]
     others = [
         v
-        for v in sim.store.live_vpgs()
+        for v in ctx.store.live_vpgs()
         if (editing is None or v.identifier != editing.identifier)
         and v.protected_site == protected_site
     ]
@@ -203,7 +211,7 @@ def _host_of(inv: Inventory, host_id: str | None, cluster_id: str | None, what: 
 
 
 def _check_recovery(
-    sim: Simulator, settings: dict[str, Any], inv: Inventory, vras: set[str]
+    ctx: SiteContext, settings: dict[str, Any], inv: Inventory, vras: set[str]
 ) -> None:
     recovery = settings.get("Recovery") or {}
     settings["Recovery"] = recovery

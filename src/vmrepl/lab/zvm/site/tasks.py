@@ -12,15 +12,13 @@ from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 from vmrepl.lab.zvm import clock
-from vmrepl.lab.zvm.enums import TASK_COMPLETED, TASK_FAILED, TASK_IN_PROGRESS, TASK_STATES
+from vmrepl.lab.zvm.enums import TASK_COMPLETED, TASK_FAILED, TASK_IN_PROGRESS
 from vmrepl.lab.zvm.errors import NotFound, OperationFailed
-from vmrepl.lab.zvm.events import date_window, in_window
 from vmrepl.lab.zvm.links import link
-from vmrepl.lab.zvm.routing import Request, Router
 from vmrepl.lab.zvm.store import TaskRecord
 
 if TYPE_CHECKING:
-    from vmrepl.lab.zvm.app import Simulator
+    from vmrepl.lab.zvm.context import SiteContext
 
 LOG = logging.getLogger(__name__)
 
@@ -68,8 +66,8 @@ Work = Callable[[TaskContext], None]
 
 
 class TaskService:
-    def __init__(self, sim: Simulator) -> None:
-        self.sim = sim
+    def __init__(self, ctx: SiteContext) -> None:
+        self.ctx = ctx
         self._generation = 0
 
     def start(
@@ -89,7 +87,7 @@ class TaskService:
         ``work`` raising :class:`OperationFailed` fails the task with that reason (and calls
         ``on_failure`` with it); the task completes no sooner than its duration.
         """
-        with self.sim.store.lock:
+        with self.ctx.store.lock:
             self._generation += 1
             record = TaskRecord(
                 identifier=f"{task_type}.{uuid.uuid4()}",
@@ -97,13 +95,13 @@ class TaskService:
                 kind=kind,
                 initiated_by=initiated_by or "",
                 started=clock.now(),
-                duration=self.sim.faults.task_seconds(kind),
+                duration=self.ctx.faults.task_seconds(kind),
                 vpgs=list(vpgs),
-                sites=list(sites) or [self.sim.site_identifier],
+                sites=list(sites) or [self.ctx.site_identifier],
                 hosts=list(hosts),
                 generation=self._generation,
             )
-            self.sim.store.tasks[record.identifier] = record
+            self.ctx.store.tasks[record.identifier] = record
         thread = threading.Thread(
             target=self._run, args=(record, work, on_failure), name=record.identifier, daemon=True
         )
@@ -128,7 +126,7 @@ class TaskService:
                 on_failure(reason)
             except Exception:
                 LOG.exception("cleanup of task %s failed", record.identifier)
-        with self.sim.store.lock:
+        with self.ctx.store.lock:
             record.completed = clock.now()
             if reason is None:
                 record.state, record.progress = TASK_COMPLETED, 100
@@ -150,15 +148,15 @@ class TaskService:
         return max(0, min(99, int(elapsed / record.duration * 100)))
 
     def get(self, identifier: str) -> TaskRecord:
-        with self.sim.store.lock:
-            record = self.sim.store.tasks.get(identifier)
+        with self.ctx.store.lock:
+            record = self.ctx.store.tasks.get(identifier)
         if record is None:
             raise NotFound(f"Task {identifier} was not found.")
         return record
 
     # -- JSON -------------------------------------------------------------------------------
     def to_json(self, record: TaskRecord) -> dict[str, Any]:
-        base = self.sim.url
+        base = self.ctx.url
         return {
             "TaskIdentifier": record.identifier,
             "Link": link(base, "tasks", record.identifier, "TaskApi"),
@@ -177,37 +175,3 @@ class TaskService:
             },
             "Generation": record.generation,
         }
-
-
-def register(router: Router, sim: Simulator) -> None:
-    def list_tasks(request: Request) -> Any:
-        with sim.store.lock:
-            records = sorted(sim.store.tasks.values(), key=lambda r: r.started)
-        wanted_type = request.query.get("type")
-        wanted_state = request.query.get("status")
-        started = date_window(request.query, "startedafterdate", "startedbeforedate")
-        completed = date_window(request.query, "completedafterdate", "completedbeforedate")
-        judge_completed = completed != (float("-inf"), float("inf"))
-        result = []
-        for record in records:
-            if not in_window(record.started, started):
-                continue
-            if judge_completed and not in_window(record.completed, completed):
-                continue
-            if wanted_type and record.type.lower() != wanted_type.lower():
-                continue
-            if wanted_state and wanted_state.lower() not in (
-                str(record.state),
-                TASK_STATES[record.state].lower(),
-            ):
-                continue
-            result.append(sim.tasks.to_json(record))
-        return result
-
-    router.add("GET", "/v1/tasks", list_tasks)
-    router.add("GET", "/v1/tasks/types", lambda r: list(TASK_TYPES))
-    router.add(
-        "GET",
-        "/v1/tasks/{taskIdentifier}",
-        lambda r: sim.tasks.to_json(sim.tasks.get(r.param("taskIdentifier"))),
-    )

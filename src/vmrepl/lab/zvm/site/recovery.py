@@ -29,15 +29,19 @@ from typing import TYPE_CHECKING, Any
 from vmrepl.lab.zvm import clock
 from vmrepl.lab.zvm.enums import COMMIT_POLICIES, SHUTDOWN_POLICIES
 from vmrepl.lab.zvm.errors import BadRequest, OperationFailed
+from vmrepl.lab.zvm.http.routing import Request
 from vmrepl.lab.zvm.inventory import ROLE, ROLE_RECOVERED, ROLE_REPLICA, ROLE_TEST, Inventory
-from vmrepl.lab.zvm.routing import Request, Router
+from vmrepl.lab.zvm.site.tasks import TaskContext, TaskService
+from vmrepl.lab.zvm.site.vpgsettings import DEFAULT_BOOT_GROUP, default_section
 from vmrepl.lab.zvm.store import OperationRecord, ProtectedVm, RecoveredVm, VpgRecord
-from vmrepl.lab.zvm.tasks import TaskContext
 from vmrepl.lab.zvm.vcenter import VmSpec
-from vmrepl.lab.zvm.vpgsettings import DEFAULT_BOOT_GROUP, default_section
 
 if TYPE_CHECKING:
-    from vmrepl.lab.zvm.app import Simulator
+    from vmrepl.lab.zvm.context import SiteContext
+    from vmrepl.lab.zvm.site.gateway import Gateways
+    from vmrepl.lab.zvm.site.peering import PeeringService
+    from vmrepl.lab.zvm.site.reports import ReportService
+    from vmrepl.lab.zvm.site.vpgs import VpgService
 
 VPG_MARK = "zerto.vmrepl.vpg"
 SOURCE_MARK = "zerto.vmrepl.source"
@@ -54,15 +58,28 @@ def _dig(data: Any, *path: str) -> Any:
 
 
 class RecoveryService:
-    def __init__(self, sim: Simulator) -> None:
-        self.sim = sim
+    def __init__(
+        self,
+        ctx: SiteContext,
+        tasks: TaskService,
+        peering: PeeringService,
+        vpgs: VpgService,
+        gateways: Gateways,
+        reports: ReportService,
+    ) -> None:
+        self.ctx = ctx
+        self.tasks = tasks
+        self.peering = peering
+        self.vpgs = vpgs
+        self.gateways = gateways
+        self.reports = reports
 
     # -- shared -----------------------------------------------------------------------------
     def _record(self, identifier: str) -> VpgRecord:
-        return self.sim.vpgs.get(identifier)
+        return self.vpgs.get(identifier)
 
     def _site_reachable(self, site: str) -> bool:
-        return self.sim.peering.link_up(site)
+        return self.peering.link_up(site)
 
     def _check_ready(self, record: VpgRecord, what: str, needs_link: bool) -> None:
         if record.deleting:
@@ -77,13 +94,13 @@ class RecoveryService:
                 f"VPG {record.name} is in its initial sync; no recovery operation is possible "
                 "until it completes."
             )
-        other = self.sim.vpgs.other_site(record)
+        other = self.vpgs.other_site(record)
         if needs_link and not record.is_local and not self._site_reachable(other):
             raise BadRequest(
-                f"The connection to site {self.sim.peering.site_name(other)} is down: a {what} "
+                f"The connection to site {self.peering.site_name(other)} is down: a {what} "
                 "needs both sites. Only a failover is possible."
             )
-        remote_recovery = record.recovery_site != self.sim.site_identifier
+        remote_recovery = record.recovery_site != self.ctx.site_identifier
         if (
             not record.is_local
             and remote_recovery
@@ -114,11 +131,11 @@ class RecoveryService:
     ) -> OperationRecord:
         point = None
         if checkpoint:
-            point = self.sim.vpgs.find_checkpoint(record, checkpoint).timestamp
+            point = self.vpgs.find_checkpoint(record, checkpoint).timestamp
         else:
-            latest = self.sim.vpgs.latest_checkpoint(record)
+            latest = self.vpgs.latest_checkpoint(record)
             point = latest.timestamp if latest else None
-        with self.sim.store.lock:
+        with self.ctx.store.lock:
             current = self._record(record.identifier)
             if current.operation is not None:
                 raise BadRequest(
@@ -136,14 +153,14 @@ class RecoveryService:
                 options=options,
             )
             current.operation = op
-        self.sim.vpgs.save(current)
+        self.vpgs.save(current)
         return op
 
     def _update(self, identifier: str, change: Callable[[VpgRecord], None]) -> VpgRecord:
-        with self.sim.store.lock:
+        with self.ctx.store.lock:
             record = self._record(identifier)
             change(record)
-        self.sim.vpgs.save(record)
+        self.vpgs.save(record)
         return record
 
     def _step(self, identifier: str, description: str, action: Callable[[], Any]) -> Any:
@@ -181,7 +198,7 @@ class RecoveryService:
         work: Callable[[TaskContext], None],
         on_failure: Callable[[str], None] | None = None,
     ) -> str:
-        task = self.sim.tasks.start(
+        task = self.tasks.start(
             task_type,
             kind,
             work,
@@ -276,7 +293,7 @@ class RecoveryService:
 
     def _bring_up(self, record: VpgRecord, vms: list[ProtectedVm], test: bool) -> list[RecoveredVm]:
         """Create (or, for a move back, reuse) the VMs at the recovery site and power them on."""
-        gateway = self.sim.gateway(record.recovery_site)
+        gateway = self.gateways(record.recovery_site)
         inv = gateway.inventory()
         placed: list[RecoveredVm] = []
         to_create: list[tuple[VmSpec, RecoveredVm]] = []
@@ -299,14 +316,14 @@ class RecoveryService:
         reused = [r.vm for r in placed if r.reused]
         if reused:
             gateway.mark(reused, {ROLE: ROLE_RECOVERED, VPG_MARK: record.identifier})
-        failed = set(gateway.power_on([r.vm for r in placed], self.sim.faults.fail_boot_names()))
+        failed = set(gateway.power_on([r.vm for r in placed], self.ctx.faults.fail_boot_names()))
         for recovered in placed:
             recovered.powered_on = recovered.vm not in failed
         return placed
 
     def _tear_down(self, record: VpgRecord, placed: list[RecoveredVm]) -> None:
         """Undo :meth:`_bring_up`: delete created VMs, turn reused replicas back into replicas."""
-        gateway = self.sim.gateway(record.recovery_site)
+        gateway = self.gateways(record.recovery_site)
         reused = [r.vm for r in placed if r.reused]
         if reused:
             gateway.power_off(reused)
@@ -366,13 +383,11 @@ class RecoveryService:
             self._step(
                 identifier,
                 "Delete the test VMs",
-                lambda: self.sim.gateway(current.recovery_site).destroy([c.vm for c in created]),
+                lambda: self.gateways(current.recovery_site).destroy([c.vm for c in created]),
             )
             current = self._record(identifier)
             assert current.operation is not None
-            self.sim.reports.add(
-                current, current.operation, "Passed" if success else "Failed", summary
-            )
+            self.reports.add(current, current.operation, "Passed" if success else "Failed", summary)
 
             def done(r: VpgRecord) -> None:
                 r.operation = None
@@ -447,7 +462,7 @@ class RecoveryService:
             try:
                 self._tear_down(current, op.created)
                 if op.powered_off and self._site_reachable(current.protected_site):
-                    self.sim.gateway(current.protected_site).power_on(op.powered_off)
+                    self.gateways(current.protected_site).power_on(op.powered_off)
             finally:
                 self._update(identifier, lambda r: setattr(r, "operation", None))
 
@@ -464,7 +479,7 @@ class RecoveryService:
                 self._step(
                     identifier,
                     "Power off the protected VMs",
-                    lambda: self.sim.gateway(protected).power_off(ids),
+                    lambda: self.gateways(protected).power_off(ids),
                 )
                 self._update(identifier, lambda r: setattr(r.operation, "powered_off", ids))
             ctx.wait(0.3)
@@ -590,11 +605,11 @@ class RecoveryService:
             self._step(
                 identifier,
                 "Power on the protected VMs",
-                lambda: self.sim.gateway(record.protected_site).power_on(op.powered_off),
+                lambda: self.gateways(record.protected_site).power_on(op.powered_off),
             )
         record = self._record(identifier)
         assert record.operation is not None
-        self.sim.reports.add(record, record.operation, "RolledBack")
+        self.reports.add(record, record.operation, "RolledBack")
         self._update(identifier, lambda r: setattr(r, "operation", None))
 
     def _finish(self, identifier: str, reverse: bool | None, keep: bool | None) -> None:
@@ -616,17 +631,17 @@ class RecoveryService:
             self._step(
                 identifier,
                 "Keep the protected VMs as replicas for reverse protection",
-                lambda: self.sim.gateway(protected).mark(sources, {ROLE: ROLE_REPLICA}),
+                lambda: self.gateways(protected).mark(sources, {ROLE: ROLE_REPLICA}),
             )
         elif op.kind == "Move" and not keep and reachable:
             self._step(
                 identifier,
                 "Delete the source VMs",
-                lambda: self.sim.gateway(protected).destroy(sources),
+                lambda: self.gateways(protected).destroy(sources),
             )
         record = self._record(identifier)
         assert record.operation is not None
-        self.sim.reports.add(record, record.operation, "Committed")
+        self.reports.add(record, record.operation, "Committed")
         if reverse:
             self._update(identifier, self._reversed)
         else:
@@ -692,7 +707,7 @@ class RecoveryService:
         settings["Journal"] = journal
         settings["Vms"] = entries
         now = clock.now()
-        sync = self.sim.faults.task_seconds("initial_sync")
+        sync = self.ctx.faults.task_seconds("initial_sync")
         record.protected_site, record.recovery_site = record.recovery_site, record.protected_site
         record.protected_site_name, record.recovery_site_name = (
             record.recovery_site_name,
@@ -765,20 +780,3 @@ class RecoveryService:
             ],
             "Nics": [nic(label) for label in original.nics],
         }
-
-
-def register(router: Router, sim: Simulator) -> None:
-    rec = sim.recovery
-    base = "/v1/vpgs/{vpgIdentifier}"
-
-    def vid(request: Request) -> str:
-        return request.param("vpgIdentifier")
-
-    router.add("POST", f"{base}/FailoverTest", lambda r: rec.failover_test(r, vid(r)))
-    router.add("POST", f"{base}/FailoverTestStop", lambda r: rec.stop_test(r, vid(r)))
-    router.add("POST", f"{base}/Failover", lambda r: rec.failover(r, vid(r)))
-    router.add("POST", f"{base}/FailoverCommit", lambda r: rec.commit(r, vid(r), "Failover"))
-    router.add("POST", f"{base}/FailoverRollback", lambda r: rec.rollback(r, vid(r), "Failover"))
-    router.add("POST", f"{base}/Move", lambda r: rec.move(r, vid(r)))
-    router.add("POST", f"{base}/MoveCommit", lambda r: rec.commit(r, vid(r), "Move"))
-    router.add("POST", f"{base}/moveRollback", lambda r: rec.rollback(r, vid(r), "Move"))

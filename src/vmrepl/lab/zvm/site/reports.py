@@ -12,8 +12,7 @@ import uuid
 from typing import TYPE_CHECKING, Any
 
 from vmrepl.lab.zvm import clock
-from vmrepl.lab.zvm.errors import BadRequest, NotFound
-from vmrepl.lab.zvm.routing import Request, Router
+from vmrepl.lab.zvm.site.statistics import StatisticsService, write_rate_mb
 from vmrepl.lab.zvm.store import OperationRecord, ProtectedVm, ReportRecord, VpgRecord
 
 #: The lab's resources-report sampling period, seconds.
@@ -21,12 +20,13 @@ RESOURCE_SAMPLE_SECONDS = 60
 MAX_PAGE_SIZE = 1000
 
 if TYPE_CHECKING:
-    from vmrepl.lab.zvm.app import Simulator
+    from vmrepl.lab.zvm.context import SiteContext
 
 
 class ReportService:
-    def __init__(self, sim: Simulator) -> None:
-        self.sim = sim
+    def __init__(self, ctx: SiteContext, statistics: StatisticsService) -> None:
+        self.ctx = ctx
+        self.statistics = statistics
 
     def add(
         self,
@@ -72,8 +72,8 @@ class ReportService:
             ],
             steps=list(op.steps),
         )
-        with self.sim.store.lock:
-            self.sim.store.reports.append(report)
+        with self.ctx.store.lock:
+            self.ctx.store.reports.append(report)
         return report
 
     def to_json(self, report: ReportRecord) -> dict[str, Any]:
@@ -100,21 +100,19 @@ class ReportService:
             },
         }
 
-
-def resource_samples(sim: Simulator, start: float, end: float) -> list[dict[str, Any]]:
-    """The resources report's samples in [start, end], by time, then VPG and VM."""
-    from vmrepl.lab.zvm.statistics import write_rate_mb
-
-    rows: list[tuple[float, str, str, dict[str, Any]]] = []
-    for vpg, vm in sim.statistics.protected():
-        if vpg.protected_site != sim.site_identifier:
-            continue
-        first = max(start, vpg.sync_started)
-        tick = (int(first) // RESOURCE_SAMPLE_SECONDS + 1) * RESOURCE_SAMPLE_SECONDS
-        while tick <= end:
-            rows.append((tick, vpg.name, vm.name, _resource_sample(vpg, vm, tick, write_rate_mb)))
-            tick += RESOURCE_SAMPLE_SECONDS
-    return [row for *_, row in sorted(rows, key=lambda r: r[:3])]
+    def resource_samples(self, start: float, end: float) -> list[dict[str, Any]]:
+        """The resources report's samples in [start, end], by time, then VPG and VM."""
+        rows: list[tuple[float, str, str, dict[str, Any]]] = []
+        for vpg, vm in self.statistics.protected():
+            if vpg.protected_site != self.ctx.site_identifier:
+                continue
+            first = max(start, vpg.sync_started)
+            tick = (int(first) // RESOURCE_SAMPLE_SECONDS + 1) * RESOURCE_SAMPLE_SECONDS
+            while tick <= end:
+                sample = _resource_sample(vpg, vm, tick, write_rate_mb)
+                rows.append((tick, vpg.name, vm.name, sample))
+                tick += RESOURCE_SAMPLE_SECONDS
+        return [row for *_, row in sorted(rows, key=lambda r: r[:3])]
 
 
 def _resource_sample(vpg: VpgRecord, vm: ProtectedVm, at: float, rate_of: Any) -> dict[str, Any]:
@@ -196,65 +194,3 @@ def _resource_sample(vpg: VpgRecord, vm: ProtectedVm, at: float, rate_of: Any) -
             "vcdOrgName": None,
         },
     }
-
-
-def register(router: Router, sim: Simulator) -> None:
-    def list_reports(request: Request) -> Any:
-        q = request.query
-        with sim.store.lock:
-            reports = list(sim.store.reports)
-        try:
-            if "starttime" in q:
-                reports = [r for r in reports if r.started >= clock.parse_iso(q["starttime"])]
-            if "endtime" in q:
-                reports = [r for r in reports if r.ended <= clock.parse_iso(q["endtime"])]
-        except ValueError as exc:
-            raise BadRequest(f"startTime/endTime must be ISO 8601 date-times: {exc}") from exc
-        if "vpgname" in q:
-            reports = [r for r in reports if r.vpg_name.lower() == q["vpgname"].lower()]
-        if "recoverytype" in q:
-            reports = [r for r in reports if r.recovery_type.lower() == q["recoverytype"].lower()]
-        if "state" in q:
-            reports = [r for r in reports if r.status.lower() == q["state"].lower()]
-        size = q.get("pagesize")
-        if size and size.isdigit() and int(size) > 0:
-            page = int(q.get("pagenumber", "1") or 1) if q.get("pagenumber", "1").isdigit() else 1
-            reports = reports[(page - 1) * int(size) : page * int(size)]
-        return [sim.reports.to_json(r) for r in reports]
-
-    def get_report(request: Request) -> Any:
-        wanted = request.param("recoveryOperationIdentifier")
-        with sim.store.lock:
-            for report in sim.store.reports:
-                if report.identifier == wanted:
-                    return sim.reports.to_json(report)
-        raise NotFound(f"Recovery report {wanted} was not found.")
-
-    def list_resources(request: Request) -> Any:
-        q = request.query
-        now = clock.now()
-        try:
-            start = clock.parse_iso(q["starttime"]) if "starttime" in q else 0.0
-            end = min(now, clock.parse_iso(q["endtime"])) if "endtime" in q else now
-        except ValueError as exc:
-            raise BadRequest(f"startTime/endTime must be ISO 8601 date-times: {exc}") from exc
-        size_text, page_text = q.get("pagesize", str(MAX_PAGE_SIZE)), q.get("pagenumber", "1")
-        if not size_text.isdigit() or not 1 <= int(size_text) <= MAX_PAGE_SIZE:
-            raise BadRequest(f"pageSize must be 1 to {MAX_PAGE_SIZE}, not {size_text!r}.")
-        if not page_text.isdigit() or int(page_text) < 1:
-            raise BadRequest(f"pageNumber must be 1 or more, not {page_text!r}.")
-        rows = resource_samples(sim, start, end)
-        if "vpgname" in q:
-            rows = [r for r in rows if r["vpg"]["vpgName"].lower() == q["vpgname"].lower()]
-        if "vmname" in q:
-            rows = [
-                r
-                for r in rows
-                if r["protectedSite"]["vmInfo"]["vmName"].lower() == q["vmname"].lower()
-            ]
-        size, page = int(size_text), int(page_text)
-        return rows[(page - 1) * size : page * size]
-
-    router.add("GET", "/v1/reports/resources", list_resources)
-    router.add("GET", "/v1/reports/recovery", list_reports)
-    router.add("GET", "/v1/reports/recovery/{recoveryOperationIdentifier}", get_report)

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-SCHEMA_FILE = Path(__file__).resolve().parent / "openapi" / "zvm-10.0u6-openapi.json"
+SCHEMA_FILE = Path(__file__).resolve().parents[1] / "openapi" / "zvm-10.0u6-openapi.json"
 _REF_PREFIX = "#/components/schemas/"
 
 #: ``{schema name: {lower-case property name: its schema}}``

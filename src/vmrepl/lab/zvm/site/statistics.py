@@ -16,15 +16,14 @@ from typing import TYPE_CHECKING, Any
 
 from vmrepl.lab.zvm import clock
 from vmrepl.lab.zvm.enums import MEETING_SLA, RPO_NOT_MEETING_SLA
-from vmrepl.lab.zvm.errors import NotFound
 from vmrepl.lab.zvm.inventory import ROLE_VRA, Inventory, network_information
 from vmrepl.lab.zvm.links import link
-from vmrepl.lab.zvm.routing import Request, Router
 from vmrepl.lab.zvm.store import ProtectedVm, VpgRecord
 from vmrepl.lab.zvm.vcenter import Detail
 
 if TYPE_CHECKING:
-    from vmrepl.lab.zvm.app import Simulator
+    from vmrepl.lab.zvm.context import SiteContext
+    from vmrepl.lab.zvm.site.vpgs import VpgService
 
 
 def write_rate_mb(vm_identifier: str) -> float:
@@ -33,14 +32,15 @@ def write_rate_mb(vm_identifier: str) -> float:
 
 
 class StatisticsService:
-    def __init__(self, sim: Simulator) -> None:
-        self.sim = sim
+    def __init__(self, ctx: SiteContext, vpgs: VpgService) -> None:
+        self.ctx = ctx
+        self.vpgs = vpgs
 
     def protected(self) -> list[tuple[VpgRecord, ProtectedVm]]:
-        return [(vpg, vm) for vpg in self.sim.store.live_vpgs() for vm in vpg.vms]
+        return [(vpg, vm) for vpg in self.ctx.store.live_vpgs() for vm in vpg.vms]
 
     def vm_json(self, vpg: VpgRecord, vm: ProtectedVm, inv: Inventory | None) -> dict[str, Any]:
-        state = self.sim.vpgs.state(vpg)
+        state = self.vpgs.state(vpg)
         replicating = state.status in (MEETING_SLA, RPO_NOT_MEETING_SLA) and not vpg.paused
         rate = write_rate_mb(vm.vm)
         entry: dict[str, Any] = next(
@@ -58,7 +58,7 @@ class StatisticsService:
         datastore_moref = current.datastores[0] if current and current.datastores else None
         datastore = inv.datastores.get(datastore_moref or "") if inv is not None else None
         priority = str((vpg.settings.get("Basic") or {}).get("Priority") or "Medium").lower()
-        base = self.sim.url
+        base = self.ctx.url
         return {
             "VmIdentifier": vm.vm,
             "VpgIdentifier": vpg.identifier,
@@ -132,7 +132,7 @@ class StatisticsService:
         }
 
     def local_inventory(self, detail: Detail = "full") -> Inventory:
-        return self.sim.backend.inventory(detail)
+        return self.ctx.backend.inventory(detail)
 
     def datastore_json(self, inv: Inventory, moref: str) -> dict[str, Any]:
         ds = inv.datastores[moref]
@@ -141,10 +141,10 @@ class StatisticsService:
         incoming = outgoing = 0
         protected_used = recovery_used = journal_used = 0
         for vpg, vm in self.protected():
-            if vpg.protected_site == self.sim.site_identifier and vm.datastore == ident:
+            if vpg.protected_site == self.ctx.site_identifier and vm.datastore == ident:
                 outgoing += 1
                 protected_used += vm.storage_mb * 1024 * 1024
-            if vpg.recovery_site == self.sim.site_identifier:
+            if vpg.recovery_site == self.ctx.site_identifier:
                 default = (vpg.settings.get("Recovery") or {}).get("DefaultDatastoreIdentifier")
                 if default == ident:
                     incoming += 1
@@ -183,53 +183,3 @@ class StatisticsService:
             },
             "Health": {"Status": "Ok" if ds.accessible else "Error", "Alerts": []},
         }
-
-
-def register(router: Router, sim: Simulator) -> None:
-    stats = sim.statistics
-
-    def list_vms(request: Request) -> Any:
-        q = request.query
-        local = stats.local_inventory()
-        result = []
-        for vpg, vm in stats.protected():
-            if "vpgname" in q and vpg.name.lower() != q["vpgname"].lower():
-                continue
-            if "vmname" in q and vm.name.lower() != q["vmname"].lower():
-                continue
-            if "vmidentifier" in q and vm.vm != q["vmidentifier"]:
-                continue
-            mine = vpg.protected_site == sim.site_identifier
-            result.append(stats.vm_json(vpg, vm, local if mine else None))
-        return result
-
-    def get_vm(request: Request) -> Any:
-        wanted = request.param("vmIdentifier")
-        wanted_vpg = request.query.get("vpgidentifier")
-        local = stats.local_inventory()
-        for vpg, vm in stats.protected():
-            if vm.vm == wanted and (not wanted_vpg or vpg.identifier == wanted_vpg):
-                mine = vpg.protected_site == sim.site_identifier
-                return stats.vm_json(vpg, vm, local if mine else None)
-        raise NotFound(f"Protected VM {wanted} was not found.")
-
-    def list_datastores(request: Request) -> Any:
-        local = stats.local_inventory("basic")
-        return [stats.datastore_json(local, m) for m in sorted(local.datastores)]
-
-    def get_datastore(request: Request) -> Any:
-        local = stats.local_inventory("basic")
-        moref = local.moref(request.param("datastoreIdentifier"))
-        if moref is None or moref not in local.datastores:
-            raise NotFound(f"Datastore {request.param('datastoreIdentifier')} was not found.")
-        return stats.datastore_json(local, moref)
-
-    router.add("GET", "/v1/vms", list_vms)
-    router.add("GET", "/v1/vms/{vmIdentifier}", get_vm)
-    router.add(
-        "GET",
-        "/v1/statistics/vms",
-        lambda r: [stats.counters(vpg, vm) for vpg, vm in stats.protected()],
-    )
-    router.add("GET", "/v1/datastores", list_datastores)
-    router.add("GET", "/v1/datastores/{datastoreIdentifier}", get_datastore)

@@ -9,6 +9,7 @@ and power on the recovered VMs). :class:`LocalGateway` acts on this simulator's 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -23,12 +24,13 @@ from vmrepl.lab.zvm.inventory import (
 from vmrepl.lab.zvm.vcenter import Detail, VmSpec
 
 if TYPE_CHECKING:
-    from vmrepl.lab.zvm.app import Simulator
-    from vmrepl.lab.zvm.peering import PeerClient
+    from vmrepl.lab.zvm.context import SiteContext
+    from vmrepl.lab.zvm.site.peering import PeerClient, PeeringService
 
 
 class SiteGateway(Protocol):
-    site_identifier: str
+    @property
+    def site_identifier(self) -> str: ...
 
     def inventory(self, detail: Detail = "basic") -> Inventory: ...
 
@@ -48,56 +50,62 @@ class SiteGateway(Protocol):
 class LocalGateway:
     """This simulator's own vCenter. VM arguments are ZVM identifiers (``<uuid>.<moref>``)."""
 
-    def __init__(self, sim: Simulator) -> None:
-        self.sim = sim
-        self.site_identifier = sim.site_identifier
+    def __init__(self, ctx: SiteContext) -> None:
+        self.ctx = ctx
+        #: the hosts with an installed VRA (app.py wires ``VraService.installed_hosts``: the VRA
+        #: service calls the VPGs, which call the gateways, so the gateway takes a hook)
+        self.installed_vra_hosts_hook: Callable[[], list[str]] = list
+
+    @property
+    def site_identifier(self) -> str:
+        return self.ctx.site_identifier
 
     def _moref(self, identifier: str) -> str:
         parts = split_identifier(identifier)
-        if parts is None or parts[0] != self.sim.server_id:
+        if parts is None or parts[0] != self.ctx.server_id:
             raise OperationFailed(f"{identifier} is not an object of this site's vCenter.")
         return parts[1]
 
     def inventory(self, detail: Detail = "basic") -> Inventory:
-        return self.sim.backend.inventory(detail)
+        return self.ctx.backend.inventory(detail)
 
     def installed_vra_hosts(self) -> list[str]:
-        return self.sim.vras.installed_hosts()
+        return self.installed_vra_hosts_hook()
 
     def create_vms(self, specs: list[VmSpec]) -> list[str]:
-        morefs = self.sim.backend.create_vms(specs)
-        return [object_identifier(self.sim.server_id, m) for m in morefs]
+        morefs = self.ctx.backend.create_vms(specs)
+        return [object_identifier(self.ctx.server_id, m) for m in morefs]
 
     def power_on(self, vms: list[str], fail_boot: list[str] | None = None) -> list[str]:
         """Power the VMs on; returns those that failed to boot: test VMs named (by their own
         or their source VM's name) in this site's ``fail_boot_vms`` fault or in
         ``fail_boot`` (the fault of the simulator that runs the operation)."""
-        inventory = self.sim.backend.inventory()
+        inventory = self.ctx.backend.inventory()
         start, failed = [], []
         for identifier in vms:
             vm = inventory.vm(identifier)
             if vm is None:
                 continue
             source_name = vm.name.removesuffix(" - testing recovery")
-            faults = self.sim.faults
+            faults = self.ctx.faults
             if vm.marks.get(ROLE) == ROLE_TEST and (
                 faults.boot_fails(vm.name, fail_boot) or faults.boot_fails(source_name, fail_boot)
             ):
                 failed.append(identifier)
             else:
                 start.append(vm.moref)
-        self.sim.backend.power_on(start)
+        self.ctx.backend.power_on(start)
         return failed
 
     def power_off(self, vms: list[str]) -> None:
-        self.sim.backend.power_off([self._moref(v) for v in vms])
+        self.ctx.backend.power_off([self._moref(v) for v in vms])
 
     def destroy(self, vms: list[str]) -> None:
-        self.sim.backend.destroy([self._moref(v) for v in vms])
+        self.ctx.backend.destroy([self._moref(v) for v in vms])
 
     def mark(self, vms: list[str], marks: dict[str, str]) -> None:
         for identifier in vms:
-            self.sim.backend.reconfigure(self._moref(identifier), marks=marks)
+            self.ctx.backend.reconfigure(self._moref(identifier), marks=marks)
 
     # -- the peer's calls -------------------------------------------------------------------
     def call(self, method: str, args: dict[str, Any]) -> Any:
@@ -155,3 +163,17 @@ class RemoteGateway:
 
     def mark(self, vms: list[str], marks: dict[str, str]) -> None:
         self._call("mark", vms=vms, marks=marks)
+
+
+class Gateways:
+    """The gateway to each site's vCenter: this one's, or a paired peer's."""
+
+    def __init__(self, ctx: SiteContext, local: LocalGateway, peering: PeeringService) -> None:
+        self.ctx = ctx
+        self.local = local
+        self.peering = peering
+
+    def __call__(self, site: str) -> SiteGateway:
+        if site == self.ctx.site_identifier:
+            return self.local
+        return RemoteGateway(site, self.peering.client(site))

@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from vmrepl.lab.zvm.errors import BadRequest
-from vmrepl.lab.zvm.openapi import Validator
+from vmrepl.lab.zvm.http.openapi import Validator
 
 #: Schemas whose JSON keys stay as the document prints them (resource links are lower-case).
 VERBATIM_SCHEMAS = frozenset(

@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, unquote
 
-from vmrepl.lab.zvm.binding import Fields
 from vmrepl.lab.zvm.errors import ApiError, BadRequest
+from vmrepl.lab.zvm.http.binding import Fields
 
 
 @dataclass

@@ -4,10 +4,12 @@ peer is asked for its own), read live, with ZVM identifiers ``<vCenter UUID>.<mo
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from vmrepl.lab.zvm.context import SiteContext
 from vmrepl.lab.zvm.enums import PAIRED
 from vmrepl.lab.zvm.errors import BadRequest, NotFound
+from vmrepl.lab.zvm.http.routing import Request, Router
 from vmrepl.lab.zvm.inventory import (
     APPLIANCE_ROLES,
     Inventory,
@@ -19,40 +21,45 @@ from vmrepl.lab.zvm.inventory import (
     pool_native,
     vm_native,
 )
-from vmrepl.lab.zvm.routing import Request, Router
+from vmrepl.lab.zvm.site.gateway import Gateways
+from vmrepl.lab.zvm.site.peering import PeeringService
+from vmrepl.lab.zvm.site.vpgs import VpgService
 from vmrepl.lab.zvm.vcenter import Detail
 
-if TYPE_CHECKING:
-    from vmrepl.lab.zvm.app import Simulator
 
-
-def register(router: Router, sim: Simulator) -> None:
+def register(
+    router: Router,
+    ctx: SiteContext,
+    peering: PeeringService,
+    gateways: Gateways,
+    vpgs: VpgService,
+) -> None:
     def site_json(site: str) -> dict[str, Any]:
-        return {"SiteIdentifier": site, "VirtualizationSiteName": sim.peering.site_name(site)}
+        return {"SiteIdentifier": site, "VirtualizationSiteName": peering.site_name(site)}
 
     def known(site: str) -> str:
-        if site != sim.site_identifier and not sim.peering.is_paired(site):
+        if site != ctx.site_identifier and not peering.is_paired(site):
             raise NotFound(f"Site {site} was not found.")
         return site
 
     def inventory(request: Request, detail: Detail = "none") -> Inventory:
         site = known(request.param("siteIdentifier"))
-        if site != sim.site_identifier and not sim.peering.link_up(site):
+        if site != ctx.site_identifier and not peering.link_up(site):
             raise BadRequest(
-                f"The connection to site {sim.peering.site_name(site)} is down; "
+                f"The connection to site {peering.site_name(site)} is down; "
                 "its inventory cannot be read now."
             )
-        return sim.gateway(site).inventory(detail)
+        return gateways(site).inventory(detail)
 
     def sites(request: Request) -> Any:
-        ids = [sim.site_identifier] + [
-            p.site_identifier for p in sim.peering.peers() if p.status == PAIRED
+        ids = [ctx.site_identifier] + [
+            p.site_identifier for p in peering.peers() if p.status == PAIRED
         ]
         return [site_json(s) for s in ids]
 
     def vms(request: Request) -> Any:
         inv = inventory(request, "full")
-        protected = sim.vpgs.protected_vm_ids(request.param("siteIdentifier"))
+        protected = vpgs.protected_vm_ids(request.param("siteIdentifier"))
         return [
             vm_native(inv, vm)
             for vm in sorted(inv.vms.values(), key=lambda v: v.name)

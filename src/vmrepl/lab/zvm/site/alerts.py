@@ -19,20 +19,21 @@ from typing import TYPE_CHECKING, Any
 
 from vmrepl.lab.zvm import clock
 from vmrepl.lab.zvm.enums import (
-    ALERT_ENTITIES,
-    ALERT_LEVELS,
     NOT_MEETING_SLA,
     PAIRED,
     RPO_NOT_MEETING_SLA,
 )
 from vmrepl.lab.zvm.errors import NotFound
-from vmrepl.lab.zvm.events import date_window, in_window
 from vmrepl.lab.zvm.links import link
-from vmrepl.lab.zvm.routing import Request, Response, Router
 from vmrepl.lab.zvm.store import AlertRecord
 
 if TYPE_CHECKING:
-    from vmrepl.lab.zvm.app import Simulator
+    from vmrepl.lab.zvm.context import SiteContext
+    from vmrepl.lab.zvm.site.events import EventLog
+    from vmrepl.lab.zvm.site.maintenance import MaintenanceService
+    from vmrepl.lab.zvm.site.peering import PeeringService
+    from vmrepl.lab.zvm.site.vpgs import VpgService
+    from vmrepl.lab.zvm.site.vras import VraService
 
 HELP_IDENTIFIERS = (
     "ZVM0003",
@@ -56,13 +57,26 @@ class Condition:
 
 
 class AlertService:
-    def __init__(self, sim: Simulator) -> None:
-        self.sim = sim
+    def __init__(
+        self,
+        ctx: SiteContext,
+        events: EventLog,
+        peering: PeeringService,
+        vpgs: VpgService,
+        vras: VraService,
+        maintenance: MaintenanceService,
+    ) -> None:
+        self.ctx = ctx
+        self.events = events
+        self.peering = peering
+        self.vpgs = vpgs
+        self.vras = vras
+        self.maintenance = maintenance
 
     def conditions(self) -> list[Condition]:
         found: list[Condition] = []
-        for peer in self.sim.peering.peers():
-            if peer.status == PAIRED and not self.sim.peering.link_up(peer.site_identifier):
+        for peer in self.peering.peers():
+            if peer.status == PAIRED and not self.peering.link_up(peer.site_identifier):
                 found.append(
                     Condition(
                         f"link:{peer.site_identifier}",
@@ -73,11 +87,11 @@ class AlertService:
                         [],
                     )
                 )
-        for vpg in self.sim.store.live_vpgs():
-            state = self.sim.vpgs.state(vpg)
+        for vpg in self.ctx.store.live_vpgs():
+            state = self.vpgs.state(vpg)
             op = vpg.operation
             if state.status == NOT_MEETING_SLA:
-                other = self.sim.peering.site_name(self.sim.vpgs.other_site(vpg))
+                other = self.peering.site_name(self.vpgs.other_site(vpg))
                 why = f"no connection to site {other}"
                 if state.link_up and vpg.vra_down:
                     why = "a VRA that serves it is down"
@@ -124,13 +138,13 @@ class AlertService:
                         [vpg.identifier],
                     )
                 )
-        found += vra_conditions(self.sim)
+        found += vra_conditions(self.vras, self.maintenance)
         return found
 
     def evaluate(self) -> list[AlertRecord]:
         conditions = {c.key: c for c in self.conditions()}
-        with self.sim.store.lock:
-            alerts = self.sim.store.alerts
+        with self.ctx.store.lock:
+            alerts = self.ctx.store.alerts
             removed = [alerts.pop(k) for k in [k for k in alerts if k not in conditions]]
             added = []
             for key, c in conditions.items():
@@ -150,7 +164,7 @@ class AlertService:
                     alerts[key].description = c.description
             result = sorted(alerts.values(), key=lambda a: a.turned_on)
         if added or removed:
-            self.sim.events.alerts_changed(added, removed)
+            self.events.alerts_changed(added, removed)
         return result
 
     def find(self, identifier: str) -> AlertRecord:
@@ -160,7 +174,7 @@ class AlertService:
         raise NotFound(f"Alert {identifier} was not found.")
 
     def to_json(self, alert: AlertRecord) -> dict[str, Any]:
-        base = self.sim.url
+        base = self.ctx.url
         return {
             "AlertIdentifier": alert.identifier,
             "Link": link(base, "alerts", alert.identifier, "AlertApi"),
@@ -169,7 +183,7 @@ class AlertService:
             "IsDismissed": alert.dismissed,
             "HelpIdentifier": alert.help_identifier,
             "Site": link(base, "localsite", None, "LocalSiteApi")
-            | {"identifier": self.sim.site_identifier},
+            | {"identifier": self.ctx.site_identifier},
             "Description": alert.description,
             "TurnedOn": clock.iso(alert.turned_on),
             "AffectedVpgs": [link(base, "vpgs", v, "VpgApi") for v in alert.vpgs],
@@ -178,62 +192,18 @@ class AlertService:
         }
 
 
-def register(router: Router, sim: Simulator) -> None:
-    alerts = sim.alerts
-
-    def list_alerts(request: Request) -> Any:
-        q = request.query
-        result = alerts.evaluate()
-        window = date_window(q, "startdate", "enddate")
-        result = [a for a in result if in_window(a.turned_on, window)]
-        if q.get("siteidentifier") and q["siteidentifier"] != sim.site_identifier:
-            result = []
-        if q.get("zorgidentifier"):
-            result = []  # the lab has no ZORGs
-        if "level" in q:
-            result = [a for a in result if a.level.lower() == q["level"].lower()]
-        if "entity" in q:
-            result = [a for a in result if a.entity.lower() == q["entity"].lower()]
-        if "helpidentifier" in q:
-            result = [a for a in result if a.help_identifier.lower() == q["helpidentifier"].lower()]
-        if "vpgidentifier" in q:
-            result = [a for a in result if q["vpgidentifier"] in a.vpgs]
-        if "isdismissed" in q:
-            wanted = q["isdismissed"].lower() == "true"
-            result = [a for a in result if a.dismissed == wanted]
-        return [alerts.to_json(a) for a in result]
-
-    def dismiss(request: Request, value: bool) -> Response:
-        alert = alerts.find(request.param("alertIdentifier"))
-        with sim.store.lock:
-            alert.dismissed = value
-        return Response.empty()
-
-    router.add("GET", "/v1/alerts", list_alerts)
-    router.add("GET", "/v1/alerts/levels", lambda r: list(ALERT_LEVELS))
-    router.add("GET", "/v1/alerts/entities", lambda r: list(ALERT_ENTITIES))
-    router.add("GET", "/v1/alerts/helpidentifiers", lambda r: list(HELP_IDENTIFIERS))
-    router.add(
-        "GET",
-        "/v1/alerts/{alertIdentifier}",
-        lambda r: alerts.to_json(alerts.find(r.param("alertIdentifier"))),
-    )
-    router.add("POST", "/v1/alerts/{alertIdentifier}/dismiss", lambda r: dismiss(r, True))
-    router.add("POST", "/v1/alerts/{alertIdentifier}/undismiss", lambda r: dismiss(r, False))
-
-
-def vra_conditions(sim: Simulator) -> list[Condition]:
+def vra_conditions(vras: VraService, maintenance: MaintenanceService) -> list[Condition]:
     """A VRA on a host in maintenance mode, and a VRA whose VM is powered off (not being
     installed, upgraded or removed), with the VPGs it serves (see ``maintenance.py``)."""
     found: list[Condition] = []
     try:
-        inv, views = sim.vras.views()
+        inv, views = vras.views()
     except Exception:  # vCenter away: no VRA alerts this round rather than none ever
         return found
     for view in views:
         if view.vm is None or view.activity is not None:
             continue
-        vpgs = [v.identifier for v in sim.maintenance.served_by(inv, view.host.moref)]
+        vpgs = [v.identifier for v in maintenance.served_by(inv, view.host.moref)]
         if view.host.maintenance:
             found.append(
                 Condition(

@@ -30,17 +30,29 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from vmrepl.lab.zvm.context import SiteContext
 from vmrepl.lab.zvm.errors import BadRequest
-from vmrepl.lab.zvm.routing import Request, Response, Router
+from vmrepl.lab.zvm.http.contract import ContractRecorder
+from vmrepl.lab.zvm.http.routing import Request, Response, Router
+from vmrepl.lab.zvm.site.auth import AuthService
+from vmrepl.lab.zvm.site.maintenance import MaintenanceService
+from vmrepl.lab.zvm.site.peering import PeeringService
 
-if TYPE_CHECKING:
-    from vmrepl.lab.zvm.app import Simulator
 
-
-def register(router: Router, sim: Simulator) -> None:
+def register(
+    router: Router,
+    ctx: SiteContext,
+    *,
+    auth: AuthService,
+    peering: PeeringService,
+    maintenance: MaintenanceService,
+    contract: ContractRecorder,
+    implemented: Callable[[], list[str]],
+) -> None:
     def set_faults(request: Request) -> Any:
         body = request.json()
         if not isinstance(body, dict):
@@ -61,12 +73,12 @@ def register(router: Router, sim: Simulator) -> None:
             raise BadRequest(
                 f"Unknown fault keys: {', '.join(unknown)}; known: {', '.join(sorted(known))}."
             )
-        sim.faults.apply(body)
+        ctx.faults.apply(body)
         if body.get("expire_tokens"):
-            sim.auth.expire_all()
+            auth.expire_all()
         if body.get("expire_pairing_tokens"):
-            sim.peering.expire_tokens()
-        return sim.faults.to_json()
+            peering.expire_tokens()
+        return ctx.faults.to_json()
 
     def vra_release(request: Request) -> Any:
         body = request.json() if request.body.strip() else {}
@@ -75,54 +87,54 @@ def register(router: Router, sim: Simulator) -> None:
         version = body.get("version")
         if version is not None and not isinstance(version, str):
             raise BadRequest("version must be a string such as 10.0.70.1310.")
-        return sim.maintenance.release(version)
+        return maintenance.release(version)
 
     def state(request: Request) -> Any:
-        with sim.store.lock:
-            peers = [{**asdict(p), "key": "***"} for p in sim.store.peers.values()]
+        with ctx.store.lock:
+            peers = [{**asdict(p), "key": "***"} for p in ctx.store.peers.values()]
             return {
                 "site": {
-                    "identifier": sim.site_identifier,
-                    "name": sim.config.site_name,
-                    "url": sim.url,
-                    "vcenter": sim.config.vcenter.url,
-                    "vcenter_server_id": sim.server_id,
+                    "identifier": ctx.site_identifier,
+                    "name": ctx.config.site_name,
+                    "url": ctx.url,
+                    "vcenter": ctx.config.vcenter.url,
+                    "vcenter_server_id": ctx.server_id,
                 },
-                "faults": sim.faults.to_json(),
+                "faults": ctx.faults.to_json(),
                 "peers": peers,
                 "links": {
-                    p["site_identifier"]: sim.peering.link_up(p["site_identifier"]) for p in peers
+                    p["site_identifier"]: peering.link_up(p["site_identifier"]) for p in peers
                 },
-                "vpgs": [v.to_wire() for v in sim.store.vpgs.values()],
-                "settings": [asdict(s) for s in sim.store.settings.values()],
-                "tasks": [asdict(t) for t in sim.store.tasks.values()],
-                "vra_activity": [asdict(a) for a in sim.store.vra_activity.values()],
-                "alerts": [asdict(a) for a in sim.store.alerts.values()],
-                "release": sim.maintenance.release_json(),
-                "reports": len(sim.store.reports),
+                "vpgs": [v.to_wire() for v in ctx.store.vpgs.values()],
+                "settings": [asdict(s) for s in ctx.store.settings.values()],
+                "tasks": [asdict(t) for t in ctx.store.tasks.values()],
+                "vra_activity": [asdict(a) for a in ctx.store.vra_activity.values()],
+                "alerts": [asdict(a) for a in ctx.store.alerts.values()],
+                "release": maintenance.release_json(),
+                "reports": len(ctx.store.reports),
             }
 
     def reset(request: Request) -> Response:
-        sim.faults.apply({"clear": True})
-        sim.faults.default_task_seconds = sim.config.task_seconds
-        sim.store.reset()
-        sim.contract.clear()
+        ctx.faults.apply({"clear": True})
+        ctx.faults.default_task_seconds = ctx.config.task_seconds
+        ctx.store.reset()
+        contract.clear()
         return Response.empty()
 
     def clear_contract(request: Request) -> Response:
-        sim.contract.clear()
+        contract.clear()
         return Response.empty()
 
-    router.add("GET", "/lab/faults", lambda r: sim.faults.to_json(), kind="admin")
+    router.add("GET", "/lab/faults", lambda r: ctx.faults.to_json(), kind="admin")
     router.add("POST", "/lab/faults", set_faults, kind="admin")
-    router.add("GET", "/lab/vra-release", lambda r: sim.maintenance.release_json(), kind="admin")
+    router.add("GET", "/lab/vra-release", lambda r: maintenance.release_json(), kind="admin")
     router.add("POST", "/lab/vra-release", vra_release, kind="admin")
     router.add("GET", "/lab/state", state, kind="admin")
     router.add("POST", "/lab/reset", reset, kind="admin")
     router.add(
         "GET",
         "/lab/contract",
-        lambda r: {**sim.contract.report(), "implemented": sim.implemented_operations()},
+        lambda r: {**contract.report(), "implemented": implemented()},
         kind="admin",
     )
     router.add("DELETE", "/lab/contract", clear_contract, kind="admin")

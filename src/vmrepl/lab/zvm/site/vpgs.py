@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 import uuid
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -20,7 +21,6 @@ from vmrepl.lab.zvm import clock
 from vmrepl.lab.zvm.enums import (
     CHECKPOINT_AUTOMATIC,
     CHECKPOINT_TAGGED,
-    COMMIT_POLICIES,
     DELETING,
     FAILING_OVER,
     INITIALIZING,
@@ -29,24 +29,23 @@ from vmrepl.lab.zvm.enums import (
     NOT_MEETING_SLA,
     RECOVERED,
     RPO_NOT_MEETING_SLA,
-    SHUTDOWN_POLICIES,
     SUB,
     SUB_NONE,
-    VPG_ENTITY_TYPES,
     VPG_PRIORITIES,
-    VPG_RETENTION_POLICIES,
     VPG_STATUSES,
     VPG_SUBSTATUSES,
 )
 from vmrepl.lab.zvm.errors import BadRequest, NotFound
+from vmrepl.lab.zvm.http.routing import Request
 from vmrepl.lab.zvm.links import link
-from vmrepl.lab.zvm.routing import Request, Router
+from vmrepl.lab.zvm.site.tasks import TaskContext, TaskService
+from vmrepl.lab.zvm.site.validation import validate
 from vmrepl.lab.zvm.store import SettingsRecord, TaggedCheckpoint, VpgRecord
-from vmrepl.lab.zvm.tasks import TaskContext
-from vmrepl.lab.zvm.validation import validate
 
 if TYPE_CHECKING:
-    from vmrepl.lab.zvm.app import Simulator
+    from vmrepl.lab.zvm.context import SiteContext
+    from vmrepl.lab.zvm.site.gateway import Gateways
+    from vmrepl.lab.zvm.site.peering import PeeringService
 
 #: at most this many checkpoints are listed (the most recent)
 MAX_LISTED_CHECKPOINTS = 2000
@@ -92,27 +91,36 @@ def _checkpoint_id(timestamp: float) -> str:
 
 
 class VpgService:
-    def __init__(self, sim: Simulator) -> None:
-        self.sim = sim
+    def __init__(
+        self, ctx: SiteContext, tasks: TaskService, peering: PeeringService, gateways: Gateways
+    ) -> None:
+        self.ctx = ctx
+        self.tasks = tasks
+        self.peering = peering
+        self.gateways = gateways
+        #: called with every record saved here (app.py wires ``PeeringService.push``: the record
+        #: goes to the VPG's other site)
+        self.on_saved: list[Callable[[VpgRecord], object]] = []
 
     # -- records ----------------------------------------------------------------------------
     def get(self, identifier: str) -> VpgRecord:
-        with self.sim.store.lock:
-            record = self.sim.store.vpgs.get(identifier)
+        with self.ctx.store.lock:
+            record = self.ctx.store.vpgs.get(identifier)
             if record is None or record.deleted:
                 raise NotFound(f"VPG {identifier} was not found.")
             return record
 
     def save(self, record: VpgRecord) -> None:
         """Store a changed record (next revision) and send it to the other site."""
-        with self.sim.store.lock:
+        with self.ctx.store.lock:
             record.revision += 1
             record.updated = clock.now()
-            self.sim.store.vpgs[record.identifier] = record
-        self.sim.peering.push(record)
+            self.ctx.store.vpgs[record.identifier] = record
+        for hook in self.on_saved:
+            hook(record)
 
     def other_site(self, record: VpgRecord) -> str:
-        me = self.sim.site_identifier
+        me = self.ctx.site_identifier
         return record.recovery_site if record.protected_site == me else record.protected_site
 
     def recovery_hosts(self, record: VpgRecord) -> set[str]:
@@ -131,7 +139,7 @@ class VpgService:
         within one vCenter, so always per site)."""
         return {
             vm.vm
-            for vpg in self.sim.store.live_vpgs()
+            for vpg in self.ctx.store.live_vpgs()
             if vpg.protected_site == site
             for vm in vpg.vms
         }
@@ -143,18 +151,18 @@ class VpgService:
             raise BadRequest(
                 f"VPG {editing.name} cannot be edited during a {editing.operation.kind}."
             )
-        plan = validate(self.sim, settings.data, editing)
+        plan = validate(self.ctx, self.gateways, self.peering, settings.data, editing)
         now = clock.now()
-        commit_seconds = self.sim.faults.task_seconds("vpg_commit")
-        sync_seconds = self.sim.faults.task_seconds("initial_sync")
+        commit_seconds = self.ctx.faults.task_seconds("vpg_commit")
+        sync_seconds = self.ctx.faults.task_seconds("initial_sync")
         if editing is None:
             record = VpgRecord(
                 identifier=str(uuid.uuid4()),
                 name=plan.name,
                 protected_site=plan.protected_site,
                 recovery_site=plan.recovery_site,
-                protected_site_name=self.sim.peering.site_name(plan.protected_site),
-                recovery_site_name=self.sim.peering.site_name(plan.recovery_site),
+                protected_site_name=self.peering.site_name(plan.protected_site),
+                recovery_site_name=self.peering.site_name(plan.recovery_site),
                 settings=plan.settings,
                 vms=plan.vms,
                 created=now,
@@ -167,7 +175,7 @@ class VpgService:
         else:
             record = editing
             added = {vm.vm for vm in plan.vms} - {vm.vm for vm in editing.vms}
-            with self.sim.store.lock:
+            with self.ctx.store.lock:
                 record.name = plan.name
                 record.settings = plan.settings
                 record.vms = plan.vms
@@ -181,7 +189,7 @@ class VpgService:
         def work(ctx: TaskContext) -> None:
             ctx.wait(1.0)
 
-        return self.sim.tasks.start(
+        return self.tasks.start(
             task_type,
             "vpg_commit",
             work,
@@ -198,7 +206,7 @@ class VpgService:
         ]
         periods = [(s, min(e, now)) for s, e in periods if s < now]
         if not record.is_local:
-            for start, end in self.sim.peering.outages(self.other_site(record)):
+            for start, end in self.peering.outages(self.other_site(record)):
                 cut_start = float(start) if start is not None else now
                 cut_end = float(end) if end is not None else now
                 split = []
@@ -215,12 +223,12 @@ class VpgService:
 
     def retention_seconds(self, record: VpgRecord) -> float:
         hours = (record.settings.get("Basic") or {}).get("JournalHistoryInHours") or 24
-        return float(hours) * 3600.0 / max(self.sim.config.history_time_scale, 1e-9)
+        return float(hours) * 3600.0 / max(self.ctx.config.history_time_scale, 1e-9)
 
     def checkpoints(self, record: VpgRecord, now: float | None = None) -> list[Checkpoint]:
         """Every checkpoint still in the journal, oldest first."""
         now = clock.now() if now is None else now
-        step = max(self.sim.config.checkpoint_seconds, 0.01)
+        step = max(self.ctx.config.checkpoint_seconds, 0.01)
         oldest = now - self.retention_seconds(record)
         points: list[Checkpoint] = []
         for start, end in self._intervals(record, now):
@@ -253,7 +261,7 @@ class VpgService:
     def _last_replicated(self, record: VpgRecord, now: float) -> float:
         """When the latest checkpoint was taken (or replication began), whatever the journal
         still holds: the base of the actual RPO."""
-        step = max(self.sim.config.checkpoint_seconds, 0.01)
+        step = max(self.ctx.config.checkpoint_seconds, 0.01)
         last = record.sync_done
         for start, end in self._intervals(record, now):
             last = max(last, start + math.floor((end - start) / step + 1e-9) * step)
@@ -266,10 +274,10 @@ class VpgService:
         basic = record.settings.get("Basic") or {}
         configured_minutes = int(basic.get("JournalHistoryInHours") or 24) * 60
         rpo_target = int(basic.get("RpoInSeconds") or 300)
-        link_up = record.is_local or self.sim.peering.link_up(self.other_site(record))
+        link_up = record.is_local or self.peering.link_up(self.other_site(record))
         syncing = now < record.sync_done
         replicated = max(0.0, now - record.sync_done)
-        history = min(configured_minutes, int(replicated * self.sim.config.history_time_scale / 60))
+        history = min(configured_minutes, int(replicated * self.ctx.config.history_time_scale / 60))
         rpo = 0 if syncing else max(1, math.ceil(now - self._last_replicated(record, now)))
         progress = 0.0
         if syncing:
@@ -326,7 +334,7 @@ class VpgService:
             alert = 0
         op = record.operation
         test = {"Stage": op.stage} if op is not None and op.kind == "FailoverTest" else None
-        base = self.sim.url
+        base = self.ctx.url
         return {
             "VpgIdentifier": record.identifier,
             "Link": link(base, "vpgs", record.identifier, "VpgApi"),
@@ -379,12 +387,12 @@ class VpgService:
     ) -> str:
         def work(ctx: TaskContext) -> None:
             ctx.wait(0.5)
-            with self.sim.store.lock:
+            with self.ctx.store.lock:
                 current = self.get(record.identifier)
                 change(current)
             self.save(current)
 
-        return self.sim.tasks.start(
+        return self.tasks.start(
             task_type,
             kind,
             work,
@@ -424,7 +432,7 @@ class VpgService:
         self._require_idle(record, "force-sync")
         if clock.now() < record.sync_done:
             raise BadRequest(f"VPG {record.name} is still in its initial sync.")
-        seconds = self.sim.faults.task_seconds("forcesync")
+        seconds = self.ctx.faults.task_seconds("forcesync")
 
         def change(r: VpgRecord) -> None:
             r.forcesync_until = clock.now() + seconds
@@ -457,7 +465,7 @@ class VpgService:
             )
         if record.deleting:
             raise BadRequest(f"VPG {record.name} is already being deleted.")
-        with self.sim.store.lock:
+        with self.ctx.store.lock:
             record.deleting = True
         self.save(record)
 
@@ -466,23 +474,23 @@ class VpgService:
             current = self.get(identifier)
             op = current.operation
             if op is not None and op.kind == "FailoverTest":
-                self.sim.gateway(current.recovery_site).destroy([c.vm for c in op.created])
+                self.gateways(current.recovery_site).destroy([c.vm for c in op.created])
             if current.replicas and not keep:
-                self.sim.gateway(current.recovery_site).destroy(list(current.replicas.values()))
-            with self.sim.store.lock:
+                self.gateways(current.recovery_site).destroy(list(current.replicas.values()))
+            with self.ctx.store.lock:
                 current.deleted = True
                 current.deleting = False
             self.save(current)
 
         def failed(reason: str) -> None:
-            with self.sim.store.lock:
-                current = self.sim.store.vpgs.get(identifier)
+            with self.ctx.store.lock:
+                current = self.ctx.store.vpgs.get(identifier)
                 if current is None:
                     return
                 current.deleting = False
             self.save(current)
 
-        return self.sim.tasks.start(
+        return self.tasks.start(
             "RemoveProtectionGroup",
             "vpg_delete",
             work,
@@ -491,84 +499,3 @@ class VpgService:
             sites=[record.protected_site, record.recovery_site],
             on_failure=failed,
         )
-
-
-def _matches(value: int, wanted: str, names: tuple[str, ...]) -> bool:
-    wanted = wanted.lower()
-    return wanted == str(value) or (0 <= value < len(names) and wanted == names[value].lower())
-
-
-def _names_handler(names: tuple[str, ...]) -> Any:
-    return lambda request: list(names)
-
-
-def register(router: Router, sim: Simulator) -> None:
-    vpgs = sim.vpgs
-
-    def list_vpgs(request: Request) -> Any:
-        q = request.query
-        result = [vpgs.to_json(r) for r in sorted(sim.store.live_vpgs(), key=lambda r: r.created)]
-        if "name" in q:
-            result = [r for r in result if r["VpgName"].lower() == q["name"].lower()]
-        if "status" in q:
-            result = [r for r in result if _matches(r["Status"], q["status"], VPG_STATUSES)]
-        if "substatus" in q:
-            result = [
-                r for r in result if _matches(r["SubStatus"], q["substatus"], VPG_SUBSTATUSES)
-            ]
-        if "priority" in q:
-            result = [r for r in result if _matches(r["Priority"], q["priority"], VPG_PRIORITIES)]
-        for param, key in (
-            ("protectedsiteidentifier", "ProtectedSite"),
-            ("sourcesite", "ProtectedSite"),
-            ("recoverysiteidentifier", "RecoverySite"),
-            ("targetsite", "RecoverySite"),
-        ):
-            if param in q:
-                result = [r for r in result if r[key]["identifier"] == q[param]]
-        return result
-
-    def checkpoints(request: Request) -> Any:
-        record = vpgs.get(request.param("vpgIdentifier"))
-        points = vpgs.checkpoints(record)
-        start, end = request.query.get("startdate"), request.query.get("enddate")
-        try:
-            if start:
-                points = [p for p in points if p.timestamp >= clock.parse_iso(start)]
-            if end:
-                points = [p for p in points if p.timestamp <= clock.parse_iso(end)]
-        except ValueError as exc:
-            raise BadRequest(f"startDate/endDate must be ISO 8601 date-times: {exc}") from exc
-        return [p.to_json() for p in points[-MAX_LISTED_CHECKPOINTS:]]
-
-    def stats(request: Request) -> Any:
-        points = vpgs.checkpoints(vpgs.get(request.param("vpgIdentifier")))
-        return {
-            "Earliest": points[0].to_json() if points else None,
-            "Latest": points[-1].to_json() if points else None,
-        }
-
-    def vid(request: Request) -> str:
-        return request.param("vpgIdentifier")
-
-    router.add("GET", "/v1/vpgs", list_vpgs)
-    router.add("GET", "/v1/vpgs/{vpgIdentifier}", lambda r: vpgs.to_json(vpgs.get(vid(r))))
-    router.add("DELETE", "/v1/vpgs/{vpgIdentifier}", lambda r: vpgs.delete(r, vid(r)))
-    router.add("GET", "/v1/vpgs/{vpgIdentifier}/checkpoints", checkpoints)
-    router.add(
-        "POST", "/v1/vpgs/{vpgIdentifier}/checkpoints", lambda r: vpgs.tag_checkpoint(r, vid(r))
-    )
-    router.add("GET", "/v1/vpgs/{vpgIdentifier}/checkpoints/stats", stats)
-    router.add("POST", "/v1/vpgs/{vpgIdentifier}/pause", lambda r: vpgs.pause(r, vid(r)))
-    router.add("POST", "/v1/vpgs/{vpgIdentifier}/resume", lambda r: vpgs.resume(r, vid(r)))
-    router.add("POST", "/v1/vpgs/{vpgIdentifier}/forcesync", lambda r: vpgs.forcesync(r, vid(r)))
-    for path, names in (
-        ("statuses", VPG_STATUSES),
-        ("substatuses", VPG_SUBSTATUSES),
-        ("priorities", VPG_PRIORITIES),
-        ("entitytypes", VPG_ENTITY_TYPES),
-        ("retentionpolicies", VPG_RETENTION_POLICIES),
-        ("failovercommitpolicies", COMMIT_POLICIES),
-        ("failovershutdownpolicies", SHUTDOWN_POLICIES),
-    ):
-        router.add("GET", f"/v1/vpgs/{path}", _names_handler(names))

@@ -8,7 +8,7 @@ import threading
 from typing import Any
 
 from vmrepl.lab.zvm import clock
-from vmrepl.lab.zvm.openapi import OpenApiDocument, Operation, Violation
+from vmrepl.lab.zvm.http.openapi import OpenApiDocument, Operation, Violation
 
 #: at most this many violations are kept (the first ones)
 MAX_RECORDED = 1000

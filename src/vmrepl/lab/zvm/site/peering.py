@@ -25,21 +25,22 @@ import ssl
 import threading
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from vmrepl.lab.zvm import clock
 from vmrepl.lab.zvm.config import ZVM_VERSION
-from vmrepl.lab.zvm.enums import PAIRED, PAIRING, PAIRING_STATUSES, UNPAIRED
+from vmrepl.lab.zvm.enums import PAIRED, PAIRING, UNPAIRED
 from vmrepl.lab.zvm.errors import ApiError, BadRequest, NotFound, OperationFailed, Unavailable
+from vmrepl.lab.zvm.http.routing import Request
 from vmrepl.lab.zvm.links import link
-from vmrepl.lab.zvm.routing import Request, Response, Router
+from vmrepl.lab.zvm.site.tasks import TaskContext, TaskService
 from vmrepl.lab.zvm.store import PairingToken, PeerRecord, VpgRecord
-from vmrepl.lab.zvm.tasks import TaskContext
 
 if TYPE_CHECKING:
-    from vmrepl.lab.zvm.app import Simulator
+    from vmrepl.lab.zvm.context import SiteContext
 
 LOG = logging.getLogger(__name__)
 KEY_HEADER = "X-Vmrepl-Peer-Key"
@@ -66,25 +67,25 @@ class PeerClient:
     """HTTPS calls to one peer simulator's private endpoints."""
 
     def __init__(
-        self, sim: Simulator, url: str, key: str | None = None, name: str | None = None
+        self, ctx: SiteContext, url: str, key: str | None = None, name: str | None = None
     ) -> None:
-        self.sim = sim
+        self.ctx = ctx
         self.url = url.rstrip("/")
         self.key = key
         self.name = name or url
 
     def _context(self) -> ssl.SSLContext:
-        ca = self.sim.config.ca_file
+        ca = self.ctx.config.ca_file
         return ssl.create_default_context(cafile=str(ca) if ca else None)
 
     def call(self, method: str, path: str, body: Any = None, timeout: float | None = None) -> Any:
-        if self.sim.faults.link_cut:
+        if self.ctx.faults.link_cut:
             raise PeerUnreachable(f"the link to {self.name} is cut")
         data = None if body is None else json.dumps(body).encode()
         # the URL is the peer's https address, never a file: or custom scheme
         request = urllib.request.Request(self.url + path, data=data, method=method)  # noqa: S310
         request.add_header("Content-Type", "application/json")
-        request.add_header(SITE_HEADER, self.sim.site_identifier)
+        request.add_header(SITE_HEADER, self.ctx.site_identifier)
         if self.key:
             request.add_header(KEY_HEADER, self.key)
         # straight to the peer: no proxy from the environment between two lab sites
@@ -93,7 +94,7 @@ class PeerClient:
             handlers.append(urllib.request.HTTPSHandler(context=self._context()))
         opener = urllib.request.build_opener(*handlers)
         try:
-            with opener.open(request, timeout=timeout or self.sim.config.peer_timeout) as response:
+            with opener.open(request, timeout=timeout or self.ctx.config.peer_timeout) as response:
                 text = response.read().decode()
         except urllib.error.HTTPError as exc:
             message = exc.reason
@@ -135,8 +136,11 @@ class PendingPairing:
 
 
 class PeeringService:
-    def __init__(self, sim: Simulator) -> None:
-        self.sim = sim
+    def __init__(self, ctx: SiteContext, tasks: TaskService) -> None:
+        self.ctx = ctx
+        self.tasks = tasks
+        #: called after every heartbeat round (app.py wires the alerts' evaluation here)
+        self.on_heartbeat: list[Callable[[], object]] = []
         self._links: dict[str, LinkState] = {}
         self._pending: dict[str, PendingPairing] = {}
         self._stop = threading.Event()
@@ -144,20 +148,20 @@ class PeeringService:
 
     # -- peers ------------------------------------------------------------------------------
     def peers(self) -> list[PeerRecord]:
-        with self.sim.store.lock:
-            return list(self.sim.store.peers.values())
+        with self.ctx.store.lock:
+            return list(self.ctx.store.peers.values())
 
     def peer(self, site_identifier: str) -> PeerRecord | None:
-        with self.sim.store.lock:
-            return self.sim.store.peers.get(site_identifier)
+        with self.ctx.store.lock:
+            return self.ctx.store.peers.get(site_identifier)
 
     def is_paired(self, site_identifier: str) -> bool:
         peer = self.peer(site_identifier)
         return peer is not None and peer.status == PAIRED
 
     def site_name(self, site_identifier: str) -> str:
-        if site_identifier == self.sim.site_identifier:
-            return self.sim.config.site_name
+        if site_identifier == self.ctx.site_identifier:
+            return self.ctx.config.site_name
         peer = self.peer(site_identifier)
         return peer.site_name if peer else site_identifier
 
@@ -165,16 +169,16 @@ class PeeringService:
         peer = self.peer(site_identifier)
         if peer is None or peer.status == UNPAIRED:
             raise BadRequest(f"Site {site_identifier} is not a paired site.")
-        return PeerClient(self.sim, peer.url, peer.key, f"site {peer.site_name}")
+        return PeerClient(self.ctx, peer.url, peer.key, f"site {peer.site_name}")
 
     # -- the link ---------------------------------------------------------------------------
     def link_up(self, site_identifier: str) -> bool:
         """Whether this site can talk to that one now (always for itself)."""
-        if site_identifier == self.sim.site_identifier:
+        if site_identifier == self.ctx.site_identifier:
             return True
-        with self.sim.store.lock:
+        with self.ctx.store.lock:
             state = self._links.setdefault(site_identifier, LinkState())
-            up = state.reachable and not self.sim.faults.link_cut
+            up = state.reachable and not self.ctx.faults.link_cut
             if up != state.up:
                 state.up = up
                 if up and state.outages and state.outages[-1][1] is None:
@@ -185,12 +189,12 @@ class PeeringService:
 
     def outages(self, site_identifier: str) -> list[list[float | None]]:
         self.link_up(site_identifier)
-        with self.sim.store.lock:
+        with self.ctx.store.lock:
             state = self._links.get(site_identifier)
             return [list(o) for o in state.outages] if state else []
 
     def _set_reachable(self, site_identifier: str, reachable: bool) -> None:
-        with self.sim.store.lock:
+        with self.ctx.store.lock:
             self._links.setdefault(site_identifier, LinkState()).reachable = reachable
         self.link_up(site_identifier)
 
@@ -205,30 +209,31 @@ class PeeringService:
             self._thread.join(timeout=10)
 
     def _loop(self) -> None:
-        while not self._stop.wait(self.sim.config.heartbeat_seconds):
-            if not self.sim.answering:  # the appliance is down: no heartbeat either
+        while not self._stop.wait(self.ctx.config.heartbeat_seconds):
+            if not self.ctx.answering:  # the appliance is down: no heartbeat either
                 continue
             for peer in self.peers():
                 if peer.status == PAIRED and not self._stop.is_set():
                     self.sync(peer)
-            try:
-                self.sim.alerts.evaluate()
-            except Exception:
-                LOG.exception("alert evaluation failed")
+            for hook in self.on_heartbeat:
+                try:
+                    hook()
+                except Exception:
+                    LOG.exception("after the heartbeat: %s failed", hook)
 
     def sync(self, peer: PeerRecord) -> bool:
         """Exchange the shared VPG records with a peer; True when the peer answered."""
-        if self.sim.faults.link_cut:
+        if self.ctx.faults.link_cut:
             self.link_up(peer.site_identifier)
             return False
-        client = PeerClient(self.sim, peer.url, peer.key, f"site {peer.site_name}")
-        mine = [r.to_wire() for r in self._shared_vpgs(peer.site_identifier)]
+        client = PeerClient(self.ctx, peer.url, peer.key, f"site {peer.site_name}")
+        mine = [r.to_wire() for r in self.shared_vpgs(peer.site_identifier)]
         try:
             answer = client.call(
                 "POST",
                 "/lab/peer/sync",
-                {"SiteIdentifier": self.sim.site_identifier, "Vpgs": mine},
-                timeout=self.sim.config.peer_timeout,
+                {"SiteIdentifier": self.ctx.site_identifier, "Vpgs": mine},
+                timeout=self.ctx.config.peer_timeout,
             )
         except PeerUnreachable:
             self._set_reachable(peer.site_identifier, False)
@@ -236,7 +241,7 @@ class PeeringService:
         except PeerError as exc:
             if exc.status in (401, 403, 404):
                 LOG.warning("site %s no longer knows this site: %s", peer.site_name, exc.message)
-                with self.sim.store.lock:
+                with self.ctx.store.lock:
                     peer.status = UNPAIRED
             self._set_reachable(peer.site_identifier, False)
             return False
@@ -244,30 +249,35 @@ class PeeringService:
         self.merge([VpgRecord.from_wire(v) for v in (answer or {}).get("Vpgs", [])])
         return True
 
-    def _shared_vpgs(self, site_identifier: str) -> list[VpgRecord]:
-        with self.sim.store.lock:
-            return [v for v in self.sim.store.vpgs.values() if site_identifier in v.sites()]
+    def pending(self) -> list[PendingPairing]:
+        """The pairings started here whose task has not reached the peer yet."""
+        with self.ctx.store.lock:
+            return list(self._pending.values())
+
+    def shared_vpgs(self, site_identifier: str) -> list[VpgRecord]:
+        with self.ctx.store.lock:
+            return [v for v in self.ctx.store.vpgs.values() if site_identifier in v.sites()]
 
     def merge(self, records: list[VpgRecord]) -> None:
         """Take the peer's VPG records where they are newer than ours."""
-        mine = {self.sim.site_identifier}
-        with self.sim.store.lock:
+        mine = {self.ctx.site_identifier}
+        with self.ctx.store.lock:
             for record in records:
                 if not (record.sites() & mine):
                     continue
-                local = self.sim.store.vpgs.get(record.identifier)
+                local = self.ctx.store.vpgs.get(record.identifier)
                 if local is None or record.revision > local.revision:
-                    self.sim.store.vpgs[record.identifier] = record
+                    self.ctx.store.vpgs[record.identifier] = record
 
     def push(self, record: VpgRecord) -> None:
         """Send a changed VPG record to the other site of the VPG (best effort: the
         heartbeat catches up after an outage)."""
-        for site in record.sites() - {self.sim.site_identifier}:
+        for site in record.sites() - {self.ctx.site_identifier}:
             peer = self.peer(site)
             if peer is None or peer.status != PAIRED:
                 continue
             try:
-                PeerClient(self.sim, peer.url, peer.key, peer.site_name).call(
+                PeerClient(self.ctx, peer.url, peer.key, peer.site_name).call(
                     "POST", "/lab/peer/vpgs", {"Vpg": record.to_wire()}
                 )
             except (PeerUnreachable, PeerError) as exc:
@@ -276,28 +286,28 @@ class PeeringService:
     # -- pairing ----------------------------------------------------------------------------
     def generate_token(self) -> dict[str, Any]:
         token = secrets.token_urlsafe(24)
-        expires = clock.now() + self.sim.config.pairing_token_seconds
-        with self.sim.store.lock:
-            self.sim.store.pairing_tokens[token] = PairingToken(token, expires)
+        expires = clock.now() + self.ctx.config.pairing_token_seconds
+        with self.ctx.store.lock:
+            self.ctx.store.pairing_tokens[token] = PairingToken(token, expires)
         return {"Token": token, "UtcExpirationDate": clock.iso(expires)}
 
     def expire_tokens(self) -> None:
-        with self.sim.store.lock:
-            for token in self.sim.store.pairing_tokens.values():
+        with self.ctx.store.lock:
+            for token in self.ctx.store.pairing_tokens.values():
                 token.expires = min(token.expires, clock.now() - 1)
 
     def pair(self, request: Request) -> str:
-        self.sim.require_license("pairing sites")
+        self.ctx.require_license("pairing sites")
         body = request.fields()
         host = body.require_text("HostName").strip()
         port = body.integer("Port", default=DEFAULT_PAIRING_PORT, low=1, high=65535)
         assert port is not None
         token = body.require_text("Token")
-        own = [urlsplit(self.sim.url), urlsplit(self.sim.pairing_url)]
+        own = [urlsplit(self.ctx.url), urlsplit(self.ctx.pairing_url)]
         if any(host.lower() == (u.hostname or "").lower() and port == u.port for u in own):
             raise BadRequest("A site cannot be paired with itself.")
-        with self.sim.store.lock:
-            for peer in self.sim.store.peers.values():
+        with self.ctx.store.lock:
+            for peer in self.ctx.store.peers.values():
                 if peer.host_name.lower() == host.lower() and peer.port == port:
                     raise BadRequest(
                         f"The site at {host}:{port} is already paired ({peer.site_name})."
@@ -310,18 +320,18 @@ class PeeringService:
         unreachable = f"The peer site could not be reached at {host}:{port}."
 
         def work(ctx: TaskContext) -> None:
-            client = PeerClient(self.sim, url, None, f"{host}:{port}")
+            client = PeerClient(self.ctx, url, None, f"{host}:{port}")
             try:
                 answer = client.call(
                     "POST",
                     "/lab/peer/pair",
                     {
                         "Token": token,
-                        "SiteIdentifier": self.sim.site_identifier,
-                        "SiteName": self.sim.config.site_name,
-                        "Location": self.sim.config.location,
+                        "SiteIdentifier": self.ctx.site_identifier,
+                        "SiteName": self.ctx.config.site_name,
+                        "Location": self.ctx.config.location,
                         "Version": ZVM_VERSION,
-                        "Url": self.sim.pairing_url,
+                        "Url": self.ctx.pairing_url,
                         "Key": key,
                     },
                 )
@@ -333,7 +343,7 @@ class PeeringService:
                     raise OperationFailed(unreachable) from exc
                 raise OperationFailed(f"Pairing with {host}:{port} failed: {exc.message}") from exc
             finally:
-                with self.sim.store.lock:
+                with self.ctx.store.lock:
                     self._pending.pop(pending_key, None)
             record = PeerRecord(
                 site_identifier=str(answer["SiteIdentifier"]),
@@ -347,42 +357,42 @@ class PeeringService:
                 key=key,
                 paired=clock.now(),
             )
-            with self.sim.store.lock:
-                self.sim.store.peers[record.site_identifier] = record
+            with self.ctx.store.lock:
+                self.ctx.store.peers[record.site_identifier] = record
             self._set_reachable(record.site_identifier, True)
             ctx.wait(1.0)
-            with self.sim.store.lock:
+            with self.ctx.store.lock:
                 record.status = PAIRED
 
-        with self.sim.store.lock:
-            task = self.sim.tasks.start("PairSites", "pair", work, initiated_by=request.principal)
+        with self.ctx.store.lock:
+            task = self.tasks.start("PairSites", "pair", work, initiated_by=request.principal)
             self._pending[pending_key] = PendingPairing(host, port, task)
         return task
 
     def accept_pairing(self, request: Request) -> Any:
-        if self.sim.faults.link_cut:
+        if self.ctx.faults.link_cut:
             raise Unavailable("The link to the peer site is cut (lab fault).")
         body = request.fields()
         token = body.require_text("Token")
         site = body.require_text("SiteIdentifier")
         url = body.require_text("Url")
         key = body.require_text("Key")
-        if site == self.sim.site_identifier:
+        if site == self.ctx.site_identifier:
             raise BadRequest("A site cannot be paired with itself.")
-        with self.sim.store.lock:
-            entry = self.sim.store.pairing_tokens.get(token)
+        with self.ctx.store.lock:
+            entry = self.ctx.store.pairing_tokens.get(token)
             if entry is None:
                 raise BadRequest("The pairing token is not valid for this site.")
             if entry.used:
                 raise BadRequest("The pairing token was already used; generate a new one.")
             if entry.expires <= clock.now():
                 raise BadRequest("The pairing token has expired; generate a new one.")
-            existing = self.sim.store.peers.get(site)
+            existing = self.ctx.store.peers.get(site)
             if existing is not None and existing.status == PAIRED:
                 raise BadRequest(f"This site is already paired with {existing.site_name}.")
             entry.used = True
             parts = urlsplit(url)
-            self.sim.store.peers[site] = PeerRecord(
+            self.ctx.store.peers[site] = PeerRecord(
                 site_identifier=site,
                 site_name=body.text("SiteName") or site,
                 host_name=parts.hostname or "",
@@ -396,9 +406,9 @@ class PeeringService:
             )
         self._set_reachable(site, True)
         return {
-            "SiteIdentifier": self.sim.site_identifier,
-            "SiteName": self.sim.config.site_name,
-            "Location": self.sim.config.location,
+            "SiteIdentifier": self.ctx.site_identifier,
+            "SiteName": self.ctx.config.site_name,
+            "Location": self.ctx.config.location,
             "Version": ZVM_VERSION,
         }
 
@@ -409,7 +419,7 @@ class PeeringService:
         request.fields().boolean("IsKeepTargetDisks")
 
         def work(ctx: TaskContext) -> None:
-            client = PeerClient(self.sim, peer.url, peer.key, peer.site_name)
+            client = PeerClient(self.ctx, peer.url, peer.key, peer.site_name)
             try:
                 client.call("POST", "/lab/peer/unpair", {})
             except (PeerUnreachable, PeerError) as exc:
@@ -417,30 +427,30 @@ class PeeringService:
             ctx.wait(0.5)
             self.forget(site_identifier)
 
-        return self.sim.tasks.start(
+        return self.tasks.start(
             "UnpairSites",
             "unpair",
             work,
             initiated_by=request.principal,
-            sites=[self.sim.site_identifier, site_identifier],
+            sites=[self.ctx.site_identifier, site_identifier],
         )
 
     def forget(self, site_identifier: str) -> None:
         """Drop a peer and the VPGs between the two sites."""
-        with self.sim.store.lock:
-            for vpg in list(self.sim.store.vpgs.values()):
+        with self.ctx.store.lock:
+            for vpg in list(self.ctx.store.vpgs.values()):
                 if site_identifier in vpg.sites():
-                    del self.sim.store.vpgs[vpg.identifier]
-            self.sim.store.peers.pop(site_identifier, None)
+                    del self.ctx.store.vpgs[vpg.identifier]
+            self.ctx.store.peers.pop(site_identifier, None)
             self._links.pop(site_identifier, None)
 
     # -- JSON -------------------------------------------------------------------------------
     def to_json(self, peer: PeerRecord) -> dict[str, Any]:
-        shared = self._shared_vpgs(peer.site_identifier)
+        shared = self.shared_vpgs(peer.site_identifier)
         used = sum(sum(vm.storage_mb for vm in v.vms) for v in shared if not v.deleted)
         return {
             "SiteIdentifier": peer.site_identifier,
-            "Link": link(self.sim.url, "peersites", peer.site_identifier, "PeerSiteApi"),
+            "Link": link(self.ctx.url, "peersites", peer.site_identifier, "PeerSiteApi"),
             "PeerSiteName": peer.site_name,
             "PairingStatus": peer.status,
             "Location": peer.location,
@@ -458,7 +468,7 @@ class PeeringService:
     def pending_json(self, pending: PendingPairing) -> dict[str, Any]:
         return {
             "SiteIdentifier": None,
-            "Link": link(self.sim.url, "peersites", None, "PeerSiteApi"),
+            "Link": link(self.ctx.url, "peersites", None, "PeerSiteApi"),
             "PeerSiteName": None,
             "PairingStatus": PAIRING,
             "Location": None,
@@ -475,7 +485,7 @@ class PeeringService:
 
     # -- the peer's calls -------------------------------------------------------------------
     def authenticate_peer(self, request: Request) -> PeerRecord:
-        if self.sim.faults.link_cut:
+        if self.ctx.faults.link_cut:
             raise Unavailable("The link to the peer site is cut (lab fault).")
         site = request.header(SITE_HEADER) or ""
         key = request.header(KEY_HEADER) or ""
@@ -484,80 +494,3 @@ class PeeringService:
             raise ApiError(403, "This site is not paired with the calling site.")
         self._set_reachable(site, True)
         return peer
-
-
-def register(router: Router, sim: Simulator) -> None:
-    peering = sim.peering
-
-    def list_peers(request: Request) -> Any:
-        q = request.query
-        result = [peering.to_json(p) for p in peering.peers()]
-        with sim.store.lock:
-            result += [peering.pending_json(p) for p in peering._pending.values()]
-        filters = {
-            "peername": "PeerSiteName",
-            "hostname": "HostName",
-            "location": "Location",
-            "port": "Port",
-        }
-        for param, key in filters.items():
-            if param in q:
-                result = [r for r in result if str(r[key]).lower() == q[param].lower()]
-        if "pairingstatus" in q:
-            wanted = q["pairingstatus"].lower()
-            result = [
-                r
-                for r in result
-                if wanted in (str(r["PairingStatus"]), PAIRING_STATUSES[r["PairingStatus"]].lower())
-            ]
-        return result
-
-    def get_peer(request: Request) -> Any:
-        peer = peering.peer(request.param("siteIdentifier"))
-        if peer is None:
-            raise NotFound(f"Peer site {request.param('siteIdentifier')} was not found.")
-        return peering.to_json(peer)
-
-    def peer_only(handler: Any) -> Any:
-        def wrapped(request: Request) -> Any:
-            peer = peering.authenticate_peer(request)
-            return handler(request, peer)
-
-        return wrapped
-
-    def sync(request: Request, peer: PeerRecord) -> Any:
-        body = request.json() or {}
-        peering.merge([VpgRecord.from_wire(v) for v in body.get("Vpgs", [])])
-        return {"Vpgs": [r.to_wire() for r in peering._shared_vpgs(peer.site_identifier)]}
-
-    def receive_vpg(request: Request, peer: PeerRecord) -> Any:
-        body = request.json() or {}
-        peering.merge([VpgRecord.from_wire(body["Vpg"])])
-        return Response.empty()
-
-    def unpaired(request: Request, peer: PeerRecord) -> Any:
-        peering.forget(peer.site_identifier)
-        return Response.empty()
-
-    def rpc(request: Request, peer: PeerRecord) -> Any:
-        args = request.json() or {}
-        try:
-            return Response.json(sim.local_gateway.call(request.param("method"), args))
-        except KeyError as exc:
-            raise NotFound(f"No peer call {exc}.") from exc
-
-    router.add("GET", "/v1/peersites", list_peers)
-    router.add("POST", "/v1/peersites", peering.pair)
-    router.add("GET", "/v1/peersites/pairingstatuses", lambda r: list(PAIRING_STATUSES))
-    router.add("POST", "/v1/peersites/generatetoken", lambda r: peering.generate_token())
-    router.add("GET", "/v1/peersites/{siteIdentifier}", get_peer)
-    router.add(
-        "DELETE",
-        "/v1/peersites/{siteIdentifier}",
-        lambda r: peering.unpair(r, r.param("siteIdentifier")),
-    )
-    router.add("POST", "/lab/peer/pair", peering.accept_pairing, kind="peer-pairing")
-    router.add("POST", "/lab/peer/sync", peer_only(sync), kind="peer")
-    router.add("POST", "/lab/peer/vpgs", peer_only(receive_vpg), kind="peer")
-    router.add("POST", "/lab/peer/unpair", peer_only(unpaired), kind="peer")
-    router.add("POST", "/lab/peer/rpc/{method}", peer_only(rpc), kind="peer")

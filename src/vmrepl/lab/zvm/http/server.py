@@ -1,5 +1,5 @@
 """HTTP(S) transport: a ThreadingHTTPServer whose handler turns each request into a
-:class:`~vmrepl.lab.zvm.routing.Request` for the simulator and writes its response back.
+:class:`~vmrepl.lab.zvm.http.routing.Request` for the simulator and writes its response back.
 
 TLS handshakes happen in the per-connection thread, so a slow client cannot stall accept().
 Connections are kept alive (HTTP/1.1, every response has a Content-Length).
@@ -20,16 +20,21 @@ import ssl
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
-from vmrepl.lab.zvm.app import Simulator
-from vmrepl.lab.zvm.routing import Request
+from vmrepl.lab.zvm.http.routing import Request, Response
 
 LOG = logging.getLogger(__name__)
 MAX_BODY = 16 * 1024 * 1024
 HANDSHAKE_TIMEOUT = 30.0
 #: a kept-alive connection is closed after this many idle seconds
 IDLE_TIMEOUT = 300.0
+
+
+class Application(Protocol):
+    """What a listener serves: the simulator's request pipeline (``app.Simulator``)."""
+
+    def handle(self, request: Request) -> Response: ...
 
 
 class ApiServer(ThreadingHTTPServer):
@@ -40,7 +45,7 @@ class ApiServer(ThreadingHTTPServer):
     def __init__(
         self,
         address: tuple[str, int],
-        simulator: Simulator,
+        simulator: Application,
         tls_cert: Path | None = None,
         tls_key: Path | None = None,
         *,
@@ -105,7 +110,7 @@ class Listener:
     def __init__(
         self,
         address: tuple[str, int],
-        simulator: Simulator,
+        simulator: Application,
         tls_cert: Path | None,
         tls_key: Path | None,
         kind: str,

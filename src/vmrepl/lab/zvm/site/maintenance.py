@@ -34,7 +34,9 @@ from vmrepl.lab.zvm.inventory import ROLE_VRA, Inventory, VmInfo
 from vmrepl.lab.zvm.store import VpgRecord
 
 if TYPE_CHECKING:
-    from vmrepl.lab.zvm.app import Simulator
+    from vmrepl.lab.zvm.context import SiteContext
+    from vmrepl.lab.zvm.site.events import EventLog
+    from vmrepl.lab.zvm.site.vpgs import VpgService
 
 LOG = logging.getLogger(__name__)
 
@@ -73,8 +75,10 @@ def next_version(version: str) -> str:
 
 
 class MaintenanceService:
-    def __init__(self, sim: Simulator) -> None:
-        self.sim = sim
+    def __init__(self, ctx: SiteContext, events: EventLog, vpgs: VpgService) -> None:
+        self.ctx = ctx
+        self.events = events
+        self.vpgs = vpgs
         self._lock = threading.Lock()
         self.version = ZVM_VERSION
         self.display = ZVM_DISPLAY_VERSION
@@ -118,7 +122,7 @@ class MaintenanceService:
     ) -> None:
         """Record an event in the site's event log (``events.py``): entity type VPG 0 when it
         names VPGs, else VRA 1, as that log orders them."""
-        self.sim.events.record(
+        self.events.record(
             event_type,
             description,
             success=success,
@@ -132,28 +136,28 @@ class MaintenanceService:
     def served_by(self, inv: Inventory, host_moref: str) -> list[VpgRecord]:
         """The VPGs a VRA serves now: those whose protected VMs run on its host (where they
         run now, per vCenter), those that recover to its host."""
-        me = self.sim.site_identifier
+        me = self.ctx.site_identifier
         host_id = inv.ident(host_moref)
         found = []
-        for vpg in self.sim.store.live_vpgs():
+        for vpg in self.ctx.store.live_vpgs():
             if vpg.operation is not None or vpg.recovered:
                 continue
             protected = vpg.protected_site == me and any(
                 _host_of(inv, vm.vm, vm.host) == host_moref for vm in vpg.vms
             )
-            recovering = vpg.recovery_site == me and host_id in self.sim.vpgs.recovery_hosts(vpg)
+            recovering = vpg.recovery_site == me and host_id in self.vpgs.recovery_hosts(vpg)
             if protected or recovering:
                 found.append(vpg)
         return found
 
     def start_bitmap_sync(self, records: list[VpgRecord], until: float) -> None:
         for record in records:
-            with self.sim.store.lock:
-                current = self.sim.store.vpgs.get(record.identifier)
+            with self.ctx.store.lock:
+                current = self.ctx.store.vpgs.get(record.identifier)
                 if current is None or current.deleted:
                     continue
                 current.bitmap_sync_until = max(current.bitmap_sync_until, until)
-            self.sim.vpgs.save(current)
+            self.vpgs.save(current)
 
     # -- the watcher ------------------------------------------------------------------------
     def start(self) -> None:
@@ -167,9 +171,9 @@ class MaintenanceService:
             self._thread.join(timeout=10)
 
     def _loop(self) -> None:
-        interval = max(self.sim.config.heartbeat_seconds, 1.0)
+        interval = max(self.ctx.config.heartbeat_seconds, 1.0)
         while not self._stop.wait(interval):
-            if not self.sim.answering or not self.sim.site_identifier:
+            if not self.ctx.answering or not self.ctx.site_identifier:
                 continue
             try:
                 self.tick()
@@ -179,14 +183,14 @@ class MaintenanceService:
     def tick(self, inv: Inventory | None = None) -> None:
         """One round: VRAs on hosts in maintenance shut down; the VPGs of VRAs that are down
         stop replicating, those of VRAs that came back start a bitmap sync."""
-        inv = inv or self.sim.backend.inventory()
+        inv = inv or self.ctx.backend.inventory()
         now = clock.now()
         vras: dict[str, VmInfo] = {}
         for vm in inv.vms_with_role(ROLE_VRA):
             if vm.host and vm.host not in vras:
                 vras[vm.host] = vm
-        with self.sim.store.lock:
-            busy = set(self.sim.store.vra_activity)
+        with self.ctx.store.lock:
+            busy = set(self.ctx.store.vra_activity)
         down: set[str] = set()
         for host_moref, vra in vras.items():
             host = inv.hosts.get(host_moref)
@@ -207,7 +211,7 @@ class MaintenanceService:
                     if vm.host == host_moref and vm.moref != vra.moref and vm.powered_on
                 ]
                 if vra.powered_on and (not others or now - since >= VRA_SHUTDOWN_WAIT_SECONDS):
-                    self.sim.backend.power_off([vra.moref])
+                    self.ctx.backend.power_off([vra.moref])
                     vra.power = "poweredOff"
                     self.event(
                         EVENT_MAINTAIN_HOST,
@@ -225,19 +229,19 @@ class MaintenanceService:
         self._mark(inv, down, now)
 
     def _mark(self, inv: Inventory, down: set[str], now: float) -> None:
-        me = self.sim.site_identifier
+        me = self.ctx.site_identifier
         wanted: dict[str, set[str]] = {}
         for host_moref in down:
             key = f"{me}/{inv.ident(host_moref)}"
             for vpg in self.served_by(inv, host_moref):
                 wanted.setdefault(vpg.identifier, set()).add(key)
-        bitmap = self.sim.faults.task_seconds("bitmap_sync")
-        for vpg in self.sim.store.live_vpgs():
+        bitmap = self.ctx.faults.task_seconds("bitmap_sync")
+        for vpg in self.ctx.store.live_vpgs():
             mine = {k for k in vpg.vra_down if k.startswith(me + "/")}
             target = wanted.get(vpg.identifier, set())
             if mine == target:
                 continue
-            with self.sim.store.lock:
+            with self.ctx.store.lock:
                 was_down = bool(vpg.vra_down)
                 vpg.vra_down = sorted({k for k in vpg.vra_down if k not in mine} | target)
                 if vpg.vra_down and not was_down:
@@ -261,7 +265,7 @@ class MaintenanceService:
                     f"VPG {vpg.name} replicates again; a bitmap sync runs.",
                     vpgs=[vpg.identifier],
                 )
-            self.sim.vpgs.save(vpg)
+            self.vpgs.save(vpg)
 
 
 def _host_of(inv: Inventory, vm_identifier: str, recorded: str | None) -> str | None:

@@ -20,7 +20,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from vmrepl.lab.zvm import clock
-from vmrepl.lab.zvm.binding import Fields
 from vmrepl.lab.zvm.enums import (
     VRA_DURING_CHANGE_HOST,
     VRA_HOST_IN_MAINTENANCE,
@@ -32,6 +31,8 @@ from vmrepl.lab.zvm.enums import (
     VRA_UPDATING_IP,
 )
 from vmrepl.lab.zvm.errors import BadRequest, NotFound, OperationFailed
+from vmrepl.lab.zvm.http.binding import Fields
+from vmrepl.lab.zvm.http.routing import Request
 from vmrepl.lab.zvm.inventory import (
     MARK_PREFIX,
     ROLE,
@@ -42,14 +43,19 @@ from vmrepl.lab.zvm.inventory import (
     object_identifier,
 )
 from vmrepl.lab.zvm.links import link
-from vmrepl.lab.zvm.maintenance import EVENT_MAINTAIN_HOST, EVENT_UPGRADE_VRA, display_version
-from vmrepl.lab.zvm.routing import Request, Router
+from vmrepl.lab.zvm.site.maintenance import (
+    EVENT_MAINTAIN_HOST,
+    EVENT_UPGRADE_VRA,
+    MaintenanceService,
+    display_version,
+)
+from vmrepl.lab.zvm.site.tasks import TaskContext, TaskService
 from vmrepl.lab.zvm.store import VraActivity
-from vmrepl.lab.zvm.tasks import TaskContext
 from vmrepl.lab.zvm.vcenter import VmSpec
 
 if TYPE_CHECKING:
-    from vmrepl.lab.zvm.app import Simulator
+    from vmrepl.lab.zvm.context import SiteContext
+    from vmrepl.lab.zvm.site.vpgs import VpgService
 
 GROUP = MARK_PREFIX + "vra.group"
 VERSION = MARK_PREFIX + "vra.version"
@@ -142,18 +148,27 @@ class VraView:
 
 
 class VraService:
-    def __init__(self, sim: Simulator) -> None:
-        self.sim = sim
+    def __init__(
+        self,
+        ctx: SiteContext,
+        tasks: TaskService,
+        maintenance: MaintenanceService,
+        vpgs: VpgService,
+    ) -> None:
+        self.ctx = ctx
+        self.tasks = tasks
+        self.maintenance = maintenance
+        self.vpgs = vpgs
 
     # -- reading ----------------------------------------------------------------------------
     def views(self, inv: Inventory | None = None) -> tuple[Inventory, list[VraView]]:
-        inv = inv or self.sim.backend.inventory()
+        inv = inv or self.ctx.backend.inventory()
         by_host: dict[str, VmInfo] = {}
         for vm in inv.vms_with_role(ROLE_VRA):
             if vm.host and vm.host not in by_host:
                 by_host[vm.host] = vm
-        with self.sim.store.lock:
-            activity = dict(self.sim.store.vra_activity)
+        with self.ctx.store.lock:
+            activity = dict(self.ctx.store.vra_activity)
         views = []
         for moref in sorted(set(by_host) | set(activity), key=_natural):
             host = inv.hosts.get(moref)
@@ -188,13 +203,13 @@ class VraService:
 
     # -- changing ---------------------------------------------------------------------------
     def install(self, request: Request) -> str:
-        self.sim.require_license("installing a VRA")
+        self.ctx.require_license("installing a VRA")
         body = request.fields()
-        inv = self.sim.backend.inventory()
+        inv = self.ctx.backend.inventory()
         host_id = body.require_text("HostIdentifier")
         host = inv.host(host_id)
         if host is None:
-            raise BadRequest(f"Host {host_id} was not found at site {self.sim.config.site_name}.")
+            raise BadRequest(f"Host {host_id} was not found at site {self.ctx.config.site_name}.")
         datastore_id = body.require_text("DatastoreIdentifier")
         datastore = inv.datastore(datastore_id)
         if datastore is None:
@@ -218,8 +233,8 @@ class VraService:
             raise BadRequest(
                 "HostRootPassword is required unless UsePublicKeyInsteadOfCredentials is true."
             )
-        fails = self.sim.faults.vra_install_fails(host.name, host_id)
-        with self.sim.store.lock:
+        fails = self.ctx.faults.vra_install_fails(host.name, host_id)
+        with self.ctx.store.lock:
             _, views = self.views(inv)
             for view in views:
                 if view.host.moref == host.moref:
@@ -236,31 +251,31 @@ class VraService:
                 marks={
                     ROLE: ROLE_VRA,
                     GROUP: group,
-                    VERSION: self.sim.maintenance.version,
-                    SITE: self.sim.site_identifier,
+                    VERSION: self.maintenance.version,
+                    SITE: self.ctx.site_identifier,
                     **network_data.marks(),
                 },
             )
-            morefs = self.sim.backend.create_vms([spec])
+            morefs = self.ctx.backend.create_vms([spec])
 
             def work(ctx: TaskContext) -> None:
                 ctx.wait(0.8)
                 if fails:
-                    self.sim.backend.destroy(morefs)
+                    self.ctx.backend.destroy(morefs)
                     raise OperationFailed(
                         f"Failed to install the VRA on host {host.name}: the host refused the "
                         "VRA deployment (injected fault)."
                     )
-                self.sim.backend.power_on(morefs)
+                self.ctx.backend.power_on(morefs)
 
-            task = self.sim.tasks.start(
+            task = self.tasks.start(
                 "InstallVra",
                 "vra_install",
                 self._finishing(host.moref, work),
                 initiated_by=request.principal,
                 hosts=[host_id],
             )
-            self.sim.store.vra_activity[host.moref] = VraActivity(host.moref, VRA_INSTALLING, task)
+            self.ctx.store.vra_activity[host.moref] = VraActivity(host.moref, VRA_INSTALLING, task)
         return task
 
     def _finishing(self, host_moref: str, work: Any) -> Any:
@@ -271,8 +286,8 @@ class VraService:
                 work(ctx)
                 ctx.wait(1.0)
             finally:
-                with self.sim.store.lock:
-                    self.sim.store.vra_activity.pop(host_moref, None)
+                with self.ctx.store.lock:
+                    self.ctx.store.vra_activity.pop(host_moref, None)
 
         return run
 
@@ -280,19 +295,19 @@ class VraService:
         self, request: Request, view: VraView, status: int, task_type: str, kind: str, work: Any
     ) -> str:
         moref = view.host.moref
-        with self.sim.store.lock:
-            current = self.sim.store.vra_activity.get(moref)
+        with self.ctx.store.lock:
+            current = self.ctx.store.vra_activity.get(moref)
             if current is not None or view.vm is None:
                 state = VRA_STATUSES[current.status] if current else "Installing"
                 raise BadRequest(f"The VRA on host {view.host.name} is busy ({state}).")
-            task = self.sim.tasks.start(
+            task = self.tasks.start(
                 task_type,
                 kind,
                 self._finishing(moref, work),
                 initiated_by=request.principal,
-                hosts=[object_identifier(self.sim.server_id, moref)],
+                hosts=[object_identifier(self.ctx.server_id, moref)],
             )
-            self.sim.store.vra_activity[moref] = VraActivity(moref, status, task)
+            self.ctx.store.vra_activity[moref] = VraActivity(moref, status, task)
         return task
 
     def edit(self, request: Request, identifier: str) -> str:
@@ -309,7 +324,7 @@ class VraService:
         def work(ctx: TaskContext) -> None:
             ctx.wait(0.5)
             if view.vm is not None:
-                self.sim.backend.reconfigure(
+                self.ctx.backend.reconfigure(
                     view.vm.moref,
                     memory_mb=memory * 1024 if memory else None,
                     cpus=cpus,
@@ -321,7 +336,7 @@ class VraService:
     def upgrade(self, request: Request, identifier: str) -> str:
         inv, view = self.find(identifier)
         host_id = str(inv.ident(view.host.moref))
-        target = self.sim.maintenance.version
+        target = self.maintenance.version
         # A VRA already at the site's version is upgraded all the same (reinstalled at it):
         # whether a real ZVM refuses that was not found.
         if view.host.maintenance or (view.vm is not None and not view.vm.powered_on):
@@ -330,14 +345,14 @@ class VraService:
                 f"({'the host is in maintenance mode' if view.host.maintenance else 'powered off'})"
                 ": power it on before upgrading it."
             )
-        fails = self.sim.faults.vra_upgrade_fails(view.host.name, host_id)
-        served = self.sim.maintenance.served_by(inv, view.host.moref)
+        fails = self.ctx.faults.vra_upgrade_fails(view.host.name, host_id)
+        served = self.maintenance.served_by(inv, view.host.moref)
         label = f"VRA {view.vm.name if view.vm else view.host.name}"
 
         def work(ctx: TaskContext) -> None:
             ctx.wait(0.5)
             if fails:
-                self.sim.maintenance.event(
+                self.maintenance.event(
                     EVENT_UPGRADE_VRA,
                     f"Upgrade of {label} to {target} failed (injected fault).",
                     success=False,
@@ -351,11 +366,11 @@ class VraService:
             # The VRA restarts with the new version: the VPGs it serves catch up with a bitmap
             # sync (Zerto 5.5, "Site Specific Considerations when Upgrading VRAs").
             end = ctx.record.started + ctx.record.duration
-            bitmap = self.sim.faults.task_seconds("bitmap_sync")
-            self.sim.maintenance.start_bitmap_sync(served, max(end, clock.now()) + bitmap)
+            bitmap = self.ctx.faults.task_seconds("bitmap_sync")
+            self.maintenance.start_bitmap_sync(served, max(end, clock.now()) + bitmap)
             if view.vm is not None:
-                self.sim.backend.reconfigure(view.vm.moref, marks={VERSION: target})
-            self.sim.maintenance.event(
+                self.ctx.backend.reconfigure(view.vm.moref, marks={VERSION: target})
+            self.maintenance.event(
                 EVENT_UPGRADE_VRA,
                 f"{label} was upgraded to {target}.",
                 user=request.principal,
@@ -372,8 +387,8 @@ class VraService:
         """The VMs that recover to this VRA's host: VM identifier → its VPG record."""
         host_id = inv.ident(view.host.moref)
         found = {}
-        me = self.sim.site_identifier
-        for vpg in self.sim.store.live_vpgs():
+        me = self.ctx.site_identifier
+        for vpg in self.ctx.store.live_vpgs():
             if vpg.recovery_site != me:
                 continue
             default = (vpg.settings.get("Recovery") or {}).get("DefaultHostIdentifier")
@@ -478,13 +493,13 @@ class VraService:
             for vm_id, host_id, vpg in accepted:
                 by_vpg.setdefault(vpg.identifier, []).append((vm_id, host_id))
             for vpg_id, moves in by_vpg.items():
-                with self.sim.store.lock:
-                    record = self.sim.store.vpgs.get(vpg_id)
+                with self.ctx.store.lock:
+                    record = self.ctx.store.vpgs.get(vpg_id)
                     if record is None or record.deleted:
                         continue
                     _move_recovery(record.settings, old_host, dict(moves))
-                self.sim.vpgs.save(record)
-                self.sim.maintenance.event(
+                self.vpgs.save(record)
+                self.maintenance.event(
                     EVENT_MAINTAIN_HOST,
                     f"The recovery of {len(moves)} VM(s) of VPG {record.name} moved from host "
                     f"{view.host.name} to "
@@ -511,7 +526,7 @@ class VraService:
         def work(ctx: TaskContext) -> None:
             ctx.wait(0.5)
             if view.vm is not None:
-                self.sim.backend.destroy([view.vm.moref])
+                self.ctx.backend.destroy([view.vm.moref])
 
         return self._start_activity(
             request, view, VRA_REMOVING, "UninstallVra", "vra_uninstall", work
@@ -522,15 +537,15 @@ class VraService:
         host_id = inv.ident(view.host.moref)
         protected = {"Vpgs": 0, "Vms": 0, "Volumes": 0}
         recovery = {"Vpgs": 0, "Vms": 0, "Volumes": 0}
-        me = self.sim.site_identifier
-        for vpg in self.sim.store.live_vpgs():
+        me = self.ctx.site_identifier
+        for vpg in self.ctx.store.live_vpgs():
             if vpg.protected_site == me:
                 vms = [vm for vm in vpg.vms if vm.host == host_id]
                 if vms:
                     protected["Vpgs"] += 1
                     protected["Vms"] += len(vms)
                     protected["Volumes"] += sum(max(1, len(vm.volumes)) for vm in vms)
-            if vpg.recovery_site == me and self.sim.vpgs.recovery_hosts(vpg) & {host_id}:
+            if vpg.recovery_site == me and self.vpgs.recovery_hosts(vpg) & {host_id}:
                 recovery["Vpgs"] += 1
                 recovery["Vms"] += len(vpg.vms)
                 recovery["Volumes"] += sum(max(1, len(vm.volumes)) for vm in vpg.vms)
@@ -549,19 +564,19 @@ class VraService:
             marks.get(GATEWAY) or None,
         )
         protected, recovery = self.counters(inv, view)
-        version = marks.get(VERSION) or self.sim.maintenance.version
+        version = marks.get(VERSION) or self.maintenance.version
         progress = 0
         if view.activity is not None:
-            task = self.sim.store.tasks.get(view.activity.task)
-            progress = self.sim.tasks.to_json(task)["Status"]["Progress"] if task else 0
+            task = self.ctx.store.tasks.get(view.activity.task)
+            progress = self.tasks.to_json(task)["Status"]["Progress"] if task else 0
         return {
-            "Link": link(self.sim.url, "vras", str(view.identifier), "VraApi"),
+            "Link": link(self.ctx.url, "vras", str(view.identifier), "VraApi"),
             "VraIdentifier": view.identifier,
             "VraName": vm.name if vm else f"Z-VRA-{view.host.name}",
             "Status": view.status,
             # VraAndDriverUpgradeStatusApi: 0 current, 1 an upgrade is available (inferred:
             # the names of 0-7 were not found)
-            "UpgradeStatus": 1 if self.sim.maintenance.outdated(version) else 0,
+            "UpgradeStatus": 1 if self.maintenance.outdated(version) else 0,
             "Progress": progress,
             "VraVersion": version,
             "VraDisplayVersion": display_version(version),
@@ -592,48 +607,6 @@ class VraService:
 def _natural(moref: str) -> tuple[str, int]:
     prefix, _, number = moref.rpartition("-")
     return (prefix, int(number)) if number.isdigit() else (moref, 0)
-
-
-def register(router: Router, sim: Simulator) -> None:
-    vras = sim.vras
-
-    def list_vras(request: Request) -> Any:
-        inv, views = vras.views()
-        return [vras.to_json(inv, v) for v in views]
-
-    def get_vra(request: Request) -> Any:
-        inv, view = vras.find(request.param("vraIdentifier"))
-        return vras.to_json(inv, view)
-
-    router.add("GET", "/v1/vras", list_vras)
-    router.add("POST", "/v1/vras", vras.install)
-    router.add("GET", "/v1/vras/statuses", lambda r: list(VRA_STATUSES))
-    router.add("GET", "/v1/vras/ipconfigurationtypes", lambda r: list(VRA_IP_CONFIGURATION_TYPES))
-    router.add("GET", "/v1/vras/{vraIdentifier}", get_vra)
-    router.add("PUT", "/v1/vras/{vraIdentifier}", lambda r: vras.edit(r, r.param("vraIdentifier")))
-    router.add(
-        "DELETE", "/v1/vras/{vraIdentifier}", lambda r: vras.uninstall(r, r.param("vraIdentifier"))
-    )
-    router.add(
-        "POST",
-        "/v1/vras/{vraIdentifier}/upgrade",
-        lambda r: vras.upgrade(r, r.param("vraIdentifier")),
-    )
-    router.add(
-        "GET",
-        "/v1/vras/{vraIdentifier}/changerecoveryvra/potentials",
-        lambda r: vras.change_potentials(r, r.param("vraIdentifier")),
-    )
-    router.add(
-        "POST",
-        "/v1/vras/{vraIdentifier}/changerecoveryvra/validate",
-        lambda r: vras.change_validate(r, r.param("vraIdentifier")),
-    )
-    router.add(
-        "POST",
-        "/v1/vras/{vraIdentifier}/changerecoveryvra/execute",
-        lambda r: vras.change_execute(r, r.param("vraIdentifier")),
-    )
 
 
 def _move_recovery(settings: dict[str, Any], old_host: str, moves: dict[str, str]) -> None:

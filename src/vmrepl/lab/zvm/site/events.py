@@ -16,16 +16,16 @@ from __future__ import annotations
 
 import threading
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from vmrepl.lab.zvm import clock
 from vmrepl.lab.zvm.errors import BadRequest, NotFound
 from vmrepl.lab.zvm.links import link
-from vmrepl.lab.zvm.routing import Router
 
 if TYPE_CHECKING:
-    from vmrepl.lab.zvm.app import Simulator
+    from vmrepl.lab.zvm.context import SiteContext
     from vmrepl.lab.zvm.store import AlertRecord
 
 #: ``GET /v1/events/categories`` and ``/entities``
@@ -55,8 +55,11 @@ class Event:
 
 
 class EventLog:
-    def __init__(self, sim: Simulator) -> None:
-        self.sim = sim
+    def __init__(self, ctx: SiteContext) -> None:
+        self.ctx = ctx
+        #: called before every query (app.py wires ``AlertService.evaluate``: the alerts record
+        #: their changes here, so the log may not call them by name)
+        self.before_query: list[Callable[[], object]] = []
         self._lock = threading.Lock()
         self.events: list[Event] = []
 
@@ -120,7 +123,7 @@ class EventLog:
         raise NotFound(f"Event {identifier} was not found.")
 
     def to_json(self, event: Event) -> dict[str, Any]:
-        base = self.sim.url
+        base = self.ctx.url
         return {
             "Link": link(base, "events", event.identifier, "EventApi"),
             "Description": event.description,
@@ -144,17 +147,18 @@ class EventLog:
 
     def query(self, q: dict[str, str]) -> list[Event]:
         """The events that match the (lower-cased) query of ``GET /v1/events``."""
-        self.sim.alerts.evaluate()  # alerts that turned on or off since the last look
+        for hook in self.before_query:  # alerts that turned on or off since the last look
+            hook()
         start, end = date_window(q, "startdate", "enddate")
         with self._lock:
             found = [e for e in self.events if start <= e.occurred <= end]
         if "vpgidentifier" in q:
             found = [e for e in found if q["vpgidentifier"] in e.vpgs]
         site = q.get("siteidentifier")
-        if site and site != self.sim.site_identifier:
+        if site and site != self.ctx.site_identifier:
             found = []
         name = q.get("sitename")
-        if name and name.lower() != self.sim.config.site_name.lower():
+        if name and name.lower() != self.ctx.config.site_name.lower():
             found = []
         if "eventtype" in q:
             found = [e for e in found if str(e.event_type) == q["eventtype"]]
@@ -197,15 +201,3 @@ def date_window(q: dict[str, str], start_key: str, end_key: str) -> tuple[float,
 
 def in_window(moment: float | None, window: tuple[float, float]) -> bool:
     return moment is not None and window[0] <= moment <= window[1]
-
-
-def register(router: Router, sim: Simulator) -> None:
-    log = sim.events
-    router.add("GET", "/v1/events", lambda r: [log.to_json(e) for e in log.query(r.query)])
-    router.add("GET", "/v1/events/categories", lambda r: list(EVENT_CATEGORIES))
-    router.add("GET", "/v1/events/entities", lambda r: list(EVENT_ENTITIES))
-    router.add(
-        "GET",
-        "/v1/events/{eventIdentifier}",
-        lambda r: log.to_json(log.find(r.param("eventIdentifier"))),
-    )
