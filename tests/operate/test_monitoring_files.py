@@ -27,6 +27,10 @@ ALERTS = {
     "VmreplPeerNotPaired",
     "VmreplLicenceExpiring",
     "VmreplFailoverTestOverdue",
+    "VmreplVcenterDown",
+    "VmreplBackupRpoBreach",
+    "VmreplDatastoreFreeLow",
+    "VmreplDatastoreFreeCritical",
 }
 METRIC = re.compile(r"\bvmrepl_[a-z_]+\b")
 
