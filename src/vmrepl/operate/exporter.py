@@ -42,7 +42,10 @@ from prometheus_client.registry import Collector
 
 from ansible_collections.vmrepl.core.plugins.module_utils import backup
 from ansible_collections.vmrepl.core.plugins.module_utils.clients.errors import VmreplError
-from ansible_collections.vmrepl.core.plugins.module_utils.clients.vsphere import VSphereClient
+from ansible_collections.vmrepl.core.plugins.module_utils.clients.vsphere import (
+    VSphereClient,
+    vmodl,
+)
 from ansible_collections.vmrepl.core.plugins.module_utils.clients.zvm import (
     PairingStatus,
     VpgStatus,
@@ -456,14 +459,16 @@ class SiteReader:
     def read_backup(self, zvm_up: bool) -> list[Sample]:
         """The backup service's samples of the site from its vCenter (with the ZVM's journals
         and scratch counted when its ZVM was read in this scrape), or an exception. A kept
-        session that fails is replaced once, within the scrape (an expired session)."""
+        session that the vCenter refuses with a fault (an expired session: NotAuthenticated)
+        is replaced once, within the scrape; one that cannot be reached is not (a second
+        timeout would overrun the scrape's)."""
         with self._lock:
             kept = self.vcenter is not None
             try:
                 data = self._vcenter_read()
-            except Exception:
+            except Exception as exc:
                 self._drop_vcenter()
-                if not kept:
+                if not (kept and isinstance(exc, vmodl.MethodFault)):
                     raise
                 data = self._vcenter_read()
             assert self.vcenter is not None
