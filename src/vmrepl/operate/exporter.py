@@ -18,7 +18,7 @@ series only.
 
 The backup service's figures (``plugins/module_utils/backup.py``: last backup per VM, datastore
 free space, a proxy per host) come from the site's vCenter, when the inventory gives one, read
-with the same two PropertyCollector calls as ``backup_readiness.yml`` (:data:`VCENTER_CALLS`)
+with the same PropertyCollector read as ``backup_readiness.yml`` (:data:`VCENTER_CALLS`)
 whatever the number of VMs, on a session kept between scrapes; the rules are the backup role's
 variables as the inventory sets them (``backup_last_backup_attribute``, ...). When the vCenter
 cannot be read, ``vmrepl_vcenter_up{site}`` is 0 and the site's backup series are gone; its ZVM
@@ -76,9 +76,12 @@ SCRAPE_CALLS = (
 )
 #: The vCenter calls of one backup read of one site (the login aside, and the tag lookups of a
 #: selection by tag): one PropertyCollector read of clusters, folders, datastores, hosts and
-#: VMs, and the custom attributes' names.
+#: VMs over a container view, and the custom attributes' names. (RetrievePropertiesEx is
+#: continued past 1000 objects, one more call per 1000.)
 VCENTER_CALLS = (
+    "CreateContainerView",
     "RetrievePropertiesEx (clusters, folders, datastores, hosts, VMs)",
+    "DestroyView",
     "customFieldsManager.field",
 )
 #: How long the local site (name, identifier, version) is kept between scrapes.
