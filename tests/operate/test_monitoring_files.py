@@ -126,8 +126,7 @@ def test_promtool_parses_every_dashboard_expression(tmp_path: Path) -> None:
                     {
                         "name": "dashboard",
                         "rules": [
-                            {"record": f"dashboard:expr{i}", "expr": e}
-                            for i, e in enumerate(exprs)
+                            {"record": f"dashboard:expr{i}", "expr": e} for i, e in enumerate(exprs)
                         ],
                     }
                 ]
