@@ -1,6 +1,8 @@
-"""The exporter's cost per scrape: ZVM calls and seconds at 1 VPG and at 50.
+"""The exporter's cost per scrape: ZVM calls and seconds at 1 VPG and at 50; vCenter calls of its
+backup read at 1 VM and at 50.
 
-    python -m benchmarks.exporter_calls [--small 1] [--large 50] [--scrapes 5]
+    python -m benchmarks.exporter_calls [--small 1] [--large 50] [--scrapes 5] [--vm-small 1]
+        [--vm-large 50]
 
 Starts a lab of two sites with their ZVMs deployed, runs the real ``deploy_remote.yml`` (VRAs,
 pairing, the default VPG: ``--small`` is 1), and scrapes both sites with the exporter's
