@@ -739,6 +739,9 @@ def rules_from_variables(
         ),
         proxy_pattern=str(variables.get("backup_proxy_pattern") or Selection.proxy_pattern),
     )
+    _regex(selection.proxy_pattern, "backup_proxy_pattern")
+    for pattern in selection.vm_exclude:
+        _regex(pattern, "backup_vms_exclude")
     return (
         selection,
         thresholds,

@@ -240,6 +240,8 @@ def test_a_site_without_a_vcenter_has_no_vcenter_series() -> None:
         ("backup_hosts_clusters", "DC0_C0"),
         ("backup_hosts_custom_attribute", {"name": "customer"}),
         ("backup_last_backup_format", "veeam"),
+        ("backup_proxy_pattern", "(unclosed"),
+        ("backup_vms_exclude", ["^ok$", "[bad"]),
     ],
 )
 def test_bad_rules_are_refused_before_any_read(variable: str, bad: Any) -> None:
@@ -259,3 +261,26 @@ def test_every_backup_sample_has_the_labels_of_its_metric() -> None:
         assert set(labels) == set(SPECS[metric].labels), metric
         found.add(metric)
     assert found == BACKUP_SERIES
+
+
+def test_the_vcenter_is_read_while_the_zvm_is() -> None:
+    """The ZVM's first list call waits until the vCenter read has begun: read one after the
+    other (ZVM first), it would not begin, and the ZVM read would fail."""
+    import threading
+
+    started = threading.Event()
+
+    class Waiting(Vcenter):
+        def read(self, session: FakeVcenter) -> bk.SiteData:
+            started.set()
+            return super().read(session)
+
+    class Waits(Zvm):
+        def vpgs(self) -> Any:
+            if not started.wait(10):
+                raise ConnectionFailed("the vCenter read did not begin meanwhile")
+            return super().vpgs()
+
+    samples = scrape(reader(Waiting(backup_site()), Waits()))
+    assert value(samples, "vmrepl_zvm_up", site="source") == 1
+    assert value(samples, "vmrepl_vcenter_up", site="source") == 1

@@ -19,10 +19,11 @@ series only.
 The backup service's figures (``plugins/module_utils/backup.py``: last backup per VM, datastore
 free space, a proxy per host) come from the site's vCenter, when the inventory gives one, read
 with the same PropertyCollector read as ``backup_readiness.yml`` (:data:`VCENTER_CALLS`)
-whatever the number of VMs, on a session kept between scrapes; the rules are the backup role's
-variables as the inventory sets them (``backup_last_backup_attribute``, ...). When the vCenter
-cannot be read, ``vmrepl_vcenter_up{site}`` is 0 and the site's backup series are gone; its ZVM
-series are not affected (and the other way round).
+whatever the number of VMs, while the ZVM is read, on a session kept between scrapes; the
+rules are the backup role's variables as the inventory sets them
+(``backup_last_backup_attribute``, ...). When the vCenter cannot be read,
+``vmrepl_vcenter_up{site}`` is 0 and the site's backup series are gone; its ZVM series are not
+affected (and the other way round).
 """
 
 from __future__ import annotations
@@ -386,6 +387,7 @@ class SiteReader:
         self.last_duration = 0.0
         self.cache = _Cache()
         self._lock = threading.Lock()
+        self._vc_lock = threading.Lock()
         # The backup read: the rules checked now (bad values refused before any read), the
         # vCenter's session made on the first scrape and kept.
         rules = backup.rules_from_variables(site.backup)
@@ -460,12 +462,16 @@ class SiteReader:
                 raise
 
     def read_backup(self, zvm_up: bool) -> list[Sample]:
-        """The backup service's samples of the site from its vCenter (with the ZVM's journals
-        and scratch counted when its ZVM was read in this scrape), or an exception. A kept
-        session that the vCenter refuses with a fault (an expired session: NotAuthenticated)
-        is replaced once, within the scrape; one that cannot be reached is not (a second
-        timeout would overrun the scrape's)."""
-        with self._lock:
+        """The backup service's samples of the site (:meth:`read_vcenter_data`, then
+        :meth:`backup_samples`), or an exception."""
+        return self.backup_samples(self.read_vcenter_data(), zvm_up)
+
+    def read_vcenter_data(self) -> tuple[backup.SiteData, set[str] | None, set[str] | None]:
+        """What the site's vCenter holds for the backup rules, and the tagged hosts and VMs
+        (None without a tag), or an exception. A kept session that the vCenter refuses with a
+        fault (an expired session: NotAuthenticated) is replaced once, within the scrape; one
+        that cannot be reached is not (a second timeout would overrun the scrape's)."""
+        with self._vc_lock:
             kept = self.vcenter is not None
             try:
                 data = self._vcenter_read()
@@ -477,14 +483,23 @@ class SiteReader:
             assert self.vcenter is not None
             tagged_hosts = tagged_objects(self.vcenter, self.host_tag, "HostSystem")
             tagged_vms = tagged_objects(self.vcenter, self.vm_tag, "VirtualMachine")
-            replication = None
-            if zvm_up and self.count_replication:
+        return data, tagged_hosts, tagged_vms
+
+    def backup_samples(
+        self, read: tuple[backup.SiteData, set[str] | None, set[str] | None], zvm_up: bool
+    ) -> list[Sample]:
+        """The samples of the rules on what was read, with the ZVM's journals and scratch
+        counted when its ZVM was read in this scrape (one ``GET /v1/datastores``)."""
+        data, tagged_hosts, tagged_vms = read
+        replication = None
+        if zvm_up and self.count_replication:
+            with self._lock:  # the ZVM's client, one thread at a time
                 try:
                     replication = backup.replication_usage(self.client.datastores())
                 except VmreplError as exc:  # counted when the ZVM answers, as the playbook
                     log.info("site %s: the ZVM's datastores not read (%s)", self.name, exc)
-            selection = replace(self.selection, tagged_hosts=tagged_hosts, tagged_vms=tagged_vms)
-            report = backup.evaluate(data, selection, self.thresholds, self.now(), replication)
+        selection = replace(self.selection, tagged_hosts=tagged_hosts, tagged_vms=tagged_vms)
+        report = backup.evaluate(data, selection, self.thresholds, self.now(), replication)
         return [
             (metric, tuple(labels[k] for k in SPECS[metric].labels), value)
             for metric, labels, value in backup.metric_samples({self.name: report})
@@ -769,17 +784,30 @@ class ZvmCollector(Collector):
 
 
 def _read_site(reader: SiteReader) -> tuple[list[Sample] | None, list[Sample] | None]:
-    """The site's ZVM samples, then its backup samples (None for what could not be read); one
-    after the other, so that the ZVM's client is used by one thread at a time."""
-    samples = _read(reader)
+    """The site's ZVM samples and its backup samples (None for what could not be read): the
+    vCenter read in a thread of its own while the ZVM is read, so that a scrape takes the
+    longer of the two, not their sum; then the rules, with the ZVM's datastores."""
     if not reader.has_vcenter:
+        return _read(reader), None
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        vcenter = pool.submit(_read_vcenter, reader)
+        samples = _read(reader)
+        read = vcenter.result()
+    if read is None:
         return samples, None
-    return samples, _read_backup(reader, samples is not None)
-
-
-def _read_backup(reader: SiteReader, zvm_up: bool) -> list[Sample] | None:
     try:
-        return reader.read_backup(zvm_up)
+        return samples, reader.backup_samples(read, samples is not None)
+    except Exception as exc:  # a rule that cannot be applied (a bad pattern) is logged
+        reader.vcenter_failures += 1
+        log.warning("site %s: the backup rules failed: %s", reader.name, exc)
+        return samples, None
+
+
+def _read_vcenter(
+    reader: SiteReader,
+) -> tuple[backup.SiteData, set[str] | None, set[str] | None] | None:
+    try:
+        return reader.read_vcenter_data()
     except VmreplError as exc:
         reader.vcenter_failures += 1
         log.warning("site %s: the vCenter could not be read: %s", reader.name, exc)
