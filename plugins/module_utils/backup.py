@@ -626,13 +626,23 @@ def metric_samples(
 ) -> list[tuple[str, dict[str, str], float]]:
     """The reports' figures (by site) as Prometheus samples ``(name, labels, value)``, for the
     exporter: ``vmrepl_vm_last_backup_timestamp_seconds`` (VMs with a readable last backup),
-    ``vmrepl_datastore_free_ratio`` and ``vmrepl_datastore_free_after_replication_ratio``,
+    ``vmrepl_vm_last_backup_known`` (every VM checked: 1 with a readable last backup, 0 when
+    the attribute is missing or unreadable), ``vmrepl_datastore_free_ratio`` and (when the
+    ZVM's journals and scratch were counted) ``vmrepl_datastore_free_after_replication_ratio``,
     ``vmrepl_backup_proxy_up`` per host in service, ``vmrepl_backup_readiness_status``
     (0 OK, 1 WARNING, 2 CRITICAL)."""
     samples: list[tuple[str, dict[str, str], float]] = []
     for site, report in sorted(reports.items()):
         for vm in report["vms"]:
-            if vm["last_backup_timestamp"] is not None:
+            known = vm["last_backup_timestamp"] is not None
+            samples.append(
+                (
+                    "vmrepl_vm_last_backup_known",
+                    {"site": site, "vm": vm["name"]},
+                    1.0 if known else 0.0,
+                )
+            )
+            if known:
                 samples.append(
                     (
                         "vmrepl_vm_last_backup_timestamp_seconds",
@@ -645,13 +655,14 @@ def metric_samples(
             capacity = ds["capacity_bytes"] or 0
             free = ds["free_bytes"] / capacity if capacity else 0.0
             samples.append(("vmrepl_datastore_free_ratio", labels, free))
-            samples.append(
-                (
-                    "vmrepl_datastore_free_after_replication_ratio",
-                    dict(labels),
-                    ds["free_after_replication_percent"] / 100,
+            if ds["replication_counted"]:
+                samples.append(
+                    (
+                        "vmrepl_datastore_free_after_replication_ratio",
+                        dict(labels),
+                        ds["free_after_replication_percent"] / 100,
+                    )
                 )
-            )
         for host in report["hosts"]:
             if host["in_service"]:
                 up = 0.0 if host["name"] in report["hosts_without_proxy"] else 1.0
@@ -660,6 +671,83 @@ def metric_samples(
             ("vmrepl_backup_readiness_status", {"site": site}, float(STATES[report["status"]]))
         )
     return samples
+
+
+def rules_from_variables(
+    variables: Mapping[str, Any],
+) -> tuple[Selection, Thresholds, dict[str, str] | None, dict[str, str] | None]:
+    """The selection and thresholds from the backup role's variables (``backup_hosts_clusters``,
+    ``backup_last_backup_attribute``, ...: what ``backup_readiness.yml`` gives the module),
+    and the host and VM tags to resolve (None without). Raises ConfigurationError naming the
+    variable whose value is not of its kind."""
+    th_defaults = Thresholds()
+
+    def number(name: str, default: float) -> float:
+        value = variables.get(name, default)
+        try:
+            return float(value)
+        except (TypeError, ValueError):
+            raise ConfigurationError(f"{name}: {value!r} is not a number.") from None
+
+    def names(name: str) -> list[str]:
+        value = variables.get(name) or []
+        if isinstance(value, str) or not isinstance(value, Sequence):
+            raise ConfigurationError(f"{name}: give a list, not {value!r}.")
+        return [str(v) for v in value]
+
+    def pair(name: str, keys: tuple[str, str]) -> dict[str, str] | None:
+        value = variables.get(name) or None
+        if value is None:
+            return None
+        if not isinstance(value, Mapping) or not all(value.get(k) for k in keys):
+            raise ConfigurationError(f"{name}: give a mapping with {' and '.join(keys)}.")
+        return {k: str(value[k]) for k in keys}
+
+    cbt = variables.get("backup_require_cbt", False)
+    if isinstance(cbt, str):
+        cbt = cbt.strip().lower() in ("1", "true", "yes", "on")
+    thresholds = Thresholds(
+        warning_free_percent=number(
+            "backup_warning_free_percent", th_defaults.warning_free_percent
+        ),
+        critical_free_percent=number(
+            "backup_critical_free_percent", th_defaults.critical_free_percent
+        ),
+        rpo_hours=number("backup_rpo_hours", th_defaults.rpo_hours),
+        snapshot_max_age_hours=number(
+            "backup_snapshot_max_age_hours", th_defaults.snapshot_max_age_hours
+        ),
+        last_backup_attribute=str(
+            variables.get("backup_last_backup_attribute") or th_defaults.last_backup_attribute
+        ),
+        last_backup_format=str(
+            variables.get("backup_last_backup_format") or th_defaults.last_backup_format
+        ),
+        require_cbt=bool(cbt),
+    )
+    selection = Selection(
+        clusters=names("backup_hosts_clusters"),
+        host_attribute=pair("backup_hosts_custom_attribute", ("name", "value")),
+        host_names=names("backup_hosts_names"),
+        vm_names=names("backup_vms"),
+        vm_folder=str(variables.get("backup_vms_folder") or "") or None,
+        vm_attribute=pair("backup_vms_custom_attribute", ("name", "value")),
+        vm_exclude=(
+            tuple(names("backup_vms_exclude"))
+            if "backup_vms_exclude" in variables
+            else Selection.vm_exclude
+        ),
+        proxy_pattern=str(variables.get("backup_proxy_pattern") or Selection.proxy_pattern),
+    )
+    _regex(selection.proxy_pattern, "backup_proxy_pattern")
+    for pattern in selection.vm_exclude:
+        _regex(pattern, "backup_vms_exclude")
+    return (
+        selection,
+        thresholds,
+        pair("backup_hosts_tag", ("category", "name")),
+        pair("backup_vms_tag", ("category", "name")),
+    )
 
 
 # -- the proxies' plan --------------------------------------------------------------------------

@@ -16,7 +16,8 @@ from vmrepl.operate import diagnose as dx
 ALERT_RULES = [
     "VmreplZvmDown", "VmreplVpgRpoBreach", "VmreplVpgNotMeetingSla", "VmreplJournalHistoryShort",
     "VmreplVraNotInstalled", "VmreplVraOutdated", "VmreplPeerNotPaired", "VmreplLicenceExpiring",
-    "VmreplFailoverTestOverdue",
+    "VmreplFailoverTestOverdue", "VmreplVcenterDown", "VmreplBackupRpoBreach",
+    "VmreplDatastoreFreeLow", "VmreplDatastoreFreeCritical",
 ]  # fmt: skip
 
 

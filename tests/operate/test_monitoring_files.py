@@ -27,6 +27,10 @@ ALERTS = {
     "VmreplPeerNotPaired",
     "VmreplLicenceExpiring",
     "VmreplFailoverTestOverdue",
+    "VmreplVcenterDown",
+    "VmreplBackupRpoBreach",
+    "VmreplDatastoreFreeLow",
+    "VmreplDatastoreFreeCritical",
 }
 METRIC = re.compile(r"\bvmrepl_[a-z_]+\b")
 
@@ -109,3 +113,31 @@ def test_the_docs_list_every_metric() -> None:
         assert f"`{name}`" in docs, name
     for name in ALERTS:
         assert f"`{name}`" in docs, name
+
+
+def test_promtool_parses_every_dashboard_expression(tmp_path: Path) -> None:
+    dashboard = json.loads((MONITORING / "grafana-dashboard.json").read_text())
+    exprs = [t["expr"] for p in dashboard["panels"] for t in p["targets"]]
+    rules_file = tmp_path / "dashboard.rules.yml"
+    rules_file.write_text(
+        yaml.safe_dump(
+            {
+                "groups": [
+                    {
+                        "name": "dashboard",
+                        "rules": [
+                            {"record": f"dashboard:expr{i}", "expr": e} for i, e in enumerate(exprs)
+                        ],
+                    }
+                ]
+            }
+        )
+    )
+    done = subprocess.run(
+        [promtool(), "check", "rules", str(rules_file)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "FAILED" not in done.stdout + done.stderr, done.stdout + done.stderr

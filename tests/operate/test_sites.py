@@ -145,3 +145,48 @@ def test_the_four_commands_take_the_inventory_and_vault_alike() -> None:
     assert expected["vault_password_file"][2] == "VMREPL_VAULT_PASSWORD_FILE"
     for command in (diagnose, diagnostics, exporter):
         assert options(command) == expected, command.name
+
+
+def test_the_backup_rules_are_the_backup_roles_defaults_under_the_inventory(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "backup.yml"
+    path.write_text(
+        "vmrepl_sites:\n"
+        "  vars:\n"
+        "    vmrepl_zvm_username: u\n    vmrepl_zvm_password: p\n"
+        "    preflight_hosts_clusters: [C1]\n"
+        "  hosts:\n"
+        "    a:\n      vmrepl_zvm_url: https://zvm-a\n"
+        "      backup_last_backup_attribute: Last Backup\n"
+        "      backup_rpo_hours: 12\n"
+        "    b:\n      vmrepl_zvm_url: https://zvm-b\n"
+        "      replication_manager_name: zerto.b\n"
+    )
+    sites = _run(
+        f"out({{s.name: s.backup for s in load_sites({str(path)!r})}})",
+    )
+    a, b = sites["a"], sites["b"]
+    assert a["backup_last_backup_attribute"] == "Last Backup" and a["backup_rpo_hours"] == 12
+    assert b["backup_last_backup_attribute"] == "NB_LAST_BACKUP" and b["backup_rpo_hours"] == 24
+    # The role's templates, rendered with each host's variables as the play would.
+    assert a["backup_hosts_clusters"] == b["backup_hosts_clusters"] == ["C1"]
+    assert a["backup_vms_exclude"] == ["^Z-VRA-", r"^zvm\-a$"]
+    assert b["backup_vms_exclude"] == ["^Z-VRA-", r"^zerto\.b$"]
+    assert a["backup_proxy_pattern"] == r"^backup\-proxy\-"
+
+    bad = tmp_path / "bad.yml"
+    bad.write_text(
+        "vmrepl_sites:\n  hosts:\n    a:\n      vmrepl_zvm_url: https://zvm-a\n"
+        "      vmrepl_zvm_username: u\n      vmrepl_zvm_password: p\n"
+        "      backup_hosts_names: '{{ no_such_variable }}'\n"
+    )
+    refused = _run(
+        "try:\n"
+        f"    load_sites({str(bad)!r})\n"
+        "    out('read')\n"
+        "except SitesError as exc:\n"
+        "    out(str(exc))\n"
+    )
+    assert refused.startswith("a: backup_hosts_names:"), refused
+    assert "no_such_variable" in refused, refused

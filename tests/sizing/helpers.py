@@ -102,6 +102,23 @@ def read_samples(lab: Lab, doc: dict[str, Any]) -> dict[str, list[tuple[int, flo
     return found
 
 
+def disk_counts(lab: Lab, names: set[str], site: str = "source") -> dict[str, int]:
+    """The virtual disks of each named VM, read with pyVmomi directly."""
+    with lab.vcenter(site) as vc:
+        view = vc.content.viewManager.CreateContainerView(
+            vc.content.rootFolder, [vim.VirtualMachine], True
+        )
+        found = {
+            vm.name: sum(
+                isinstance(d, vim.vm.device.VirtualDisk) for d in vm.config.hardware.device
+            )
+            for vm in view.view
+            if vm.name in names
+        }
+        view.DestroyView()
+    return found
+
+
 def target_capacity(lab: Lab, site: str, cluster: str, datastores: list[str]) -> dict[str, Any]:
     """The recovery cluster's hosts (cores, memory bytes) and the datastores' free bytes."""
     with lab.vcenter(site) as vc:

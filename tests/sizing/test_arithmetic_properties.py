@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from vmrepl.sizing import (
     MIN_JOURNAL_GB,
     MIN_WAN_MBPS,
+    VRA_MAX_VOLUMES,
     Capacity,
     Host,
     Parameters,
@@ -21,6 +22,7 @@ from vmrepl.sizing import (
     counter_rates,
     percentile,
     plan,
+    vra_volumes,
 )
 from vmrepl.sizing.report import series_of
 
@@ -57,6 +59,7 @@ def fleets(draw: st.DrawFn) -> list[VmSeries]:
             vcpus=draw(st.integers(min_value=0, max_value=64)),
             memory_gb=draw(st.floats(min_value=0, max_value=1024)),
             storage_gb=draw(st.floats(min_value=0, max_value=10_000)),
+            disks=draw(st.none() | st.integers(min_value=0, max_value=64)),
         )
         for i in range(count)
     ]
@@ -210,3 +213,72 @@ def test_the_service_profile_limit_is_never_below_the_share(percent: float, gb: 
     share = percent / 100 * gb
     assert limit >= share
     assert limit in SERVICE_PROFILE_STEPS_GB or limit == share
+
+
+volume_fleets = st.lists(
+    st.builds(
+        VmSeries,
+        name=st.text(min_size=1, max_size=4),
+        write_kbps=st.just((1.0,)),
+        disks=st.none() | st.integers(min_value=0, max_value=256),
+    ),
+    max_size=40,
+)
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    volume_fleets,
+    st.lists(st.text(min_size=1, max_size=3), max_size=6),
+    st.integers(min_value=1, max_value=2000),
+)
+def test_vra_volumes_count_every_disk_and_journal_once_spread_evenly(
+    vms: list[VmSeries], hosts: list[str], limit: int
+) -> None:
+    found = vra_volumes(vms, hosts, limit)
+    known = [vm for vm in vms if vm.disks is not None]
+    total = sum((vm.disks or 0) + 1 for vm in known)
+    assert found["total"] == total
+    assert sorted(found["vms_unknown"]) == sorted(vm.name for vm in vms if vm.disks is None)
+    counts = [h["volumes"] for h in found["per_host"]]
+    assert [h["host"] for h in found["per_host"]] == hosts  # duplicates kept apart
+    if hosts:
+        assert sum(counts) == total
+        # Whole VMs, most volumes first, onto the least loaded: never more than the even share
+        # plus the largest VM (and never less than the even share on the fullest host).
+        largest = max(((vm.disks or 0) + 1 for vm in known), default=0)
+        assert max(counts) <= math.ceil(total / len(hosts)) + largest
+        assert max(counts) >= math.ceil(total / len(hosts))
+    over = {(h["host"], h["volumes"], h["over_by"]) for h in found["over_limit"]}
+    assert over == {(h, n, n - limit) for h, n in zip(hosts, counts, strict=True) if n > limit}
+    assert found["within_limit"] == (not over and (bool(hosts) or total == 0))
+
+
+def test_vra_volumes_name_the_hosts_over_zertos_limit() -> None:
+    big = [VmSeries(f"vm{i}", (1.0,), disks=99) for i in range(40)]  # 40 x 100 volumes
+    found = vra_volumes(big, ["h1", "h2"])
+    assert found["limit_per_vra"] == VRA_MAX_VOLUMES == 1500
+    assert [h["volumes"] for h in found["per_host"]] == [2000, 2000]
+    assert found["over_limit"] == [
+        {"host": "h1", "volumes": 2000, "over_by": 500},
+        {"host": "h2", "volumes": 2000, "over_by": 500},
+    ]
+    assert not found["within_limit"]
+    assert vra_volumes(big, ["h1", "h2", "h3"])["within_limit"]  # 1400, 1300, 1300
+
+
+def test_the_plan_reports_vra_volumes_on_the_hosts_left_and_notes_those_over() -> None:
+    vms = [VmSeries(f"vm{i}", (100.0,), vcpus=1, memory_gb=1, disks=749) for i in range(4)]
+    cluster = Capacity(
+        "C", (Host("h1", 64, 2**40), Host("h2", 64, 2**40), Host("h3", 32, 2**39)), 10**15
+    )
+    target = plan(vms, Parameters(hosts_down=1), cluster)["target"]
+    volumes = target["vra_volumes"]
+    # h1 (one of the largest) counted as down: h2 and h3 take two VMs of 750 volumes each.
+    assert [h["host"] for h in volumes["per_host"]] == target["hosts_counted"] == ["h2", "h3"]
+    assert [h["volumes"] for h in volumes["per_host"]] == [1500, 1500]
+    assert volumes["within_limit"]
+    doc = plan(vms, Parameters(hosts_down=2), cluster)
+    volumes = doc["target"]["vra_volumes"]
+    assert volumes["over_limit"] == [{"host": "h3", "volumes": 3000, "over_by": 1500}]
+    assert any("h3: its VRA would hold 3000 volumes, 1500 over" in n for n in doc["notes"])

@@ -13,7 +13,14 @@ import pytest
 
 from tests.deploy.conftest import Lab, start_lab
 from tests.recovery.conftest import dump_dom
-from tests.sizing.helpers import calls, read_samples, recompute, target_capacity, vmrepl
+from tests.sizing.helpers import (
+    calls,
+    disk_counts,
+    read_samples,
+    recompute,
+    target_capacity,
+    vmrepl,
+)
 from vmrepl.lab import manager
 
 pytestmark = pytest.mark.lab
@@ -51,6 +58,13 @@ def test_the_default_vpg_is_sized_from_vcenter_and_every_figure_recomputes(
     capacity = target_capacity(lab, "target", "DC0_C0", ["LocalDS_1"])
     recompute(doc, samples, capacity)
     assert doc["target"]["fits"] is True and doc["target"]["short"] == {}
+    # VRA volumes: each VM's disks (as pyVmomi reads them) and its journal, on the hosts left.
+    disks = disk_counts(lab, set(names))
+    volumes = doc["target"]["vra_volumes"]
+    assert volumes["total"] == sum(n + 1 for n in disks.values()) and min(disks.values()) >= 1
+    assert [h["host"] for h in volumes["per_host"]] == doc["target"]["hosts_counted"]
+    assert sum(h["volumes"] for h in volumes["per_host"]) == volumes["total"]
+    assert volumes["within_limit"] and volumes["over_limit"] == [] and volumes["vms_unknown"] == []
 
     dom = dump_dom(html)
     for element in ('id="chart-write-rate"', 'id="chart-journal"', 'id="chart-target"'):

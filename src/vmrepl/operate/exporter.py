@@ -11,26 +11,42 @@ cannot be read (a restart, an upgrade); the enum names (``/v1/vpgs/statuses``,
 from the ZVM and cached per ZVM version. Plus the client's login when its token expires.
 
 Collected on scrape, never stale: when a site's ZVM cannot be read, ``vmrepl_zvm_up{site}`` is 0
-and no other series of that site is served (only the exporter's own counters). Series of VPGs,
-VRAs and peers that are gone disappear with the next scrape. Every series carries ``site``, the
-inventory site whose ZVM it was read from; versions are in ``_info`` series only.
+and no other series of that site's ZVM is served (only the exporter's own counters). Series of
+VPGs, VRAs and peers that are gone disappear with the next scrape. Every series carries
+``site``, the inventory site whose ZVM (or vCenter) it was read from; versions are in ``_info``
+series only.
+
+The backup service's figures (``plugins/module_utils/backup.py``: last backup per VM, datastore
+free space, a proxy per host) come from the site's vCenter, when the inventory gives one, read
+with the same PropertyCollector read as ``backup_readiness.yml`` (:data:`VCENTER_CALLS`)
+whatever the number of VMs, while the ZVM is read, on a session kept between scrapes; the
+rules are the backup role's variables as the inventory sets them
+(``backup_last_backup_attribute``, ...). When the vCenter cannot be read,
+``vmrepl_vcenter_up{site}`` is 0 and the site's backup series are gone; its ZVM series are not
+affected (and the other way round).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import re
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+from ansible_collections.vmrepl.core.plugins.module_utils import backup
 from ansible_collections.vmrepl.core.plugins.module_utils.clients.errors import VmreplError
+from ansible_collections.vmrepl.core.plugins.module_utils.clients.vsphere import (
+    VSphereClient,
+    vmodl,
+)
 from ansible_collections.vmrepl.core.plugins.module_utils.clients.zvm import (
     PairingStatus,
     VpgStatus,
@@ -39,6 +55,7 @@ from ansible_collections.vmrepl.core.plugins.module_utils.clients.zvm import (
     json_field,
     site_id,
 )
+from ansible_collections.vmrepl.core.plugins.module_utils.discovery import tagged_objects
 from vmrepl.operate.sites import Site
 
 log = logging.getLogger(__name__)
@@ -58,6 +75,16 @@ SCRAPE_CALLS = (
     "GET /v1/license",
     "GET /v1/statistics/vms",
 )
+#: The vCenter calls of one backup read of one site (the login aside, and the tag lookups of a
+#: selection by tag): one PropertyCollector read of clusters, folders, datastores, hosts and
+#: VMs over a container view, and the custom attributes' names. (RetrievePropertiesEx is
+#: continued past 1000 objects, one more call per 1000.)
+VCENTER_CALLS = (
+    "CreateContainerView",
+    "RetrievePropertiesEx (clusters, folders, datastores, hosts, VMs)",
+    "DestroyView",
+    "customFieldsManager.field",
+)
 #: How long the local site (name, identifier, version) is kept between scrapes.
 LOCALSITE_TTL = 60.0
 #: The enum endpoints, read once per ZVM version: name -> (path, fallback names).
@@ -71,6 +98,8 @@ ENUM_ENDPOINTS: dict[str, tuple[str, tuple[str, ...]]] = {
 MB = 1024 * 1024
 
 VPG = ("site", "vpg")
+VM = ("site", "vm")
+DATASTORE = ("site", "datastore")
 VRA = ("site", "vra")
 PEER = ("site", "peer")
 
@@ -215,6 +244,61 @@ METRICS: tuple[MetricSpec, ...] = (
         "VMs protected under the licence (Usage.TotalVmsCount).",
     ),
     _spec(
+        "vmrepl_vcenter_up",
+        ("site",),
+        "1 when the site's vCenter was read in this scrape (for the backup series), else 0 "
+        "(then no backup series of the site is served); absent without a vCenter in the "
+        "inventory.",
+    ),
+    _spec(
+        "vmrepl_vm_last_backup_timestamp_seconds",
+        VM,
+        "Unix time of the VM's last backup, from the custom attribute the backup product "
+        "writes (backup_last_backup_attribute); absent when the attribute is missing or "
+        "unreadable (see vmrepl_vm_last_backup_known).",
+    ),
+    _spec(
+        "vmrepl_vm_last_backup_known",
+        VM,
+        "1 when the VM's last-backup attribute holds a readable time, 0 when it is missing or "
+        "unreadable (never backed up, or the product writes another attribute); one per VM "
+        "the backup service covers.",
+    ),
+    _spec(
+        "vmrepl_datastore_free_ratio",
+        DATASTORE,
+        "Free share of a datastore holding the customer's VMs (summary.freeSpace / capacity).",
+    ),
+    _spec(
+        "vmrepl_datastore_free_after_replication_ratio",
+        DATASTORE,
+        "Free share once the journals and scratch the ZVM has provisioned there are written; "
+        "served only when the ZVM's datastores were read too.",
+    ),
+    _spec(
+        "vmrepl_backup_proxy_up",
+        ("site", "host"),
+        "1 when a customer hypervisor in service has a backup proxy VM powered on, else 0.",
+    ),
+    _spec(
+        "vmrepl_backup_readiness_status",
+        ("site",),
+        "The site's backup readiness as backup_readiness.yml judges it: 0 OK, 1 WARNING, "
+        "2 CRITICAL.",
+    ),
+    _spec(
+        "vmrepl_exporter_vcenter_requests",
+        ("site",),
+        "SOAP calls the exporter made to the site's vCenter (logins excluded).",
+        "counter",
+    ),
+    _spec(
+        "vmrepl_exporter_vcenter_read_failures",
+        ("site",),
+        "Scrapes in which the site's vCenter could not be read.",
+        "counter",
+    ),
+    _spec(
         "vmrepl_exporter_zvm_requests",
         ("site",),
         "HTTP requests the exporter made to the site's ZVM (logins and retries included).",
@@ -290,6 +374,9 @@ class SiteReader:
         site: Site,
         client: ZvmClient | None = None,
         clock: Callable[[], float] = time.monotonic,
+        vcenter: Callable[[], Any] | None = None,
+        read_vcenter: Callable[[Any], backup.SiteData] = backup.read_site,
+        now: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
     ) -> None:
         self.site = site
         self.client = client or ZvmClient(
@@ -300,6 +387,21 @@ class SiteReader:
         self.last_duration = 0.0
         self.cache = _Cache()
         self._lock = threading.Lock()
+        self._vc_lock = threading.Lock()
+        # The backup read: the rules checked now (bad values refused before any read), the
+        # vCenter's session made on the first scrape and kept.
+        rules = backup.rules_from_variables(site.backup)
+        self.selection, self.thresholds, self.host_tag, self.vm_tag = rules
+        self.count_replication = str(site.backup.get("backup_readiness_zvm", "auto")) != "skip"
+        if vcenter is None and site.vcenter:
+            params = site.vcenter_params(timeout=SCRAPE_TIMEOUT)
+            vcenter = lambda: VSphereClient.connect(params)  # noqa: E731
+        self.connect_vcenter = vcenter
+        self.read_vcenter = read_vcenter
+        self.now = now
+        self.vcenter: Any = None
+        self.vcenter_calls = 0  # of the sessions closed
+        self.vcenter_failures = 0
 
     @property
     def name(self) -> str:
@@ -309,8 +411,23 @@ class SiteReader:
     def requests(self) -> int:
         return self.client.calls
 
+    @property
+    def has_vcenter(self) -> bool:
+        return self.connect_vcenter is not None
+
+    @property
+    def vcenter_requests(self) -> int:
+        return self.vcenter_calls + (self.vcenter.calls if self.vcenter is not None else 0)
+
     def close(self) -> None:
         self.client.close()
+        self._drop_vcenter()
+
+    def _drop_vcenter(self) -> None:
+        if self.vcenter is not None:
+            self.vcenter_calls += self.vcenter.calls
+            self.vcenter.close()
+            self.vcenter = None
 
     # -- reads ------------------------------------------------------------------------------
     def _local_site(self) -> dict[str, Any]:
@@ -343,6 +460,56 @@ class SiteReader:
             except BaseException:
                 self.cache.local_site = None  # re-read after a restart (the version may change)
                 raise
+
+    def read_backup(self, zvm_up: bool) -> list[Sample]:
+        """The backup service's samples of the site (:meth:`read_vcenter_data`, then
+        :meth:`backup_samples`), or an exception."""
+        return self.backup_samples(self.read_vcenter_data(), zvm_up)
+
+    def read_vcenter_data(self) -> tuple[backup.SiteData, set[str] | None, set[str] | None]:
+        """What the site's vCenter holds for the backup rules, and the tagged hosts and VMs
+        (None without a tag), or an exception. A kept session that the vCenter refuses with a
+        fault (an expired session: NotAuthenticated) is replaced once, within the scrape; one
+        that cannot be reached is not (a second timeout would overrun the scrape's)."""
+        with self._vc_lock:
+            kept = self.vcenter is not None
+            try:
+                data = self._vcenter_read()
+            except Exception as exc:
+                self._drop_vcenter()
+                if not (kept and isinstance(exc, vmodl.MethodFault)):
+                    raise
+                data = self._vcenter_read()
+            assert self.vcenter is not None
+            tagged_hosts = tagged_objects(self.vcenter, self.host_tag, "HostSystem")
+            tagged_vms = tagged_objects(self.vcenter, self.vm_tag, "VirtualMachine")
+        return data, tagged_hosts, tagged_vms
+
+    def backup_samples(
+        self, read: tuple[backup.SiteData, set[str] | None, set[str] | None], zvm_up: bool
+    ) -> list[Sample]:
+        """The samples of the rules on what was read, with the ZVM's journals and scratch
+        counted when its ZVM was read in this scrape (one ``GET /v1/datastores``)."""
+        data, tagged_hosts, tagged_vms = read
+        replication = None
+        if zvm_up and self.count_replication:
+            with self._lock:  # the ZVM's client, one thread at a time
+                try:
+                    replication = backup.replication_usage(self.client.datastores())
+                except VmreplError as exc:  # counted when the ZVM answers, as the playbook
+                    log.info("site %s: the ZVM's datastores not read (%s)", self.name, exc)
+        selection = replace(self.selection, tagged_hosts=tagged_hosts, tagged_vms=tagged_vms)
+        report = backup.evaluate(data, selection, self.thresholds, self.now(), replication)
+        return [
+            (metric, tuple(labels[k] for k in SPECS[metric].labels), value)
+            for metric, labels, value in backup.metric_samples({self.name: report})
+        ]
+
+    def _vcenter_read(self) -> backup.SiteData:
+        if self.vcenter is None:
+            assert self.connect_vcenter is not None
+            self.vcenter = self.connect_vcenter()
+        return self.read_vcenter(self.vcenter)
 
     def _read(self) -> list[Sample]:
         client, name = self.client, self.name
@@ -588,21 +755,67 @@ class ZvmCollector(Collector):
             cls = CounterMetricFamily if spec.kind == "counter" else GaugeMetricFamily
             families[spec.name] = cls(spec.name, spec.help, labels=list(spec.labels))
         if len(readers) == 1:
-            results = [_read(readers[0])]
+            results = [_read_site(readers[0])]
         else:
             with ThreadPoolExecutor(max_workers=self.max_workers) as pool:
-                results = list(pool.map(_read, readers))
-        for reader, samples in zip(readers, results, strict=True):
+                results = list(pool.map(_read_site, readers))
+        for reader, (samples, backup_samples) in zip(readers, results, strict=True):
             up = samples is not None
             families["vmrepl_zvm_up"].add_metric([reader.name], 1.0 if up else 0.0)
             for metric, labels, value in samples or []:
                 families[metric].add_metric(list(labels), value)
+            if reader.has_vcenter:
+                vc_up = backup_samples is not None
+                families["vmrepl_vcenter_up"].add_metric([reader.name], 1.0 if vc_up else 0.0)
+                for metric, labels, value in backup_samples or []:
+                    families[metric].add_metric(list(labels), value)
+                families["vmrepl_exporter_vcenter_requests"].add_metric(
+                    [reader.name], reader.vcenter_requests
+                )
+                families["vmrepl_exporter_vcenter_read_failures"].add_metric(
+                    [reader.name], reader.vcenter_failures
+                )
             families["vmrepl_exporter_zvm_requests"].add_metric([reader.name], reader.requests)
             families["vmrepl_exporter_zvm_read_failures"].add_metric([reader.name], reader.failures)
             families["vmrepl_exporter_scrape_duration_seconds"].add_metric(
                 [reader.name], reader.last_duration
             )
         return list(families.values())
+
+
+def _read_site(reader: SiteReader) -> tuple[list[Sample] | None, list[Sample] | None]:
+    """The site's ZVM samples and its backup samples (None for what could not be read): the
+    vCenter read in a thread of its own while the ZVM is read, so that a scrape takes the
+    longer of the two, not their sum; then the rules, with the ZVM's datastores."""
+    if not reader.has_vcenter:
+        return _read(reader), None
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        vcenter = pool.submit(_read_vcenter, reader)
+        samples = _read(reader)
+        read = vcenter.result()
+    if read is None:
+        return samples, None
+    try:
+        return samples, reader.backup_samples(read, samples is not None)
+    except Exception as exc:  # a rule that cannot be applied (a bad pattern) is logged
+        reader.vcenter_failures += 1
+        log.warning("site %s: the backup rules failed: %s", reader.name, exc)
+        return samples, None
+
+
+def _read_vcenter(
+    reader: SiteReader,
+) -> tuple[backup.SiteData, set[str] | None, set[str] | None] | None:
+    try:
+        return reader.read_vcenter_data()
+    except VmreplError as exc:
+        reader.vcenter_failures += 1
+        log.warning("site %s: the vCenter could not be read: %s", reader.name, exc)
+        return None
+    except Exception as exc:  # a fault of pyVmomi, a socket error: logged by its kind only
+        reader.vcenter_failures += 1
+        log.warning("site %s: the vCenter could not be read: %s", reader.name, type(exc).__name__)
+        return None
 
 
 def _read(reader: SiteReader) -> list[Sample] | None:

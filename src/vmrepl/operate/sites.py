@@ -41,6 +41,9 @@ VCENTER_VARIABLES = {
     "validate_certs": ("vmrepl_vcenter_validate_certs", "VMWARE_VALIDATE_CERTS", True),
     "ca_file": ("vmrepl_vcenter_ca_file", "VMWARE_CA_FILE", None),
 }
+#: The backup service's rules (backup_readiness.yml's variables): the backup role's defaults,
+#: overridden by the inventory, as the playbook has them (``vmrepl exporter`` reads them).
+BACKUP_DEFAULTS = ("roles", "backup", "defaults", "main.yml")
 #: other variables whose values are secrets (never printed or archived)
 SECRET_VARIABLES = ("vmrepl_zvm_license_key", "replication_manager_admin_password")
 
@@ -64,6 +67,9 @@ class Site:
     vcenter: dict[str, Any] | None = field(repr=False, default=None)
     #: every secret value of the site (passwords, licence key), for redaction
     secrets: list[str] = field(repr=False, default_factory=list)
+    #: the backup role's variables (``backup_last_backup_attribute``, ...) as the playbook
+    #: has them; empty when the site was not read from an inventory
+    backup: dict[str, Any] = field(default_factory=dict)
 
     @property
     def role(self) -> str:
@@ -189,17 +195,59 @@ def load_sites(
             manager.subset(limit)
         hosts = manager.get_hosts("vmrepl_sites")
         variables = VariableManager(loader=loader, inventory=manager)
+        defaults = _backup_defaults(loader)
         sites = []
         for host in hosts:
             values = variables.get_vars(host=host, include_hostvars=False)
             templar = Templar(loader=loader, variables=values)
-            sites.append(_site(host, values, templar))
+            site = _site(host, values, templar)
+            site.backup = _backup_settings(
+                site.name, defaults, values, Templar(loader=loader, variables=defaults | values)
+            )
+            sites.append(site)
     except AnsibleError as exc:
         raise SitesError(_first_line(str(exc))) from None
     if not sites:
         where = inventory or "the embedded lab"
         raise SitesError(f"{where} has no site (no host in group vmrepl_sites).")
     return sites
+
+
+def _backup_defaults(loader: Any) -> dict[str, Any]:
+    """The backup role's defaults, their templates trusted as a role's are."""
+    path = REPO_ROOT.joinpath(*BACKUP_DEFAULTS)
+    if not path.is_file():
+        return {}
+    from ansible.template import trust_as_template
+
+    def trusted(value: Any) -> Any:
+        if isinstance(value, str):
+            return trust_as_template(value)
+        if isinstance(value, list):
+            return [trusted(v) for v in value]
+        if isinstance(value, dict):
+            return {k: trusted(v) for k, v in value.items()}
+        return value
+
+    loaded = loader.load_from_file(str(path))
+    return {k: trusted(v) for k, v in (loaded or {}).items() if str(k).startswith("backup_")}
+
+
+def _backup_settings(
+    name: str, defaults: dict[str, Any], values: Any, templar: Any
+) -> dict[str, Any]:
+    """Each of the backup role's variables, the inventory's value when it has one, templated
+    with the host's variables (as the playbook's play would)."""
+    from ansible.errors import AnsibleError
+
+    settings = {}
+    for variable, default in defaults.items():
+        raw = values.get(variable, default)
+        try:
+            settings[variable] = templar.template(raw)
+        except AnsibleError as exc:
+            raise SitesError(f"{name}: {variable}: {_first_line(str(exc))}") from None
+    return settings
 
 
 def _first_line(text: str) -> str:

@@ -9,6 +9,7 @@ from vmrepl.sizing.arithmetic import (
     KB_PER_GB,
     MIN_JOURNAL_GB,
     MIN_WAN_MBPS,
+    VRA_MAX_VOLUMES,
     Capacity,
     Host,
     Parameters,
@@ -22,6 +23,7 @@ from vmrepl.sizing.arithmetic import (
     percentile,
     plan,
     size,
+    vra_volumes,
 )
 from vmrepl.sizing.csvsource import MAX_WRITE_KBPS, load, parse, series
 
@@ -32,6 +34,7 @@ __all__ = [
     "MAX_WRITE_KBPS",
     "MIN_JOURNAL_GB",
     "MIN_WAN_MBPS",
+    "VRA_MAX_VOLUMES",
     "Capacity",
     "Host",
     "Parameters",
@@ -48,4 +51,5 @@ __all__ = [
     "plan",
     "series",
     "size",
+    "vra_volumes",
 ]

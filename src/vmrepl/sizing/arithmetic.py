@@ -185,6 +185,8 @@ class VmSeries:
     vcpus: int = 0
     memory_gb: float = 0.0
     storage_gb: float = 0.0
+    #: virtual disks (vCenter's VirtualDisk devices, the ZVM's numberOfVolumes); None: unknown
+    disks: int | None = None
 
 
 @dataclass(frozen=True)
@@ -321,6 +323,47 @@ def total_series(vms: Sequence[VmSeries]) -> tuple[list[int], list[float]] | Non
     return times, [sums[t] for t in times]
 
 
+#: Zerto's most volumes attached to one VRA (OPERATE 3.3, formula 8; ZROC's "VRA maximums").
+VRA_MAX_VOLUMES = 1500
+#: Volumes a protected VM puts on its recovery host's VRA besides one per virtual disk: its
+#: journal (one volume; a journal that grows past one volume's size takes more, which is not
+#: counted: the vendor's rule for it was not found).
+JOURNAL_VOLUMES_PER_VM = 1
+
+
+def vra_volumes(
+    vms: Sequence[VmSeries], hosts: Sequence[str], limit: int = VRA_MAX_VOLUMES
+) -> dict[str, Any]:
+    """The volumes each recovery host's VRA would hold: each VM's disks plus its journal, the
+    VMs placed whole, most volumes first, each on the host holding the fewest so far (ties:
+    the host listed first) - the even spread a recovery cluster gets, as the ZVM balances it.
+    The hosts over ``limit`` and by how much; VMs whose disks are unknown listed apart, not
+    counted. Pure."""
+    known = [vm for vm in vms if vm.disks is not None]
+    unknown = sorted(vm.name for vm in vms if vm.disks is None)
+    counts = [0] * len(hosts)
+    if hosts:
+        for vm in sorted(known, key=lambda v: (-(v.disks or 0), v.name)):
+            index = min(range(len(hosts)), key=lambda i: (counts[i], i))
+            counts[index] += (vm.disks or 0) + JOURNAL_VOLUMES_PER_VM
+    total = sum((vm.disks or 0) + JOURNAL_VOLUMES_PER_VM for vm in known)
+    per_host = [{"host": h, "volumes": n} for h, n in zip(hosts, counts, strict=True)]
+    over = [
+        {"host": h, "volumes": n, "over_by": n - limit}
+        for h, n in zip(hosts, counts, strict=True)
+        if n > limit
+    ]
+    return {
+        "limit_per_vra": limit,
+        "per_vm": f"one per virtual disk + {JOURNAL_VOLUMES_PER_VM} journal",
+        "total": total,
+        "per_host": per_host,
+        "over_limit": over,
+        "within_limit": not over and (bool(hosts) or total == 0),
+        "vms_unknown": unknown,
+    }
+
+
 def target_fit(
     vms: Sequence[VmSeries], storage_need_gb: float, capacity: Capacity, params: Parameters
 ) -> dict[str, Any]:
@@ -354,6 +397,7 @@ def target_fit(
         "fits": not short,
         "short": short,
         "vra": {"per_host_memory_gb": params.vra_memory_gb, "per_host_vcpus": params.vra_vcpus},
+        "vra_volumes": vra_volumes(vms, [h.name for h in remaining]),
     }
 
 
@@ -501,6 +545,23 @@ def plan(
                     f"A failover to {capacity.cluster} with {params.hosts_down} host(s) down "
                     f"does not fit: {key} short by {value:g}."
                 )
+        volumes = doc["target"]["vra_volumes"]
+        for host in volumes["over_limit"]:
+            notes.append(
+                f"{host['host']}: its VRA would hold {host['volumes']} volumes, "
+                f"{host['over_by']} over Zerto's {volumes['limit_per_vra']} per VRA."
+            )
+        if volumes["total"] and not volumes["per_host"]:
+            notes.append(
+                f"No recovery host left with {params.hosts_down} host(s) down for the "
+                f"{volumes['total']} volumes."
+            )
+        if volumes["vms_unknown"]:
+            notes.append(
+                "VRA volumes not counted for VMs whose disks are unknown: "
+                + ", ".join(volumes["vms_unknown"])
+                + "."
+            )
     else:
         doc["target"] = None
     if measured is not None:

@@ -147,6 +147,18 @@ def render_table(console: Any, doc: Mapping[str, Any]) -> None:
             )
         console.print(table)
         console.print("Failover fits." if target["fits"] else "[red]Failover does NOT fit[/].")
+        volumes = target.get("vra_volumes")
+        if volumes:
+            spread = ", ".join(f"{h['host']} {h['volumes']}" for h in volumes["per_host"])
+            console.print(
+                f"VRA volumes ({volumes['per_vm']}; at most {volumes['limit_per_vra']} per "
+                f"VRA): {spread or 'no recovery host'}."
+            )
+            for host in volumes["over_limit"]:
+                console.print(
+                    f"[red]{host['host']}: {host['volumes']} volumes, {host['over_by']} over "
+                    "the limit.[/]"
+                )
     measured = doc.get("measured")
     if measured:
         table = Table(title="Measured by the ZVM beside the plan", title_justify="left")
@@ -271,6 +283,17 @@ def to_html(doc: Mapping[str, Any]) -> str:
             + _table(rows, ("resource", "need", "capacity", "short"))
             + f'<figure id="chart-target">{svg["target"]}</figure>'
         )
+        volumes = target.get("vra_volumes")
+        if volumes:
+            over = {h["host"]: h["over_by"] for h in volumes["over_limit"]}
+            fit += (
+                f'<h3>VRA volumes</h3><p id="vra-volumes">{html.escape(volumes["per_vm"])}; '
+                f"at most {volumes['limit_per_vra']} per VRA.</p>"
+                + _table(
+                    [{**h, "over_by": over.get(h["host"], "-")} for h in volumes["per_host"]],
+                    ("host", "volumes", "over_by"),
+                )
+            )
     notes = "".join(f"<li>{html.escape(n)}</li>" for n in doc["notes"])
     measured = doc.get("measured")
     if measured:

@@ -216,10 +216,13 @@ def read(
         facts = hardware.get(ref._moId)
         # Provisioned: what the recovered VM takes on a thick datastore, and what the
         # initial sync copies at most.
-        provisioned = sum(
-            int(d.capacityInBytes or 0) or int(d.capacityInKB or 0) * 1024
+        disks = [
+            d
             for d in (facts["config.hardware.device"] or [] if facts else [])
             if isinstance(d, vim.vm.device.VirtualDisk)
+        ]
+        provisioned = sum(
+            int(d.capacityInBytes or 0) or int(d.capacityInKB or 0) * 1024 for d in disks
         )
         vms.append(
             VmSeries(
@@ -234,6 +237,7 @@ def read(
                 if facts
                 else 0.0,
                 storage_gb=provisioned / 1e9,
+                disks=len(disks) if facts else None,
             )
         )
     return Reading(

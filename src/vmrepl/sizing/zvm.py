@@ -124,6 +124,11 @@ def read(
                 vcpus=int((info.get("cpu") or {}).get("numberOfvCpus") or 0),
                 memory_gb=int((info.get("memory") or {}).get("memoryInMB") or 0) * 2**20 / 1e9,
                 storage_gb=float(storage.get("volumesProvisionedStorageInGB") or 0),
+                disks=(
+                    int(storage["numberOfVolumes"])
+                    if isinstance(storage.get("numberOfVolumes"), int)
+                    else None
+                ),
             )
         )
     rpo = {}
