@@ -99,7 +99,7 @@ def run_playbook(
         return event_handler(event) if event_handler else True
 
     env = {
-        "ANSIBLE_CONFIG": str(REPO_ROOT / "ansible.cfg"),
+        "ANSIBLE_CONFIG": str(REPO_ROOT / "project" / "ansible.cfg"),
         # ansible-playbook of the same environment as this Python, whatever PATH says.
         "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")]),
         **(envvars or {}),

@@ -24,7 +24,7 @@ VERSION = yaml.safe_load((REPO_ROOT / "galaxy.yml").read_text())["version"]
 LEFT_OUT = {
     "tests", "lab", "src", "env", ".venv", ".cache", ".lab", ".git", "collections", "molecule",
     "benchmarks", "examples", "scripts", "inventories", "artifacts", "reports", "pyproject.toml",
-    "Makefile", "ansible.cfg", "execution-environment.yml",
+    "Makefile", "project", "execution-environment.yml",
 }  # fmt: skip
 
 

@@ -130,7 +130,7 @@ def run_module(
     argv += ["-vvv"]  # keeps the diff in the printed result (and shows the module's arguments)
     env = {
         **os.environ,
-        "ANSIBLE_CONFIG": str(REPO / "ansible.cfg"),
+        "ANSIBLE_CONFIG": str(REPO / "project" / "ansible.cfg"),
         "ANSIBLE_LOAD_CALLBACK_PLUGINS": "1",
         "ANSIBLE_STDOUT_CALLBACK": "minimal",
         "ANSIBLE_CALLBACK_RESULT_FORMAT": "json",

@@ -160,7 +160,7 @@ def run_command(
     (printed on stdout, progress on stderr, as json)."""
     from vmrepl.runner import REPO_ROOT, run_playbook
 
-    if not (REPO_ROOT / playbook).is_file():
+    if not (REPO_ROOT / "project" / playbook).is_file():
         refuse(f"{playbook} is not in this checkout ({REPO_ROOT}); `vmrepl {command}` needs it.")
     inventory = _absolute(run.inventory, "Inventory")
     vault_file = _absolute(run.vault_password_file, "Vault password file")

@@ -124,7 +124,7 @@ def prepare_ansible() -> None:
     plain import path, owns that namespace."""
     if _PREPARED:
         return
-    os.environ.setdefault("ANSIBLE_CONFIG", str(REPO_ROOT / "ansible.cfg"))
+    os.environ.setdefault("ANSIBLE_CONFIG", str(REPO_ROOT / "project" / "ansible.cfg"))
     from ansible import constants as C
     from ansible.plugins.loader import init_plugin_loader
 
