@@ -17,7 +17,7 @@ import pytest
 import yaml
 
 from tests.deploy.conftest import Lab
-from vmrepl.lab.vcsim import REPO_ROOT
+from vmrepl.paths import CHECKOUT as REPO_ROOT
 
 BIN = Path(sys.executable).parent
 VERSION = yaml.safe_load((REPO_ROOT / "galaxy.yml").read_text())["version"]

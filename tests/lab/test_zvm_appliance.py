@@ -32,7 +32,7 @@ from vmrepl.lab.vcsim import VcsimTopology, start_vcsim, vcsim_binary
 pytestmark = pytest.mark.lab
 
 REPO = Path(__file__).resolve().parents[2]
-APPLIANCE = REPO / "lab" / "appliance"
+APPLIANCE = REPO / "src" / "vmrepl" / "lab" / "assets" / "appliance"
 OVF = APPLIANCE / "zvm-appliance.ovf"
 DISK_SIZE = (APPLIANCE / "zvm-appliance-disk1.vmdk").stat().st_size
 USER = "administrator@vsphere.local"
