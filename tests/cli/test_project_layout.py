@@ -97,12 +97,14 @@ def test_molecule_uses_the_runner_projects_ansible_cfg(scenario: str, tmp_path: 
 
 
 def test_scripts_and_make_point_ansible_at_project_ansible_cfg() -> None:
-    assert 'export ANSIBLE_CONFIG="$PWD/project/ansible.cfg"' in (
-        REPO_ROOT / "scripts" / "test.sh"
-    ).read_text()
-    assert "export ANSIBLE_CONFIG := $(CURDIR)/project/ansible.cfg" in (
-        REPO_ROOT / "Makefile"
-    ).read_text()
+    assert (
+        'export ANSIBLE_CONFIG="$PWD/project/ansible.cfg"'
+        in (REPO_ROOT / "scripts" / "test.sh").read_text()
+    )
+    assert (
+        "export ANSIBLE_CONFIG := $(CURDIR)/project/ansible.cfg"
+        in (REPO_ROOT / "Makefile").read_text()
+    )
 
 
 @pytest.mark.lab
