@@ -22,6 +22,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from tests.cli import test_packaging as packaging
 from tests.cli.conftest import VMREPL, Cli
 from tests.deploy.conftest import Lab
 from vmrepl import paths
@@ -270,3 +271,60 @@ def test_the_lab_assets_are_package_data() -> None:
         if asset.is_file():
             relative = str(asset.relative_to(paths.PACKAGE_DIR))
             assert any(Path(relative).match(p) for p in patterns), relative
+
+
+@pytest.fixture(scope="module")
+def installed(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, str]]:
+    """The built collection installed alone (no checkout around it, no project/ansible.cfg),
+    and the environment that uses it and nothing else (tests/cli/test_packaging.py's way)."""
+    out = tmp_path_factory.mktemp("galaxy")
+    packaging.run(
+        BIN / "ansible-galaxy", "collection", "build", "--output-path", out, REPO_ROOT,
+        cwd=REPO_ROOT,
+    )  # fmt: skip
+    [artifact] = out.glob("vmrepl-core-*.tar.gz")
+    target = tmp_path_factory.mktemp("collections")
+    env = packaging.install(artifact, target)
+    return target / "ansible_collections" / "vmrepl" / "core", env
+
+
+@pytest.mark.lab
+def test_the_command_runs_an_installed_collection(
+    installed: tuple[Path, dict[str, str]], lab: Lab, tmp_path: Path
+) -> None:
+    """VMREPL_PROJECT_DIR naming an installed collection (what an execution environment has):
+    `vmrepl deploy --check` runs that collection's playbook, from its folder, without the
+    checkout's ansible.cfg."""
+    collection, env = installed
+    inventory = packaging.plain_inventory(lab, tmp_path / "inventory")
+    env = env | {
+        "VMREPL_PROJECT_DIR": str(collection),
+        "VMREPL_ARTIFACT_DIR": str(tmp_path / "artifacts"),
+        "VMREPL_REPORT_DIR": str(tmp_path / "reports"),
+        "VMREPL_AUDIT_LOG": str(tmp_path / "audit.jsonl"),
+    }
+    done = subprocess.run(
+        [VMREPL, "deploy", "--check", "-q", "-o", "json", "-i", str(inventory)],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert done.returncode == 0, (done.stdout[-3000:], done.stderr[-3000:])
+    run_dir = Path(json.loads(done.stdout)["artifact_dir"])
+    assert run_dir.parent == tmp_path / "artifacts"
+    command = json.loads((run_dir / "command").read_text())
+    assert command["cwd"] == str(collection)
+    assert "ANSIBLE_CONFIG" not in command["env"]
+    first = command["env"]["ANSIBLE_COLLECTIONS_PATH"].split(os.pathsep)[0]
+    assert first == str(collection.parents[2])
+    events = [json.loads(p.read_text()) for p in (run_dir / "job_events").glob("*.json")]
+    tasks = {
+        e["event_data"]["task_path"].split(":")[0]
+        for e in events
+        if e["event"] == "runner_on_ok" and e["event_data"].get("task_path")
+    }
+    assert tasks and all(p.startswith(str(collection) + "/") for p in tasks), tasks
+    assert any(p.startswith(str(collection / "roles")) for p in tasks), tasks
