@@ -4,6 +4,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 export VIRTUAL_ENV := $(CURDIR)/$(VENV)
+# The runner project's configuration (collections, roles, the lab inventory), for lint and tests.
+export ANSIBLE_CONFIG := $(CURDIR)/project/ansible.cfg
 
 .PHONY: setup demo test test-unit test-integration lint molecule bench lab-up lab-down clean help
 

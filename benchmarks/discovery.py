@@ -45,7 +45,8 @@ from ansible_collections.vmrepl.core.plugins.module_utils.clients.vsphere import
 from ansible_collections.vmrepl.core.plugins.module_utils.discovery import discover, discover_vms
 from vmrepl.lab import process
 from vmrepl.lab.certs import ensure_lab_certificates
-from vmrepl.lab.vcsim import REPO_ROOT, vcsim_binary
+from vmrepl.lab.vcsim import vcsim_binary
+from vmrepl.paths import CHECKOUT as REPO_ROOT
 
 ANSIBLE12 = REPO_ROOT / ".cache" / "bench-ansible12"
 USER, PASSWORD = "bench", "bench-password"

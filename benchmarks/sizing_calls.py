@@ -2,11 +2,11 @@
 
     python -m benchmarks.sizing_calls [--small 10] [--large 100]
 
-Starts a vcsim (our build, ``lab/vcsim``, with ``-count-calls``) per size, reads a day of
-``disk.write.average`` for every VM of its two clusters with ``vmrepl.sizing.vcenter.read`` (the
-``--from-vcenter`` source), and prints the QueryPerf calls and all SOAP calls of each, their
-ratio (large / small) against the ratio of VMs, and a JSON line for pipelines. The calls grow
-with ceil(VMs / 64), not with the VMs. It asserts nothing.
+Starts a vcsim (our build, ``src/vmrepl/lab/assets/vcsim``, with ``-count-calls``) per size,
+reads a day of ``disk.write.average`` for every VM of its two clusters with
+``vmrepl.sizing.vcenter.read`` (the ``--from-vcenter`` source), and prints the QueryPerf calls
+and all SOAP calls of each, their ratio (large / small) against the ratio of VMs, and a JSON
+line for pipelines. The calls grow with ceil(VMs / 64), not with the VMs. It asserts nothing.
 """
 
 from __future__ import annotations

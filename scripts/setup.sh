@@ -71,6 +71,6 @@ ln -sfn "$root" .venv/.ansible/collections/ansible_collections/vmrepl/core
 if command -v vcsim >/dev/null 2>&1; then
   echo "setup: using vcsim from PATH ($(command -v vcsim))"
 else
-  lab/vcsim/build.sh .cache/vcsim
+  src/vmrepl/lab/assets/vcsim/build.sh .cache/vcsim
 fi
 echo "setup: done. Activate with: . .venv/bin/activate"

@@ -7,7 +7,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export VIRTUAL_ENV="$PWD/.venv" PATH="$PWD/.venv/bin:$PATH"
-export ANSIBLE_CONFIG="$PWD/ansible.cfg"
+export ANSIBLE_CONFIG="$PWD/project/ansible.cfg"
 # Ansible's home (its collections, galaxy cache, temporary files) inside the checkout: a copy of
 # vmrepl.core that something installed into ~/.ansible/collections once would otherwise be taken
 # by ansible-lint before this tree (it found an old copy there without the newer modules).

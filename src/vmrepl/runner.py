@@ -1,5 +1,10 @@
-"""Run the project's playbooks through ansible-runner's Python API (never a subprocess of
-ansible-playbook): what the ``vmrepl`` command, the tests and the benchmarks share."""
+"""Run the collection's playbooks through ansible-runner's Python API (never a subprocess of
+ansible-playbook): what the ``vmrepl`` command, the tests and the benchmarks share.
+
+A run goes navigator's way: the playbook by its full name (``vmrepl.core.deploy_remote``), from a
+temporary private data dir, so that nothing is written into the checkout (no ``env/`` options,
+no ``artifacts/``: they go to ``artifact_dir``), and the package needs no checkout: the
+collection and ``project/ansible.cfg`` come from :mod:`vmrepl.paths`."""
 
 from __future__ import annotations
 
@@ -14,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from vmrepl.lab.vcsim import REPO_ROOT
+from vmrepl import paths
 
 #: Names of environment variables whose values are secrets (redacted from the artifacts).
 SECRET_NAME = re.compile(
@@ -65,7 +70,8 @@ def run_playbook(
     quiet: bool = True,
     rotate_artifacts: int = 0,
 ) -> RunResult:
-    """Run ``playbook`` (a file of the repository root, e.g. ``deploy_remote.yml``).
+    """Run ``playbook`` of the collection, by its full name (``vmrepl.core.deploy_remote``) or
+    the name of the runner project's entry point (``deploy_remote.yml``: the same playbook).
 
     ``vault_password`` is answered to ansible-playbook's prompt (never written to a file);
     secret values of the environment are redacted from the artifacts' ``command`` file.
@@ -99,7 +105,7 @@ def run_playbook(
         return event_handler(event) if event_handler else True
 
     env = {
-        "ANSIBLE_CONFIG": str(REPO_ROOT / "ansible.cfg"),
+        **ansible_env(),
         # ansible-playbook of the same environment as this Python, whatever PATH says.
         "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")]),
         **(envvars or {}),
@@ -111,8 +117,13 @@ def run_playbook(
         env[VAULT_PASSWORD_ENV] = ""  # the prompt carries it; the playbook has no use for it
     with private:
         runner = ansible_runner.run(
-            private_data_dir=str(REPO_ROOT),
-            playbook=playbook,
+            # A private data dir of this run only (its env/ and inventory/ are empty): the
+            # checkout's env/ is for `ansible-runner run .`, and nothing is written there.
+            private_data_dir=private.name,
+            # The working directory of ansible-playbook, as it was (relative paths of an
+            # inventory): the collection's folder, the checkout's root in a checkout.
+            project_dir=str(paths.project_dir()),
+            playbook=paths.playbook_name(playbook),
             inventory=inventory,
             envvars=env,
             cmdline=shlex.join(cmdline) or None,
@@ -136,6 +147,28 @@ def run_playbook(
         events=events,
         run_dir=Path(runner.config.artifact_dir),
     )
+
+
+def ansible_env() -> dict[str, str]:
+    """What a run needs to find the collection and its configuration: ``project/ansible.cfg``
+    of a checkout (collections path, roles, the lab's inventory plugin, the default inventory);
+    without one (an installed collection), the collection's path on ANSIBLE_COLLECTIONS_PATH.
+    The checkout's callback that masks secrets in the artifacts' ``command`` file as the
+    playbook starts (``env/callback_plugins``) is loaded too; :func:`redact_command_file` masks
+    it again after the run in any case."""
+    env: dict[str, str] = {}
+    config = paths.ansible_cfg()
+    if config is not None:
+        env["ANSIBLE_CONFIG"] = str(config)
+    else:
+        base = str(paths.project_dir().parents[2])  # <base>/ansible_collections/vmrepl/core
+        known = os.environ.get("ANSIBLE_COLLECTIONS_PATH", "")
+        env["ANSIBLE_COLLECTIONS_PATH"] = os.pathsep.join(p for p in (base, known) if p)
+    callbacks = paths.project_dir() / "env" / "callback_plugins"
+    if callbacks.is_dir():
+        known = os.environ.get("ANSIBLE_CALLBACK_PLUGINS", "")
+        env["ANSIBLE_CALLBACK_PLUGINS"] = os.pathsep.join(p for p in (str(callbacks), known) if p)
+    return env
 
 
 def redact_command_file(artifact_dir: Path) -> None:

@@ -21,7 +21,7 @@ from ansible_collections.vmrepl.core.plugins.module_utils.backup import read_sit
 from tests.deploy.conftest import Lab, start_lab
 from vmrepl.lab import backup as knobs
 from vmrepl.lab import manager
-from vmrepl.lab.vcsim import REPO_ROOT
+from vmrepl.paths import CHECKOUT as REPO_ROOT
 
 pytestmark = pytest.mark.lab
 

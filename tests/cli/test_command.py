@@ -17,7 +17,7 @@ import pytest
 from tests.cli.conftest import VMREPL, Cli
 from tests.deploy.conftest import Lab
 from vmrepl.lab.manager import ZVM_USER
-from vmrepl.lab.vcsim import REPO_ROOT
+from vmrepl.paths import CHECKOUT as REPO_ROOT
 
 pytestmark = pytest.mark.lab
 

@@ -17,14 +17,14 @@ import pytest
 import yaml
 
 from tests.deploy.conftest import Lab
-from vmrepl.lab.vcsim import REPO_ROOT
+from vmrepl.paths import CHECKOUT as REPO_ROOT
 
 BIN = Path(sys.executable).parent
 VERSION = yaml.safe_load((REPO_ROOT / "galaxy.yml").read_text())["version"]
 LEFT_OUT = {
     "tests", "lab", "src", "env", ".venv", ".cache", ".lab", ".git", "collections", "molecule",
     "benchmarks", "examples", "scripts", "inventories", "artifacts", "reports", "pyproject.toml",
-    "Makefile", "ansible.cfg", "execution-environment.yml",
+    "Makefile", "project", "execution-environment.yml",
 }  # fmt: skip
 
 

@@ -17,7 +17,7 @@ import yaml
 from ansible_collections.vmrepl.core.plugins.module_utils.clients.zvm import json_field
 from tests.cli.conftest import Cli
 from tests.deploy.conftest import Lab, failure_messages
-from vmrepl.lab.vcsim import REPO_ROOT
+from vmrepl.paths import CHECKOUT as REPO_ROOT
 
 pytestmark = pytest.mark.lab
 

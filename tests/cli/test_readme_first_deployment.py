@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from vmrepl.lab.vcsim import REPO_ROOT
+from vmrepl.paths import CHECKOUT as REPO_ROOT
 
 pytestmark = pytest.mark.lab
 
@@ -96,7 +96,7 @@ def test_the_readme_first_deployment_runs_as_written(tmp_path: Path) -> None:
         "HOME": str(home),
         "EDITOR": str(editor),
         "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ["PATH"]]),
-        "ANSIBLE_CONFIG": str(project / "ansible.cfg"),
+        "ANSIBLE_CONFIG": str(project / "project" / "ansible.cfg"),
     }
     env.pop("VMREPL_LAB_DIR", None)
     runs = []

@@ -13,7 +13,7 @@ import pytest
 
 from tests.cli.test_readme_first_deployment import copy_of_repository
 from vmrepl.lab import manager
-from vmrepl.lab.vcsim import REPO_ROOT
+from vmrepl.paths import CHECKOUT as REPO_ROOT
 
 pytestmark = pytest.mark.lab
 

@@ -11,7 +11,7 @@ from typing import Any
 
 from tests.deploy.conftest import Lab
 from tests.support.lab_snapshot import differences, lab_snapshot
-from vmrepl.lab.vcsim import REPO_ROOT
+from vmrepl.paths import CHECKOUT as REPO_ROOT
 from vmrepl.results import EXIT_CODES, summarise
 from vmrepl.runner import RunResult
 

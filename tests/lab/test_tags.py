@@ -130,7 +130,7 @@ def run_module(site: Site, module: str, args: dict[str, Any]) -> tuple[bool, dic
     ]
     env = {
         **os.environ,
-        "ANSIBLE_CONFIG": str(REPO / "ansible.cfg"),
+        "ANSIBLE_CONFIG": str(REPO / "project" / "ansible.cfg"),
         "ANSIBLE_LOAD_CALLBACK_PLUGINS": "1",
         "ANSIBLE_STDOUT_CALLBACK": "minimal",
         "ANSIBLE_CALLBACK_RESULT_FORMAT": "json",

@@ -32,7 +32,7 @@ from vmrepl.lab.vcsim import VcsimTopology, start_vcsim, vcsim_binary
 pytestmark = pytest.mark.lab
 
 REPO = Path(__file__).resolve().parents[2]
-APPLIANCE = REPO / "lab" / "appliance"
+APPLIANCE = REPO / "src" / "vmrepl" / "lab" / "assets" / "appliance"
 OVF = APPLIANCE / "zvm-appliance.ovf"
 DISK_SIZE = (APPLIANCE / "zvm-appliance-disk1.vmdk").stat().st_size
 USER = "administrator@vsphere.local"
@@ -130,7 +130,7 @@ def run_module(
     argv += ["-vvv"]  # keeps the diff in the printed result (and shows the module's arguments)
     env = {
         **os.environ,
-        "ANSIBLE_CONFIG": str(REPO / "ansible.cfg"),
+        "ANSIBLE_CONFIG": str(REPO / "project" / "ansible.cfg"),
         "ANSIBLE_LOAD_CALLBACK_PLUGINS": "1",
         "ANSIBLE_STDOUT_CALLBACK": "minimal",
         "ANSIBLE_CALLBACK_RESULT_FORMAT": "json",

@@ -12,7 +12,7 @@ import pytest
 
 from tests.cli.test_readme_commands import run_lines
 from vmrepl.lab import manager
-from vmrepl.lab.vcsim import REPO_ROOT
+from vmrepl.paths import CHECKOUT as REPO_ROOT
 from vmrepl.results import plain
 
 pytestmark = pytest.mark.lab

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from vmrepl.lab import manager
-from vmrepl.lab.vcsim import REPO_ROOT
+from vmrepl.paths import CHECKOUT as REPO_ROOT
 
 pytestmark = pytest.mark.lab
 

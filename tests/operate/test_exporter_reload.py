@@ -14,7 +14,7 @@ from pathlib import Path
 
 from tests.cli.conftest import VMREPL
 from tests.operate.conftest import wait_for
-from vmrepl.lab.vcsim import REPO_ROOT
+from vmrepl.paths import CHECKOUT as REPO_ROOT
 
 VAULT_PASSWORD = "example-only-vault-password"
 

@@ -16,7 +16,7 @@ import pytest
 from tests.cli.test_command import vaulted_inventory
 from tests.deploy.conftest import Lab
 from tests.operate.conftest import VPG, env_of, vmrepl
-from vmrepl.lab.vcsim import REPO_ROOT
+from vmrepl.paths import CHECKOUT as REPO_ROOT
 
 pytestmark = pytest.mark.lab
 

@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from vmrepl.lab.vcsim import REPO_ROOT
+from vmrepl.paths import CHECKOUT as REPO_ROOT
 
 EXAMPLE = str(REPO_ROOT / "inventories" / "example")
 VAULT_PASSWORD = "example-only-vault-password"

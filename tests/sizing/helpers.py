@@ -21,7 +21,7 @@ import pytest
 from pyVmomi import vim
 
 from tests.deploy.conftest import Lab
-from vmrepl.lab.vcsim import REPO_ROOT
+from vmrepl.paths import CHECKOUT as REPO_ROOT
 
 VMREPL = str(Path(sys.executable).with_name("vmrepl"))
 

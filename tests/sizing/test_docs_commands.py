@@ -16,7 +16,7 @@ import pytest
 
 from tests.deploy.conftest import Lab, start_lab
 from vmrepl.lab import manager
-from vmrepl.lab.vcsim import REPO_ROOT
+from vmrepl.paths import CHECKOUT as REPO_ROOT
 
 pytestmark = pytest.mark.lab
 

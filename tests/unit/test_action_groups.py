@@ -8,7 +8,7 @@ from pathlib import Path
 
 import yaml
 
-from vmrepl.lab.vcsim import REPO_ROOT
+from vmrepl.paths import CHECKOUT as REPO_ROOT
 
 GROUPS = {"vsphere": "vmrepl.core.vsphere", "zvm": "vmrepl.core.zvm"}
 

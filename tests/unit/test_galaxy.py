@@ -47,8 +47,10 @@ def test_every_build_ignore_entry_matches_something_in_the_repository() -> None:
 
 
 def test_every_runner_entry_point_at_the_root_is_ignored() -> None:
-    """The other way round: each playbook at the top (ansible-runner's entry points) is kept out
-    of the collection, which has its own in playbooks/."""
+    """The other way round: the runner project (project/: ansible-runner's entry points and
+    ansible.cfg) is kept out of the collection, which has its own playbooks in playbooks/; no
+    playbook is left at the top."""
     entries = set(yaml.safe_load((ROOT / "galaxy.yml").read_text())["build_ignore"])
+    assert "project" in entries
     top = {p.name for p in ROOT.glob("*.yml")} - {"galaxy.yml"}
     assert sorted(top - entries) == []

@@ -29,7 +29,7 @@ from ansible_collections.vmrepl.core.plugins.module_utils.clients.ovf import (
 from ansible_collections.vmrepl.core.plugins.module_utils.clients.wait import poll_until
 
 REPO = Path(__file__).resolve().parents[2]
-APPLIANCE = REPO / "lab" / "appliance"
+APPLIANCE = REPO / "src" / "vmrepl" / "lab" / "assets" / "appliance"
 OVF = APPLIANCE / "zvm-appliance.ovf"
 
 

@@ -29,7 +29,8 @@ PLAYBOOK = """\
 @pytest.mark.skipif(not RUNNER.exists(), reason="ansible-runner is not installed")
 def test_plain_ansible_runner_run_keeps_passwords_out_of_the_command_file(tmp_path: Path) -> None:
     (tmp_path / "env").symlink_to(ROOT / "env")  # the project's env/ as it is
-    (tmp_path / "quick.yml").write_text(PLAYBOOK)
+    (tmp_path / "project").mkdir()  # the runner project's folder, as in the checkout
+    (tmp_path / "project" / "quick.yml").write_text(PLAYBOOK)
     env = {
         **os.environ,
         "PATH": f"{RUNNER.parent}{os.pathsep}{os.environ.get('PATH', '')}",

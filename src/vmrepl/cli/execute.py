@@ -50,7 +50,7 @@ def refuse(message: str) -> NoReturn:
 
 
 def _absolute(path: str | None, what: str, must_exist: bool = True) -> str | None:
-    """The runs' working directory is the project: make the user's paths absolute."""
+    """The runs' working directory is the collection's folder: make the user's paths absolute."""
     if not path:
         return None
     resolved = Path(path).expanduser().resolve()
@@ -158,10 +158,18 @@ def run_command(
     """Run ``playbook`` for ``vmrepl <command>`` and exit with the verdict's code.
     ``formats``: more ``--output`` formats than text and json, each rendering the document
     (printed on stdout, progress on stderr, as json)."""
-    from vmrepl.runner import REPO_ROOT, run_playbook
+    from vmrepl import paths
+    from vmrepl.runner import run_playbook
 
-    if not (REPO_ROOT / playbook).is_file():
-        refuse(f"{playbook} is not in this checkout ({REPO_ROOT}); `vmrepl {command}` needs it.")
+    try:
+        found = paths.playbook_file(playbook)
+    except paths.ProjectNotFound as exc:
+        refuse(str(exc))
+    if not found.is_file():
+        refuse(
+            f"{paths.playbook_name(playbook)} is not in the collection vmrepl.core at"
+            f" {found.parents[1]}; `vmrepl {command}` needs it (a newer collection?)."
+        )
     inventory = _absolute(run.inventory, "Inventory")
     vault_file = _absolute(run.vault_password_file, "Vault password file")
     vault_password = _vault_password(run)

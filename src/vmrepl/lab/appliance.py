@@ -1,11 +1,11 @@
 """The lab's ZVM appliance: deploy it into a site's vCenter, wait for the ZVM, license it.
 
 A lab site starts bare: its ZVM simulator answers only once a VM deployed from
-``lab/appliance/zvm-appliance.ovf`` with the ZVM's address in OVF property ``ip_address`` has
-booted (see ``vmrepl/lab/zvm/boot.py``). ``vmrepl lab up --deployed`` and the lab's tests start
-after that step with :func:`install_zvm`: the appliance imported through the project's own OVF
-code (the code of the ``vmrepl.core.zvm_appliance`` module), powered on, its API awaited, and
-the site's licence key entered.
+``vmrepl/lab/assets/appliance/zvm-appliance.ovf`` (package data) with the ZVM's address in OVF
+property ``ip_address`` has booted (see ``vmrepl/lab/zvm/boot.py``). ``vmrepl lab up --deployed``
+and the lab's tests start after that step with :func:`install_zvm`: the appliance imported
+through the project's own OVF code (the code of the ``vmrepl.core.zvm_appliance`` module),
+powered on, its API awaited, and the site's licence key entered.
 """
 
 from __future__ import annotations
@@ -32,13 +32,13 @@ from ansible_collections.vmrepl.core.plugins.module_utils.clients.vsphere import
     VSphereConnectionParams,
     vim,
 )
+from vmrepl import paths
 from vmrepl.lab.process import LabError
-from vmrepl.lab.vcsim import REPO_ROOT
 
 #: The stand-in ZVM appliance (a small OVF) that deployments on the lab upload.
-APPLIANCE_OVF = REPO_ROOT / "lab" / "appliance" / "zvm-appliance.ovf"
-#: The stand-in VM recovery (backup) proxy (lab/appliance/build.py makes both).
-PROXY_OVF = REPO_ROOT / "lab" / "appliance" / "backup-proxy.ovf"
+APPLIANCE_OVF = paths.LAB_ASSETS / "appliance" / "zvm-appliance.ovf"
+#: The stand-in VM recovery (backup) proxy (assets/appliance/build.py makes both).
+PROXY_OVF = paths.LAB_ASSETS / "appliance" / "backup-proxy.ovf"
 DATACENTER = "DC0"
 CLUSTER = "DC0_C0"
 DATASTORE = "LocalDS_1"

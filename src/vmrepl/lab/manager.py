@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from vmrepl import paths
 from vmrepl.lab import process
 from vmrepl.lab.appliance import (
     APPLIANCE_OVF,
@@ -38,7 +39,7 @@ from vmrepl.lab.appliance import (
 )
 from vmrepl.lab.certs import ServerCertificate, ensure_lab_certificates
 from vmrepl.lab.process import LabError
-from vmrepl.lab.vcsim import REPO_ROOT, VcsimTopology, start_vcsim
+from vmrepl.lab.vcsim import VcsimTopology, start_vcsim
 
 EDITION_SITES = {"remote": ("source", "target"), "local": ("local",)}
 VCENTER_USER = "administrator@vsphere.local"
@@ -57,9 +58,10 @@ __all__ = [
 
 
 def lab_dir() -> Path:
-    """``$VMREPL_LAB_DIR``, else ``.lab`` in the repository."""
+    """``$VMREPL_LAB_DIR``, else ``.lab`` in the checkout (``$XDG_STATE_HOME/vmrepl/lab`` without
+    one)."""
     explicit = os.environ.get("VMREPL_LAB_DIR")
-    return Path(explicit) if explicit else REPO_ROOT / ".lab"
+    return Path(explicit) if explicit else paths.state_dir("lab")
 
 
 @dataclass(frozen=True)

@@ -8,11 +8,13 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+from vmrepl import paths
 from vmrepl.lab import process
 from vmrepl.lab.certs import ServerCertificate
 
-REPO_ROOT = Path(__file__).resolve().parents[3]
-BUILD_DIR = REPO_ROOT / ".cache" / "vcsim"
+#: The vcsim sources (package data) and where they are built (the checkout's .cache/vcsim).
+SOURCES = paths.LAB_ASSETS / "vcsim"
+BUILD_DIR = paths.cache_dir("vcsim")
 
 
 @dataclass(frozen=True)
@@ -31,14 +33,14 @@ class VcsimTopology:
 
 
 def vcsim_binary(build: bool = True) -> str:
-    """``$VMREPL_VCSIM``, else a ``vcsim`` on PATH, else the repo's build (built if stale)."""
+    """``$VMREPL_VCSIM``, else a ``vcsim`` on PATH, else our build (built if stale)."""
     explicit = os.environ.get("VMREPL_VCSIM")
     if explicit:
         return explicit
     on_path = shutil.which("vcsim")
     if on_path:
         return on_path
-    script = REPO_ROOT / "lab" / "vcsim" / "build.sh"
+    script = SOURCES / "build.sh"
     if build and script.exists():
         subprocess.run([str(script), str(BUILD_DIR)], check=True, stdout=subprocess.DEVNULL)  # noqa: S603
     binary = BUILD_DIR / "vcsim"

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from vmrepl.lab.vcsim import REPO_ROOT
+from vmrepl import paths
 
 #: inventory variable → (environment fallback, default)
 ZVM_VARIABLES = {
@@ -130,7 +130,11 @@ def prepare_ansible() -> None:
     plain import path, owns that namespace."""
     if _PREPARED:
         return
-    os.environ.setdefault("ANSIBLE_CONFIG", str(REPO_ROOT / "ansible.cfg"))
+    from vmrepl.runner import ansible_env
+
+    for name, value in ansible_env().items():
+        if name != "ANSIBLE_CALLBACK_PLUGINS":
+            os.environ.setdefault(name, value)
     from ansible import constants as C
     from ansible.plugins.loader import init_plugin_loader
 
@@ -184,7 +188,7 @@ def load_sites(
     from ansible.vars.manager import VariableManager
 
     loader = DataLoader()
-    loader.set_basedir(str(REPO_ROOT))
+    loader.set_basedir(str(paths.project_dir()))
     try:
         secrets = _vault_secrets(loader, vault_password, vault_password_file)
         loader.set_vault_secrets(secrets)

@@ -5,10 +5,10 @@
 for each an OVF descriptor, a small streamOptimized VMDK and a SHA256 manifest, all
 deterministic, so the committed files can be checked with ``--check``.
 
-    lab/appliance/build.py              # (re)write the files next to this script
-    lab/appliance/build.py --check      # fail if the committed files differ from a fresh build
-    lab/appliance/build.py --ova X.ova  # also pack the ZVM appliance as an OVA (a tar, descriptor first)
-    lab/appliance/build.py --ova X.ova --appliance backup-proxy   # the proxy's OVA
+    src/vmrepl/lab/assets/appliance/build.py              # (re)write the files next to this script
+    src/vmrepl/lab/assets/appliance/build.py --check      # fail if the committed files differ from a fresh build
+    src/vmrepl/lab/assets/appliance/build.py --ova X.ova  # also pack the ZVM appliance as an OVA (a tar, descriptor first)
+    src/vmrepl/lab/assets/appliance/build.py --ova X.ova --appliance backup-proxy   # the proxy's OVA
 
 The disk holds no data: a 256 MiB streamOptimized sparse extent with empty grain tables, about
 70 KB on disk. vcsim 0.24 does not read uploaded disks (it discards the bytes), but the file is a

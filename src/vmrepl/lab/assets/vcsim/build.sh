@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Build the lab's vCenter simulator offline against Debian's govmomi 0.24 sources.
-# Usage: lab/vcsim/build.sh OUTPUT_DIR
+# Usage: src/vmrepl/lab/assets/vcsim/build.sh OUTPUT_DIR
 # Writes OUTPUT_DIR/vcsim and OUTPUT_DIR/vcsim.sha256 (hash of the sources it was built from);
 # does nothing when that hash is current.
 set -euo pipefail
