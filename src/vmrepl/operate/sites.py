@@ -219,7 +219,7 @@ def load_sites(
 
 def _backup_defaults(loader: Any) -> dict[str, Any]:
     """The backup role's defaults, their templates trusted as a role's are."""
-    path = REPO_ROOT.joinpath(*BACKUP_DEFAULTS)
+    path = paths.project_dir().joinpath(*BACKUP_DEFAULTS)
     if not path.is_file():
         return {}
     from ansible.template import trust_as_template
