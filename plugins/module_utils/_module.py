@@ -6,7 +6,7 @@ clients' typed errors into ``fail_json`` with a message that says what to do."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Protocol
 
 from ansible.module_utils.basic import AnsibleModule, env_fallback
@@ -142,6 +142,12 @@ def zvm_client(module: AnsibleModule, prefix: str = "zvm") -> Any:
             option=f"{prefix}_url",
         )
     )
+
+
+def hide(module: AnsibleModule, values: Iterable[str]) -> None:
+    """Never show these values (secret OVF properties, whatever their keys are called):
+    Ansible masks them wherever they would appear in the module's output."""
+    module.no_log_values.update(value for value in values if value)
 
 
 def run(module: AnsibleModule, body: Callable[[], dict[str, Any]]) -> None:

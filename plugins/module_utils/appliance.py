@@ -58,6 +58,11 @@ class OvfVmSpec:
     wait_for_ip: bool = True
     wait_timeout: float = 600.0
 
+    @property
+    def secret_values(self) -> list[str]:
+        """The values of the secret properties (never to be shown)."""
+        return [self.properties[k] for k in sorted(self.secret_properties) if self.properties[k]]
+
 
 def spec_from_params(p: Mapping[str, Any]) -> OvfVmSpec:
     """The spec from the module's options: properties as the strings OVF takes (booleans as
