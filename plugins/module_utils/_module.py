@@ -97,13 +97,15 @@ def argument_spec(
     return spec
 
 
-def vsphere_client(module: AnsibleModule) -> Any:
+def vsphere_client(module: AnsibleModule, params: Mapping[str, Any] | None = None) -> Any:
+    """A vSphere client from the module's connection options (or from ``params``, a dict
+    option with the same keys, such as sizing_info's ``recovery``)."""
     from ansible_collections.vmrepl.core.plugins.module_utils.clients.vsphere import (
         VSphereClient,
         VSphereConnectionParams,
     )
 
-    p = module.params
+    p = module.params if params is None else params
     if not p["validate_certs"]:
         module.warn(
             f"validate_certs is false: the certificate of vCenter {p['hostname']} is not checked."
@@ -111,8 +113,8 @@ def vsphere_client(module: AnsibleModule) -> Any:
     return VSphereClient.connect(
         VSphereConnectionParams(
             hostname=p["hostname"],
-            username=p["username"],
-            password=p["password"],
+            username=p["username"] or "",
+            password=p["password"] or "",
             port=p["port"],
             validate_certs=p["validate_certs"],
             ca_file=p["ca_file"],
@@ -120,14 +122,20 @@ def vsphere_client(module: AnsibleModule) -> Any:
     )
 
 
-def zvm_client(module: AnsibleModule, prefix: str = "zvm") -> Any:
-    """A ZVM client from the module's ``zvm_*`` options (``peer_zvm_*`` with that prefix)."""
+def zvm_client(
+    module: AnsibleModule,
+    prefix: str = "zvm",
+    params: Mapping[str, Any] | None = None,
+    option: str | None = None,
+) -> Any:
+    """A ZVM client from the module's ``zvm_*`` options (``peer_zvm_*`` with that prefix), or
+    from ``params``, a dict option with the same keys (errors then name ``option``)."""
     from ansible_collections.vmrepl.core.plugins.module_utils.clients.zvm import (
         ZvmClient,
         ZvmConnectionParams,
     )
 
-    p = module.params
+    p = module.params if params is None else params
     if not p[f"{prefix}_validate_certs"]:
         url = p[f"{prefix}_url"]
         module.warn(f"{prefix}_validate_certs is false: the certificate of {url} is not checked.")
@@ -139,7 +147,7 @@ def zvm_client(module: AnsibleModule, prefix: str = "zvm") -> Any:
             kind=p[f"{prefix}_kind"],
             validate_certs=p[f"{prefix}_validate_certs"],
             ca_file=p[f"{prefix}_ca_file"],
-            option=f"{prefix}_url",
+            option=option or f"{prefix}_url",
         )
     )
 

@@ -112,6 +112,23 @@ def wait_for_api(
     )
 
 
+def api_ready(vm: Mapping[str, Any] | None, p: Mapping[str, Any]) -> bool | None:
+    """zvm_appliance's ``api_ready``: with O(api_url), once the appliance is present and
+    powered on, wait until its API answers (True; TaskTimeout after O(wait_timeout)); None
+    without O(api_url) or a running appliance. In check mode too: an appliance that is
+    running already may still be booting, and waiting for it changes nothing."""
+    from ansible_collections.vmrepl.core.plugins.module_utils.clients.zvm import api_answers
+
+    url = p["api_url"]
+    if not (url and p["state"] == "present" and vm and vm["power_state"] == "poweredOn"):
+        return None
+    return wait_for_api(
+        lambda: api_answers(url, p["api_validate_certs"], p["api_ca_file"]),
+        url,
+        p["wait_timeout"],
+    )
+
+
 @dataclass
 class OvfVmResult:
     changed: bool
