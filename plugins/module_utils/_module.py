@@ -243,6 +243,40 @@ def zvm_pending(module: AnsibleModule, first: str = "deploy the ZVM first") -> b
     return True
 
 
+def ensure_with(
+    module: AnsibleModule,
+    connect: Callable[[AnsibleModule], Any],
+    plan_of: Callable[[Any], Any],
+    pending: Callable[[], Plan] | None = None,
+    first: str = "deploy the ZVM first",
+) -> dict[str, Any]:
+    """The body of a module whose service plans against one client: the client of
+    ``connect(module)`` (:func:`vsphere_client`, :func:`zvm_client`), the service's plan
+    ``plan_of(client)``, and the plan through :func:`ensure` (applied while the client is
+    open). With ``pending``, a module with the option ``zvm_pending`` (check mode only, see
+    :func:`zvm_pending`) shows ``pending()`` instead and connects to nothing."""
+    if pending is not None and zvm_pending(module, first):
+        return ensure(module, pending(), not_applied)
+    with connect(module) as client:
+        plan = plan_of(client)
+        return ensure(module, plan, plan.apply)
+
+
+def run_with(
+    module: AnsibleModule,
+    connect: Callable[[AnsibleModule], Any],
+    service: Callable[[Any, Mapping[str, Any]], dict[str, Any]],
+) -> None:
+    """:func:`run` for a module that is one service call: ``service(client, module.params)``
+    with the client of ``connect(module)`` (an info module's read)."""
+
+    def body() -> dict[str, Any]:
+        with connect(module) as client:
+            return service(client, module.params)
+
+    run(module, body)
+
+
 def check_ranges(
     params: Mapping[str, Any], ranges: Mapping[str, tuple[int, int]], what: str = ""
 ) -> None:

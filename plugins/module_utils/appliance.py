@@ -64,6 +64,26 @@ class OvfVmSpec:
         return [self.properties[k] for k in sorted(self.secret_properties) if self.properties[k]]
 
 
+def ovf_vm_options(required: bool = False) -> dict[str, Any]:
+    """The module options of a VM deployed from an OVF package, as :func:`spec_from_params`
+    reads them (the VM's name and placement apart); ``required``: O(ovf), O(datastore) and
+    O(network) are required (otherwise only with O(state=present), by ``required_if``)."""
+    needed = {"required": True} if required else {}
+    return {
+        "ovf": {"type": "path", "aliases": ["ova"], **needed},
+        "datacenter": {"type": "str", "required": True},
+        "datastore": {"type": "str", **needed},
+        "network": {"type": "str", **needed},
+        "folder": {"type": "str"},
+        "properties": {"type": "dict", "default": {}},
+        "admin_password": {"type": "str", "no_log": True},
+        "admin_password_property": {"type": "str", "default": "admin_password", "no_log": False},
+        "power_on": {"type": "bool", "default": True},
+        "wait_for_ip": {"type": "bool", "default": True},
+        "wait_timeout": {"type": "int", "default": 600},
+    }
+
+
 def spec_from_params(p: Mapping[str, Any]) -> OvfVmSpec:
     """The spec from the module's options: properties as the strings OVF takes (booleans as
     ``true``/``false``), O(admin_password) as its property, and every property that is or

@@ -140,11 +140,12 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.vmrepl.core.plugins.module_utils._module import (
     argument_spec,
-    ensure,
+    ensure_with,
     hide,
     run,
     vsphere_client,
 )
+from ansible_collections.vmrepl.core.plugins.module_utils.appliance import ovf_vm_options
 from ansible_collections.vmrepl.core.plugins.module_utils.backup import (
     SELECTION_ARGUMENT_SPEC,
     proxy_rollout,
@@ -158,28 +159,20 @@ def main():
             vsphere=True,
             **SELECTION_ARGUMENT_SPEC,
             name_prefix={"type": "str", "default": "backup-proxy-"},
-            ovf={"type": "path", "required": True, "aliases": ["ova"]},
-            datacenter={"type": "str", "required": True},
-            datastore={"type": "str", "required": True},
-            network={"type": "str", "required": True},
-            folder={"type": "str"},
-            properties={"type": "dict", "default": {}},
-            admin_password={"type": "str", "no_log": True},
-            admin_password_property={"type": "str", "default": "admin_password", "no_log": False},
-            power_on={"type": "bool", "default": True},
-            wait_for_ip={"type": "bool", "default": True},
-            wait_timeout={"type": "int", "default": 600},
+            **ovf_vm_options(required=True),
         ),
         supports_check_mode=True,
     )
     hide(module, proxy_spec(module.params).secret_values)
 
     def body():
-        with vsphere_client(module) as client:
-            plan = proxy_rollout(
-                client, module.params, lambda pct: module.debug(f"proxy upload {pct}%")
-            )
-            return ensure(module, plan, plan.apply)
+        return ensure_with(
+            module,
+            vsphere_client,
+            lambda vc: proxy_rollout(
+                vc, module.params, lambda pct: module.debug(f"proxy upload {pct}%")
+            ),
+        )
 
     run(module, body)
 

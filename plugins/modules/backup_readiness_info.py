@@ -159,7 +159,7 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.vmrepl.core.plugins.module_utils._module import (
     argument_spec,
-    run,
+    run_with,
     vsphere_client,
 )
 from ansible_collections.vmrepl.core.plugins.module_utils.backup import (
@@ -189,11 +189,7 @@ def main():
         supports_check_mode=True,
     )
 
-    def body():
-        with vsphere_client(module) as client:
-            return readiness(client, module.params, datetime.now(UTC))
-
-    run(module, body)
+    run_with(module, vsphere_client, lambda client, p: readiness(client, p, datetime.now(UTC)))
 
 
 if __name__ == "__main__":

@@ -93,7 +93,7 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.vmrepl.core.plugins.module_utils._module import (
     argument_spec,
-    run,
+    run_with,
     vsphere_client,
 )
 from ansible_collections.vmrepl.core.plugins.module_utils.selection import (
@@ -111,11 +111,7 @@ def main():
         supports_check_mode=True,
     )
 
-    def body():
-        with vsphere_client(module) as client:
-            return hypervisors(client, module.params)
-
-    run(module, body)
+    run_with(module, vsphere_client, hypervisors)
 
 
 if __name__ == "__main__":

@@ -55,7 +55,7 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.vmrepl.core.plugins.module_utils._module import (
     argument_spec,
-    run,
+    run_with,
     vsphere_client,
 )
 from ansible_collections.vmrepl.core.plugins.module_utils.selection import (
@@ -73,11 +73,7 @@ def main():
         supports_check_mode=True,
     )
 
-    def body():
-        with vsphere_client(module) as client:
-            return virtual_machines(client, module.params)
-
-    run(module, body)
+    run_with(module, vsphere_client, virtual_machines)
 
 
 if __name__ == "__main__":

@@ -219,13 +219,14 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.vmrepl.core.plugins.module_utils._module import (
     argument_spec,
-    ensure,
+    ensure_with,
     hide,
     run,
     vsphere_client,
 )
 from ansible_collections.vmrepl.core.plugins.module_utils.appliance import (
     api_ready,
+    ovf_vm_options,
     plan_ovf_vm,
     spec_from_params,
 )
@@ -237,19 +238,9 @@ def main() -> None:
             vsphere=True,
             name={"type": "str", "required": True},
             state={"type": "str", "default": "present", "choices": ["present", "absent"]},
-            ovf={"type": "path", "aliases": ["ova"]},
-            datacenter={"type": "str", "required": True},
+            **ovf_vm_options(),
             cluster={"type": "str"},
             host={"type": "str"},
-            datastore={"type": "str"},
-            network={"type": "str"},
-            folder={"type": "str"},
-            properties={"type": "dict", "default": {}},
-            admin_password={"type": "str", "no_log": True},
-            admin_password_property={"type": "str", "default": "admin_password", "no_log": False},
-            power_on={"type": "bool", "default": True},
-            wait_for_ip={"type": "bool", "default": True},
-            wait_timeout={"type": "int", "default": 600},
             api_url={"type": "str"},
             api_validate_certs={"type": "bool", "default": True},
             api_ca_file={"type": "path"},
@@ -266,14 +257,16 @@ def main() -> None:
     hide(module, spec.secret_values)  # never shown, whatever the key is called
 
     def body() -> dict[str, Any]:
-        with vsphere_client(module) as client:
-            plan = plan_ovf_vm(
-                client,
+        result = ensure_with(
+            module,
+            vsphere_client,
+            lambda vc: plan_ovf_vm(
+                vc,
                 spec,
                 state=p["state"],
-                on_progress=lambda percent: module.debug(f"OVF upload {percent}%"),
-            )
-            result = ensure(module, plan, plan.apply)
+                on_progress=lambda pct: module.debug(f"OVF upload {pct}%"),
+            ),
+        )
         return {**result, "api_ready": api_ready(result["vm"], p)}
 
     run(module, body)
