@@ -17,6 +17,8 @@ description:
 version_added: 0.1.0
 author:
   - vmrepl maintainers
+extends_documentation_fragment:
+  - vmrepl.core.run_record
 options:
   directory:
     description: Where the reports go (the playbooks use E(VMREPL_REPORT_DIR), else C(reports/)).
@@ -55,16 +57,6 @@ options:
     type: str
   started:
     description: When the run started (ISO 8601).
-    type: str
-  run_check_mode:
-    description:
-      - The run reported on was a check mode run (the playbooks pass C(ansible_check_mode)).
-        Named apart from the task's own check mode, in which the report is not written.
-    type: bool
-    aliases: [check_mode]
-    default: false
-  job_id:
-    description: The AWX / Automation Platform job id; default - E(AWX_JOB_ID) or E(JOB_ID).
     type: str
 notes:
   - Supports check mode (writes nothing; the playbooks run it with C(check_mode=false) so that a
@@ -117,6 +109,7 @@ run_id:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.vmrepl.core.plugins.module_utils._module import run
+from ansible_collections.vmrepl.core.plugins.module_utils.audit import RUN_ARGUMENT_SPEC
 from ansible_collections.vmrepl.core.plugins.module_utils.recovery.report import record
 
 
@@ -132,8 +125,7 @@ def main():
             "failures": {"type": "dict", "default": {}},
             "refused": {"type": "str"},
             "started": {"type": "str"},
-            "run_check_mode": {"type": "bool", "default": False, "aliases": ["check_mode"]},
-            "job_id": {"type": "str"},
+            **RUN_ARGUMENT_SPEC,
         },
         supports_check_mode=True,
     )
