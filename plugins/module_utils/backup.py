@@ -805,7 +805,7 @@ def proxy_rollout(
     resolved and validated (the OVF, its properties, the datastore and network on the host)
     before anything changes, in check mode too. Its :meth:`ProxyPlan.apply` deploys them one
     after the other; a failure names the proxies deployed and the hosts left."""
-    if not re.search(p["proxy_pattern"], p["name_prefix"] + "x"):
+    if not _regex(p["proxy_pattern"], "proxy_pattern").search(p["name_prefix"] + "x"):
         raise ConfigurationError(
             f"name_prefix: proxies named {p['name_prefix']}<host> would not match "
             f"proxy_pattern {p['proxy_pattern']!r}, so they would not be found again.",
