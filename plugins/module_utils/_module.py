@@ -6,7 +6,7 @@ clients' typed errors into ``fail_json`` with a message that says what to do."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Protocol
 
 from ansible.module_utils.basic import AnsibleModule, env_fallback
@@ -97,13 +97,15 @@ def argument_spec(
     return spec
 
 
-def vsphere_client(module: AnsibleModule) -> Any:
+def vsphere_client(module: AnsibleModule, params: Mapping[str, Any] | None = None) -> Any:
+    """A vSphere client from the module's connection options (or from ``params``, a dict
+    option with the same keys, such as sizing_info's ``recovery``)."""
     from ansible_collections.vmrepl.core.plugins.module_utils.clients.vsphere import (
         VSphereClient,
         VSphereConnectionParams,
     )
 
-    p = module.params
+    p = module.params if params is None else params
     if not p["validate_certs"]:
         module.warn(
             f"validate_certs is false: the certificate of vCenter {p['hostname']} is not checked."
@@ -111,8 +113,8 @@ def vsphere_client(module: AnsibleModule) -> Any:
     return VSphereClient.connect(
         VSphereConnectionParams(
             hostname=p["hostname"],
-            username=p["username"],
-            password=p["password"],
+            username=p["username"] or "",
+            password=p["password"] or "",
             port=p["port"],
             validate_certs=p["validate_certs"],
             ca_file=p["ca_file"],
@@ -120,14 +122,20 @@ def vsphere_client(module: AnsibleModule) -> Any:
     )
 
 
-def zvm_client(module: AnsibleModule, prefix: str = "zvm") -> Any:
-    """A ZVM client from the module's ``zvm_*`` options (``peer_zvm_*`` with that prefix)."""
+def zvm_client(
+    module: AnsibleModule,
+    prefix: str = "zvm",
+    params: Mapping[str, Any] | None = None,
+    option: str | None = None,
+) -> Any:
+    """A ZVM client from the module's ``zvm_*`` options (``peer_zvm_*`` with that prefix), or
+    from ``params``, a dict option with the same keys (errors then name ``option``)."""
     from ansible_collections.vmrepl.core.plugins.module_utils.clients.zvm import (
         ZvmClient,
         ZvmConnectionParams,
     )
 
-    p = module.params
+    p = module.params if params is None else params
     if not p[f"{prefix}_validate_certs"]:
         url = p[f"{prefix}_url"]
         module.warn(f"{prefix}_validate_certs is false: the certificate of {url} is not checked.")
@@ -139,9 +147,15 @@ def zvm_client(module: AnsibleModule, prefix: str = "zvm") -> Any:
             kind=p[f"{prefix}_kind"],
             validate_certs=p[f"{prefix}_validate_certs"],
             ca_file=p[f"{prefix}_ca_file"],
-            option=f"{prefix}_url",
+            option=option or f"{prefix}_url",
         )
     )
+
+
+def hide(module: AnsibleModule, values: Iterable[str]) -> None:
+    """Never show these values (secret OVF properties, whatever their keys are called):
+    Ansible masks them wherever they would appear in the module's output."""
+    module.no_log_values.update(value for value in values if value)
 
 
 def run(module: AnsibleModule, body: Callable[[], dict[str, Any]]) -> None:
@@ -227,6 +241,40 @@ def zvm_pending(module: AnsibleModule, first: str = "deploy the ZVM first") -> b
     if not module.check_mode:
         raise ConfigurationError(f"zvm_pending is for check mode only: {first}.")
     return True
+
+
+def ensure_with(
+    module: AnsibleModule,
+    connect: Callable[[AnsibleModule], Any],
+    plan_of: Callable[[Any], Any],
+    pending: Callable[[], Plan] | None = None,
+    first: str = "deploy the ZVM first",
+) -> dict[str, Any]:
+    """The body of a module whose service plans against one client: the client of
+    ``connect(module)`` (:func:`vsphere_client`, :func:`zvm_client`), the service's plan
+    ``plan_of(client)``, and the plan through :func:`ensure` (applied while the client is
+    open). With ``pending``, a module with the option ``zvm_pending`` (check mode only, see
+    :func:`zvm_pending`) shows ``pending()`` instead and connects to nothing."""
+    if pending is not None and zvm_pending(module, first):
+        return ensure(module, pending(), not_applied)
+    with connect(module) as client:
+        plan = plan_of(client)
+        return ensure(module, plan, plan.apply)
+
+
+def run_with(
+    module: AnsibleModule,
+    connect: Callable[[AnsibleModule], Any],
+    service: Callable[[Any, Mapping[str, Any]], dict[str, Any]],
+) -> None:
+    """:func:`run` for a module that is one service call: ``service(client, module.params)``
+    with the client of ``connect(module)`` (an info module's read)."""
+
+    def body() -> dict[str, Any]:
+        with connect(module) as client:
+            return service(client, module.params)
+
+    run(module, body)
 
 
 def check_ranges(

@@ -58,6 +58,31 @@ class OvfVmSpec:
     wait_for_ip: bool = True
     wait_timeout: float = 600.0
 
+    @property
+    def secret_values(self) -> list[str]:
+        """The values of the secret properties (never to be shown)."""
+        return [self.properties[k] for k in sorted(self.secret_properties) if self.properties[k]]
+
+
+def ovf_vm_options(required: bool = False) -> dict[str, Any]:
+    """The module options of a VM deployed from an OVF package, as :func:`spec_from_params`
+    reads them (the VM's name and placement apart); ``required``: O(ovf), O(datastore) and
+    O(network) are required (otherwise only with O(state=present), by ``required_if``)."""
+    needed = {"required": True} if required else {}
+    return {
+        "ovf": {"type": "path", "aliases": ["ova"], **needed},
+        "datacenter": {"type": "str", "required": True},
+        "datastore": {"type": "str", **needed},
+        "network": {"type": "str", **needed},
+        "folder": {"type": "str"},
+        "properties": {"type": "dict", "default": {}},
+        "admin_password": {"type": "str", "no_log": True},
+        "admin_password_property": {"type": "str", "default": "admin_password", "no_log": False},
+        "power_on": {"type": "bool", "default": True},
+        "wait_for_ip": {"type": "bool", "default": True},
+        "wait_timeout": {"type": "int", "default": 600},
+    }
+
 
 def spec_from_params(p: Mapping[str, Any]) -> OvfVmSpec:
     """The spec from the module's options: properties as the strings OVF takes (booleans as
@@ -104,6 +129,23 @@ def wait_for_api(
                 "first boot can take several minutes (raise wait_timeout).",
             ),
         )
+    )
+
+
+def api_ready(vm: Mapping[str, Any] | None, p: Mapping[str, Any]) -> bool | None:
+    """zvm_appliance's ``api_ready``: with O(api_url), once the appliance is present and
+    powered on, wait until its API answers (True; TaskTimeout after O(wait_timeout)); None
+    without O(api_url) or a running appliance. In check mode too: an appliance that is
+    running already may still be booting, and waiting for it changes nothing."""
+    from ansible_collections.vmrepl.core.plugins.module_utils.clients.zvm import api_answers
+
+    url = p["api_url"]
+    if not (url and p["state"] == "present" and vm and vm["power_state"] == "poweredOn"):
+        return None
+    return wait_for_api(
+        lambda: api_answers(url, p["api_validate_certs"], p["api_ca_file"]),
+        url,
+        p["wait_timeout"],
     )
 
 

@@ -20,6 +20,13 @@ from typing import Any
 JOB_ID_VARIABLES = ("AWX_JOB_ID", "JOB_ID", "TOWER_JOB_ID")
 
 
+#: The options of the modules that record a run (documented by ``vmrepl.core.run_record``).
+RUN_ARGUMENT_SPEC: dict[str, Any] = {
+    "run_check_mode": {"type": "bool", "default": False, "aliases": ["check_mode"]},
+    "job_id": {"type": "str"},
+}
+
+
 def actor(job_id: str | None = None, environ: Mapping[str, str] | None = None) -> dict[str, Any]:
     """Who runs this: the OS user, and the AWX job id (given, or from the environment)."""
     env = os.environ if environ is None else environ

@@ -27,12 +27,18 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from ansible_collections.vmrepl.core.plugins.module_utils.appliance import (
+    OvfVmSpec,
+    ensure_ovf_vm,
+    spec_from_params,
+)
 from ansible_collections.vmrepl.core.plugins.module_utils.clients.errors import (
     ConfigurationError,
+    VmreplError,
 )
 from ansible_collections.vmrepl.core.plugins.module_utils.clients.vsphere import (
     VSphereClient,
@@ -43,6 +49,10 @@ from ansible_collections.vmrepl.core.plugins.module_utils.clients.vsphere import
 from ansible_collections.vmrepl.core.plugins.module_utils.discovery import (
     choose_hosts,
     choose_vms,
+)
+from ansible_collections.vmrepl.core.plugins.module_utils.selection import (
+    host_selection_spec,
+    tagged,
 )
 
 #: Monitoring-plugin states and their exit codes (Nagios plugin guidelines).
@@ -309,24 +319,10 @@ class Selection:
     proxy_pattern: str = "^backup-proxy-"
 
 
-#: The module options that choose the customer's hosts and VMs (shared by the modules).
+#: The module options that choose the customer's hosts (shared by the modules; documented by
+#: the ``vmrepl.core.selection.customer_hosts`` and ``vmrepl.core.backup_selection`` fragments).
 SELECTION_ARGUMENT_SPEC: dict[str, Any] = {
-    "clusters": {"type": "list", "elements": "str", "default": []},
-    "host_custom_attribute": {
-        "type": "dict",
-        "options": {
-            "name": {"type": "str", "required": True},
-            "value": {"type": "str", "required": True},
-        },
-    },
-    "host_names": {"type": "list", "elements": "str", "default": []},
-    "host_tag": {
-        "type": "dict",
-        "options": {
-            "category": {"type": "str", "required": True},
-            "name": {"type": "str", "required": True},
-        },
-    },
+    **host_selection_spec("host_"),
     "proxy_pattern": {"type": "str", "default": "^backup-proxy-"},
 }
 
@@ -760,6 +756,30 @@ class ProxyPlan:
     present: dict[str, list[str]]
     skipped: dict[str, str]
     blocked: dict[str, str]
+    #: deploys the proxy ``name`` on ``host`` (set by :func:`proxy_rollout`)
+    deploy: Callable[[str, str], Any] | None = field(default=None, repr=False, compare=False)
+
+    def apply(self) -> dict[str, Any]:
+        """Deploy the planned proxies, one host after the other."""
+        assert self.deploy is not None, "a plan of plan_proxies alone is not applied"
+        deployed: dict[str, str] = {}
+        for host, (_, name) in sorted(self.changes.items()):
+            try:
+                self.deploy(host, name)
+            except VmreplError as exc:
+                left = sorted(set(self.changes) - set(deployed))
+                raise VmreplError(
+                    f"Deploying the proxy on {host} failed: {exc} Deployed: "
+                    f"{', '.join(sorted(deployed)) or 'none'}; left: {', '.join(left)}.",
+                    hint="Fix the cause and run again: hosts with a proxy are kept.",
+                    details={"changed": bool(deployed), "deployed": deployed, "left": left},
+                ) from exc
+            deployed[host] = name
+        return {
+            "deployed": deployed,
+            "msg": f"Deployed a backup proxy on {', '.join(sorted(deployed))}."
+            + (f" Skipped: {', '.join(sorted(self.skipped))}." if self.skipped else ""),
+        }
 
     @property
     def facts(self) -> dict[str, Any]:
@@ -820,3 +840,82 @@ def plan_proxies(site: SiteData, sel: Selection, name_prefix: str) -> ProxyPlan:
             continue
         changes[host] = (None, name)
     return ProxyPlan(changes, present, skipped, blocked)
+
+
+# -- the modules' services ----------------------------------------------------------------------
+def selection_of(client: VSphereClient, p: Mapping[str, Any]) -> Selection:
+    """The selection the module options give (``SELECTION_ARGUMENT_SPEC``, and the ``vms``,
+    ``vm_*`` options of backup_readiness_info); the tags are read from vCenter."""
+    return Selection(
+        clusters=p["clusters"],
+        host_attribute=p["host_custom_attribute"],
+        host_names=p["host_names"],
+        tagged_hosts=tagged(client, p, "host_tag", "HostSystem"),
+        vm_names=p.get("vms") or (),
+        vm_folder=p.get("vm_folder"),
+        vm_attribute=p.get("vm_custom_attribute"),
+        tagged_vms=tagged(client, p, "vm_tag", "VirtualMachine"),
+        vm_exclude=p.get("vms_exclude") or (),
+        proxy_pattern=p["proxy_pattern"],
+    )
+
+
+def readiness(client: VSphereClient, p: Mapping[str, Any], now: datetime) -> dict[str, Any]:
+    """backup_readiness_info's result: the site read, its readiness evaluated at ``now``."""
+    thresholds = Thresholds(
+        warning_free_percent=p["warning_free_percent"],
+        critical_free_percent=p["critical_free_percent"],
+        rpo_hours=p["rpo_hours"],
+        snapshot_max_age_hours=p["snapshot_max_age_hours"],
+        last_backup_attribute=p["last_backup_attribute"],
+        last_backup_format=p["last_backup_format"],
+        require_cbt=p["require_cbt"],
+    )
+    site = read_site(client)
+    zvm_datastores = p["zvm_datastores"]
+    replication = replication_usage(zvm_datastores) if zvm_datastores is not None else None
+    report = evaluate(site, selection_of(client, p), thresholds, now, replication)
+    return {
+        "changed": False,
+        "readiness": report,
+        "skipped_hosts": report["hosts_out_of_service"],
+        "calls": client.calls,
+        "msg": f"Backup readiness {report['status']}: {report['summary']}.",
+    }
+
+
+def proxy_rollout(
+    client: VSphereClient,
+    p: Mapping[str, Any],
+    on_progress: Callable[[int], None] | None = None,
+) -> ProxyPlan:
+    """backup_proxy's plan: the proxies missing on the customer's hosts in service, each
+    resolved and validated (the OVF, its properties, the datastore and network on the host)
+    before anything changes, in check mode too. Its :meth:`ProxyPlan.apply` deploys them one
+    after the other; a failure names the proxies deployed and the hosts left."""
+    if not _regex(p["proxy_pattern"], "proxy_pattern").search(p["name_prefix"] + "x"):
+        raise ConfigurationError(
+            f"name_prefix: proxies named {p['name_prefix']}<host> would not match "
+            f"proxy_pattern {p['proxy_pattern']!r}, so they would not be found again.",
+            hint="Give a name_prefix that proxy_pattern matches (or widen the pattern).",
+        )
+    plan = plan_proxies(read_site(client), selection_of(client, p), p["name_prefix"])
+    base = proxy_spec(p)
+    for host, (_, name) in sorted(plan.changes.items()):
+        ensure_ovf_vm(client, for_host(base, host, name), check_mode=True)
+    plan.deploy = lambda host, name: ensure_ovf_vm(
+        client, for_host(base, host, name), on_progress=on_progress
+    )
+    return plan
+
+
+def proxy_spec(p: Mapping[str, Any]) -> OvfVmSpec:
+    """The OvfVmSpec of the proxies from the module options (name and host per proxy: see
+    :func:`for_host`)."""
+    return spec_from_params({**p, "name": "", "cluster": None, "host": None})
+
+
+def for_host(spec: OvfVmSpec, host: str, name: str) -> OvfVmSpec:
+    """The proxy ``name`` on ``host``: ``{host}`` in its properties replaced by the host."""
+    properties = {k: v.replace("{host}", host) for k, v in spec.properties.items()}
+    return replace(spec, name=name, host=host, properties=properties)

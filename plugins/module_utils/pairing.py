@@ -136,6 +136,41 @@ class PairingPlan:
         return pairing_message(self.state, self.before, self.changes.get("pairing", (None,))[-1])
 
 
+@dataclass
+class PendingPairingPlan:
+    """The plan against ZVMs that this run deploys first: they have no peer yet, so the plan
+    is to pair (or nothing to unpair). Reads nothing; never applied (check mode only)."""
+
+    want_paired: bool
+    host: str
+    port: int
+
+    @property
+    def changes(self) -> dict[str, tuple[Any, Any]]:
+        return {"pairing": (UNPAIRED_BOTH, PAIRED_BOTH)} if self.want_paired else {}
+
+    @property
+    def facts(self) -> dict[str, Any]:
+        return {"status": dict(UNPAIRED_BOTH), "notes": ["the ZVMs are not deployed yet"]}
+
+    def summary(self, check_mode: bool) -> str:
+        if self.want_paired:
+            return (
+                f"Would pair with the target at {self.host}:{self.port} once the ZVMs are deployed."
+            )
+        return "Nothing to unpair: the ZVMs are not deployed yet."
+
+
+def peer_address(peer_host: str | None, peer_zvm_url: str, port: int) -> tuple[str, int]:
+    """(host, port) the source pairs with: ``peer_host``, or the host of the target ZVM's URL;
+    a port outside 1 to 65535 is refused before anything is read."""
+    from urllib.parse import urlparse
+
+    if not 1 <= port <= 65535:
+        raise ConfigurationError(f"peer_port (pairing_port) must be 1 to 65535, not {port}.")
+    return peer_host or urlparse(peer_zvm_url).hostname or "", port
+
+
 def facts_of(state: PairingState) -> dict[str, Any]:
     return {
         "status": state.describe(),

@@ -1029,22 +1029,13 @@ def vm_chooser(vc: Any) -> Callable[[Mapping[str, Any]], list[dict[str, Any]]]:
     """``choose(definition)``: the VMs (as discovery reports them) that a definition (or the
     module's options) chooses by ``vms``, ``vm_folder``, ``vm_custom_attribute`` and ``vm_tag``;
     the VMs are read once."""
-    from ansible_collections.vmrepl.core.plugins.module_utils.discovery import (
-        choose_vms,
-        discover_vms,
-        tagged_objects,
-    )
+    from ansible_collections.vmrepl.core.plugins.module_utils.discovery import discover_vms
+    from ansible_collections.vmrepl.core.plugins.module_utils.selection import chosen_vms
 
     vms = discover_vms(vc)
 
     def choose(item: Mapping[str, Any]) -> list[dict[str, Any]]:
-        return choose_vms(
-            vms,
-            item.get("vms") or [],
-            item.get("vm_folder"),
-            item.get("vm_custom_attribute"),
-            tagged_objects(vc, item.get("vm_tag"), "VirtualMachine"),
-        )
+        return chosen_vms(vc, vms, item, "vm_", "vms")
 
     return choose
 

@@ -11,10 +11,12 @@ description:
     operation, the VPGs, the customer's request reference, the checkpoint(s), the result and
     the report - under an exclusive lock, creating the file (mode 0640) and its folder.
   - Runs on the controller. Refused and failed runs are logged too; the playbooks log every
-    run, with O(check_mode) telling a dry run apart.
+    run, with O(run_check_mode) telling a dry run apart.
 version_added: 0.1.0
 author:
   - vmrepl maintainers
+extends_documentation_fragment:
+  - vmrepl.core.run_record
 options:
   path:
     description: The audit log (JSON lines). The playbooks use E(VMREPL_AUDIT_LOG), else
@@ -52,13 +54,6 @@ options:
     type: str
   run_id:
     description: The run's id (also in the report's name).
-    type: str
-  check_mode:
-    description: The run was a check mode run (nothing changed).
-    type: bool
-    default: false
-  job_id:
-    description: The AWX / Automation Platform job id; default - E(AWX_JOB_ID) or E(JOB_ID).
     type: str
 notes:
   - Supports check mode (writes nothing; the playbooks run it with C(check_mode=false) so that a
@@ -106,8 +101,7 @@ def main() -> None:
             "checkpoints": {"type": "dict", "default": {}},
             "report": {"type": "str"},
             "run_id": {"type": "str"},
-            "check_mode": {"type": "bool", "default": False},
-            "job_id": {"type": "str"},
+            **audit.RUN_ARGUMENT_SPEC,
         },
         supports_check_mode=True,
     )
@@ -123,7 +117,7 @@ def main() -> None:
             checkpoints=p["checkpoints"],
             report=p["report"],
             run_id=p["run_id"],
-            check_mode=p["check_mode"],
+            check_mode=p["run_check_mode"],
             who=audit.actor(p["job_id"]),
         )
         line = audit.AuditLine(p["path"], entry)

@@ -22,6 +22,7 @@ author:
   - vmrepl maintainers
 extends_documentation_fragment:
   - vmrepl.core.vsphere
+  - vmrepl.core.selection.customer_hosts
   - vmrepl.core.backup_selection
 options:
   name_prefix:
@@ -139,23 +140,17 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.vmrepl.core.plugins.module_utils._module import (
     argument_spec,
-    ensure,
+    ensure_with,
+    hide,
     run,
     vsphere_client,
 )
-from ansible_collections.vmrepl.core.plugins.module_utils.appliance import OvfVmSpec, ensure_ovf_vm
+from ansible_collections.vmrepl.core.plugins.module_utils.appliance import ovf_vm_options
 from ansible_collections.vmrepl.core.plugins.module_utils.backup import (
     SELECTION_ARGUMENT_SPEC,
-    Selection,
-    plan_proxies,
-    read_site,
+    proxy_rollout,
+    proxy_spec,
 )
-from ansible_collections.vmrepl.core.plugins.module_utils.clients.errors import (
-    ConfigurationError,
-    VmreplError,
-)
-from ansible_collections.vmrepl.core.plugins.module_utils.clients.ovf import looks_secret
-from ansible_collections.vmrepl.core.plugins.module_utils.discovery import tagged_objects
 
 
 def main():
@@ -164,98 +159,20 @@ def main():
             vsphere=True,
             **SELECTION_ARGUMENT_SPEC,
             name_prefix={"type": "str", "default": "backup-proxy-"},
-            ovf={"type": "path", "required": True, "aliases": ["ova"]},
-            datacenter={"type": "str", "required": True},
-            datastore={"type": "str", "required": True},
-            network={"type": "str", "required": True},
-            folder={"type": "str"},
-            properties={"type": "dict", "default": {}},
-            admin_password={"type": "str", "no_log": True},
-            admin_password_property={"type": "str", "default": "admin_password", "no_log": False},
-            power_on={"type": "bool", "default": True},
-            wait_for_ip={"type": "bool", "default": True},
-            wait_timeout={"type": "int", "default": 600},
+            **ovf_vm_options(required=True),
         ),
         supports_check_mode=True,
     )
-    p = module.params
-    base = {
-        str(k): str(v).lower() if isinstance(v, bool) else str(v)
-        for k, v in p["properties"].items()
-    }
-    secret = {k for k in base if looks_secret(k)}
-    if p["admin_password"] is not None:
-        base[p["admin_password_property"]] = p["admin_password"]
-        secret.add(p["admin_password_property"])
-    for key in secret:
-        if base[key]:
-            module.no_log_values.add(base[key])
-
-    def spec_for(host, name):
-        return OvfVmSpec(
-            name=name,
-            datacenter=p["datacenter"],
-            ovf=p["ovf"],
-            datastore=p["datastore"],
-            host=host,
-            network=p["network"],
-            folder=p["folder"],
-            properties={k: v.replace("{host}", host) for k, v in base.items()},
-            secret_properties=frozenset(secret),
-            power_on=p["power_on"],
-            wait_for_ip=p["wait_for_ip"],
-            wait_timeout=p["wait_timeout"],
-        )
+    hide(module, proxy_spec(module.params).secret_values)
 
     def body():
-        import re
-
-        if not re.search(p["proxy_pattern"], p["name_prefix"] + "x"):
-            raise ConfigurationError(
-                f"name_prefix: proxies named {p['name_prefix']}<host> would not match "
-                f"proxy_pattern {p['proxy_pattern']!r}, so they would not be found again.",
-                hint="Give a name_prefix that proxy_pattern matches (or widen the pattern).",
-            )
-        with vsphere_client(module) as client:
-            site = read_site(client)
-            selection = Selection(
-                clusters=p["clusters"],
-                host_attribute=p["host_custom_attribute"],
-                host_names=p["host_names"],
-                tagged_hosts=tagged_objects(client, p["host_tag"], "HostSystem"),
-                proxy_pattern=p["proxy_pattern"],
-            )
-            plan = plan_proxies(site, selection, p["name_prefix"])
-            # Everything is resolved and validated before anything changes (in check mode
-            # too): the OVF, its properties, the datastore and network on each host.
-            for host, (_, name) in sorted(plan.changes.items()):
-                ensure_ovf_vm(client, spec_for(host, name), check_mode=True)
-
-            def apply():
-                deployed: dict[str, str] = {}
-                for host, (_, name) in sorted(plan.changes.items()):
-                    try:
-                        ensure_ovf_vm(
-                            client,
-                            spec_for(host, name),
-                            on_progress=lambda pct: module.debug(f"proxy upload {pct}%"),
-                        )
-                    except VmreplError as exc:
-                        left = sorted(set(plan.changes) - set(deployed))
-                        raise VmreplError(
-                            f"Deploying the proxy on {host} failed: {exc} Deployed: "
-                            f"{', '.join(sorted(deployed)) or 'none'}; left: {', '.join(left)}.",
-                            hint="Fix the cause and run again: hosts with a proxy are kept.",
-                            details={"changed": bool(deployed), "deployed": deployed, "left": left},
-                        ) from exc
-                    deployed[host] = name
-                return {
-                    "deployed": deployed,
-                    "msg": f"Deployed a backup proxy on {', '.join(sorted(deployed))}."
-                    + (f" Skipped: {', '.join(sorted(plan.skipped))}." if plan.skipped else ""),
-                }
-
-            return ensure(module, plan, apply)
+        return ensure_with(
+            module,
+            vsphere_client,
+            lambda vc: proxy_rollout(
+                vc, module.params, lambda pct: module.debug(f"proxy upload {pct}%")
+            ),
+        )
 
     run(module, body)
 

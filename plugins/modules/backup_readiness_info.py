@@ -24,48 +24,17 @@ description:
   - VMs that cannot meet the requirements (no proxy on their host, a datastore under
     O(warning_free_percent)) are listed in RV(readiness.advice) with the advice to consider
     VM Replication Local Edition.
+  - The customer's VMs are those O(vms), O(vm_folder), O(vm_custom_attribute) and O(vm_tag)
+    choose; with none of them, those on the chosen hosts, except proxies and O(vms_exclude).
 version_added: 0.2.0
 author:
   - vmrepl maintainers
 extends_documentation_fragment:
   - vmrepl.core.vsphere
+  - vmrepl.core.selection.customer_hosts
+  - vmrepl.core.selection.customer_vms
   - vmrepl.core.backup_selection
 options:
-  vms:
-    description: The customer's VMs by name (all must exist). With none of O(vms),
-      O(vm_folder), O(vm_custom_attribute) and O(vm_tag), the customer's VMs are those on the
-      chosen hosts, except proxies and O(vms_exclude).
-    type: list
-    elements: str
-    default: []
-  vm_folder:
-    description: The customer's VMs are (also) those of this folder.
-    type: str
-  vm_custom_attribute:
-    description: The customer's VMs are (also) those whose custom attribute
-      O(vm_custom_attribute.name) has O(vm_custom_attribute.value).
-    type: dict
-    suboptions:
-      name:
-        description: The custom attribute.
-        type: str
-        required: true
-      value:
-        description: Its value.
-        type: str
-        required: true
-  vm_tag:
-    description: The customer's VMs are (also) those carrying this vSphere tag.
-    type: dict
-    suboptions:
-      category:
-        description: The tag's category.
-        type: str
-        required: true
-      name:
-        description: The tag.
-        type: str
-        required: true
   vms_exclude:
     description: Regular expressions on VM names of infrastructure VMs that are not the
       customer's (VRAs, the replication manager).
@@ -190,22 +159,15 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.vmrepl.core.plugins.module_utils._module import (
     argument_spec,
-    run,
+    run_with,
     vsphere_client,
 )
 from ansible_collections.vmrepl.core.plugins.module_utils.backup import (
     FORMATS,
     SELECTION_ARGUMENT_SPEC,
-    Selection,
-    Thresholds,
-    evaluate,
-    read_site,
-    replication_usage,
+    readiness,
 )
-from ansible_collections.vmrepl.core.plugins.module_utils.discovery import tagged_objects
-
-PAIR = {"name": {"type": "str", "required": True}, "value": {"type": "str", "required": True}}
-TAG = {"category": {"type": "str", "required": True}, "name": {"type": "str", "required": True}}
+from ansible_collections.vmrepl.core.plugins.module_utils.selection import vm_selection_spec
 
 
 def main():
@@ -213,10 +175,7 @@ def main():
         argument_spec=argument_spec(
             vsphere=True,
             **SELECTION_ARGUMENT_SPEC,
-            vms={"type": "list", "elements": "str", "default": []},
-            vm_folder={"type": "str"},
-            vm_custom_attribute={"type": "dict", "options": PAIR},
-            vm_tag={"type": "dict", "options": TAG},
+            **vm_selection_spec("vm_", "vms"),
             vms_exclude={"type": "list", "elements": "str", "default": ["^Z-VRA-"]},
             last_backup_attribute={"type": "str", "default": "NB_LAST_BACKUP"},
             last_backup_format={"type": "str", "default": "auto", "choices": list(FORMATS)},
@@ -229,46 +188,8 @@ def main():
         ),
         supports_check_mode=True,
     )
-    p = module.params
 
-    def body():
-        thresholds = Thresholds(
-            warning_free_percent=p["warning_free_percent"],
-            critical_free_percent=p["critical_free_percent"],
-            rpo_hours=p["rpo_hours"],
-            snapshot_max_age_hours=p["snapshot_max_age_hours"],
-            last_backup_attribute=p["last_backup_attribute"],
-            last_backup_format=p["last_backup_format"],
-            require_cbt=p["require_cbt"],
-        )
-        with vsphere_client(module) as client:
-            site = read_site(client)
-            selection = Selection(
-                clusters=p["clusters"],
-                host_attribute=p["host_custom_attribute"],
-                host_names=p["host_names"],
-                tagged_hosts=tagged_objects(client, p["host_tag"], "HostSystem"),
-                vm_names=p["vms"],
-                vm_folder=p["vm_folder"],
-                vm_attribute=p["vm_custom_attribute"],
-                tagged_vms=tagged_objects(client, p["vm_tag"], "VirtualMachine"),
-                vm_exclude=p["vms_exclude"],
-                proxy_pattern=p["proxy_pattern"],
-            )
-            replication = (
-                replication_usage(p["zvm_datastores"]) if p["zvm_datastores"] is not None else None
-            )
-            report = evaluate(site, selection, thresholds, datetime.now(UTC), replication)
-            calls = client.calls
-        return {
-            "changed": False,
-            "readiness": report,
-            "skipped_hosts": report["hosts_out_of_service"],
-            "calls": calls,
-            "msg": f"Backup readiness {report['status']}: {report['summary']}.",
-        }
-
-    run(module, body)
+    run_with(module, vsphere_client, lambda client, p: readiness(client, p, datetime.now(UTC)))
 
 
 if __name__ == "__main__":

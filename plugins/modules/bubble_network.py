@@ -68,7 +68,7 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.vmrepl.core.plugins.module_utils import bubble_network
 from ansible_collections.vmrepl.core.plugins.module_utils._module import (
     argument_spec,
-    ensure,
+    ensure_with,
     run,
     vsphere_client,
 )
@@ -91,9 +91,13 @@ def main() -> None:
         hosts = sorted(set(p["hosts"]))
         if not hosts:
             return {"changed": False, "hosts": {}, "msg": "No hosts: nothing to do."}
-        with vsphere_client(module) as vc:
-            plan = bubble_network.network_plan(vc, hosts, p["name"], p["vswitch"], p["vlan_id"])
-            return ensure(module, plan, plan.apply)
+        return ensure_with(
+            module,
+            vsphere_client,
+            lambda vc: bubble_network.network_plan(
+                vc, hosts, p["name"], p["vswitch"], p["vlan_id"]
+            ),
+        )
 
     run(module, body)
 

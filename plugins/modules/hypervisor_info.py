@@ -20,46 +20,7 @@ author:
   - vmrepl maintainers
 extends_documentation_fragment:
   - vmrepl.core.vsphere
-options:
-  clusters:
-    description: Choose the hosts of these clusters. Empty means every cluster.
-    type: list
-    elements: str
-    default: []
-  custom_attribute:
-    description:
-      - Choose the hosts whose custom attribute O(custom_attribute.name) has the value
-        O(custom_attribute.value).
-    type: dict
-    suboptions:
-      name:
-        description: The custom attribute.
-        type: str
-        required: true
-      value:
-        description: The value that marks a customer-dedicated host.
-        type: str
-        required: true
-  names:
-    description: Choose only these hosts. Empty means no restriction by name.
-    type: list
-    elements: str
-    default: []
-  tag:
-    description:
-      - Choose the hosts that carry the vSphere tag O(tag.name) of category O(tag.category).
-      - Tags are read through the vCenter's Automation API (C(/rest)) with the same connection
-        options - one lookup of the tag and one call for the objects carrying it.
-    type: dict
-    suboptions:
-      category:
-        description: The tag's category.
-        type: str
-        required: true
-      name:
-        description: The tag.
-        type: str
-        required: true
+  - vmrepl.core.selection.hosts
 notes:
   - Read-only; supports check mode.
 """
@@ -132,14 +93,12 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.vmrepl.core.plugins.module_utils._module import (
     argument_spec,
-    run,
+    run_with,
     vsphere_client,
 )
-from ansible_collections.vmrepl.core.plugins.module_utils.clients.errors import NotFound
-from ansible_collections.vmrepl.core.plugins.module_utils.discovery import (
-    choose_hosts,
-    discover,
-    tagged_objects,
+from ansible_collections.vmrepl.core.plugins.module_utils.selection import (
+    host_selection_spec,
+    hypervisors,
 )
 
 
@@ -147,57 +106,12 @@ def main():
     module = AnsibleModule(
         argument_spec=argument_spec(
             vsphere=True,
-            clusters={"type": "list", "elements": "str", "default": []},
-            custom_attribute={
-                "type": "dict",
-                "options": {
-                    "name": {"type": "str", "required": True},
-                    "value": {"type": "str", "required": True},
-                },
-            },
-            names={"type": "list", "elements": "str", "default": []},
-            tag={
-                "type": "dict",
-                "options": {
-                    "category": {"type": "str", "required": True},
-                    "name": {"type": "str", "required": True},
-                },
-            },
+            **host_selection_spec(),
         ),
         supports_check_mode=True,
     )
-    p = module.params
 
-    def body():
-        with vsphere_client(module) as client:
-            site = discover(client)
-            known = {h["cluster"] for h in site.hosts}
-            missing = [c for c in p["clusters"] if c not in known]
-            if missing:
-                raise NotFound(
-                    f"clusters: {', '.join(missing)} not found in vCenter {p['hostname']}; "
-                    f"it has {', '.join(sorted(c for c in known if c)) or 'no clusters'}."
-                )
-            chosen, skipped = choose_hosts(
-                site.hosts,
-                p["clusters"],
-                p["custom_attribute"],
-                p["names"],
-                tagged_objects(client, p["tag"], "HostSystem"),
-            )
-            return {
-                "changed": False,
-                "chosen": chosen,
-                "skipped_hosts": skipped,
-                "hosts": site.hosts,
-                "datastores": site.datastores,
-                "networks": site.networks,
-                "calls": client.calls,
-                "msg": f"{len(chosen)} host(s) chosen, {len(skipped)} skipped, "
-                f"of {len(site.hosts)} in vCenter.",
-            }
-
-    run(module, body)
+    run_with(module, vsphere_client, hypervisors)
 
 
 if __name__ == "__main__":

@@ -17,6 +17,8 @@ description:
 version_added: 0.1.0
 author:
   - vmrepl maintainers
+extends_documentation_fragment:
+  - vmrepl.core.run_record
 options:
   directory:
     description: Where the reports go (the playbooks use E(VMREPL_REPORT_DIR), else C(reports/)).
@@ -55,13 +57,6 @@ options:
     type: str
   started:
     description: When the run started (ISO 8601).
-    type: str
-  check_mode:
-    description: The run was a check mode run.
-    type: bool
-    default: false
-  job_id:
-    description: The AWX / Automation Platform job id; default - E(AWX_JOB_ID) or E(JOB_ID).
     type: str
 notes:
   - Supports check mode (writes nothing; the playbooks run it with C(check_mode=false) so that a
@@ -111,14 +106,11 @@ run_id:
   type: str
 """
 
-import uuid
-
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.vmrepl.core.plugins.module_utils import audit
 from ansible_collections.vmrepl.core.plugins.module_utils._module import run
-from ansible_collections.vmrepl.core.plugins.module_utils.recovery import report as reports
-from ansible_collections.vmrepl.core.plugins.module_utils.recovery.rules import merge_results
+from ansible_collections.vmrepl.core.plugins.module_utils.audit import RUN_ARGUMENT_SPEC
+from ansible_collections.vmrepl.core.plugins.module_utils.recovery.report import record
 
 
 def main():
@@ -133,54 +125,11 @@ def main():
             "failures": {"type": "dict", "default": {}},
             "refused": {"type": "str"},
             "started": {"type": "str"},
-            "check_mode": {"type": "bool", "default": False},
-            "job_id": {"type": "str"},
+            **RUN_ARGUMENT_SPEC,
         },
         supports_check_mode=True,
     )
-    p = module.params
-
-    def body():
-        answers = [item if isinstance(item, list) else [item] for item in p["results"] if item]
-        answers = [[r for r in answer if isinstance(r, dict)] for answer in answers]
-        who = audit.actor(p["job_id"])
-        report = reports.build(
-            run_id=uuid.uuid4().hex[:8],
-            operation=p["operation"],
-            edition=p["edition"] or "",
-            request_ref=p["request_ref"],
-            vpgs=p["vpgs"],
-            results=merge_results(answers),
-            failures={k: str(v) for k, v in p["failures"].items() if v},
-            refused=p["refused"] or None,
-            started=p["started"],
-            ended=audit.utc_now(),
-            user=who["user"],
-            job_id=who["job_id"],
-            check_mode=p["check_mode"],
-        )
-        paths = {} if module.check_mode else reports.write(report, p["directory"])
-        checkpoints = {}
-        for row in report["vpgs"]:
-            point = row.get("checkpoint") or {}
-            if point:
-                checkpoints[row["vpg"]] = {
-                    k: point.get(k) for k in ("identifier", "time", "tag") if point.get(k)
-                }
-        return {
-            "changed": not module.check_mode,
-            "report": report,
-            "paths": paths,
-            "result": report["result"],
-            "reason": report["reason"],
-            "audit_result": reports.audit_result(report["result"], report["reason"]),
-            "checkpoints": checkpoints,
-            "run_id": report["run_id"],
-            "msg": f"{report['operation_label'].capitalize()} {report['result']}: "
-            f"{report['reason']} Report: {paths.get('html', '(check mode: not written)')}",
-        }
-
-    run(module, body)
+    run(module, lambda: record(module.params, module.check_mode))
 
 
 if __name__ == "__main__":

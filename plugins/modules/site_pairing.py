@@ -88,18 +88,21 @@ notes:
   elements: str
 """
 
-from urllib.parse import urlparse
-
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.vmrepl.core.plugins.module_utils._module import (
     argument_spec,
     ensure,
+    not_applied,
     run,
     zvm_client,
+    zvm_pending,
 )
-from ansible_collections.vmrepl.core.plugins.module_utils.clients.errors import ConfigurationError
-from ansible_collections.vmrepl.core.plugins.module_utils.pairing import SitePairing
+from ansible_collections.vmrepl.core.plugins.module_utils.pairing import (
+    PendingPairingPlan,
+    SitePairing,
+    peer_address,
+)
 
 
 def main():
@@ -117,27 +120,12 @@ def main():
         supports_check_mode=True,
     )
     p = module.params
-    host = p["peer_host"] or urlparse(p["peer_zvm_url"]).hostname
-    port = p["peer_port"]
     want_paired = p["state"] == "present"
 
     def body():
-        if not 1 <= port <= 65535:
-            raise ConfigurationError(f"peer_port (pairing_port) must be 1 to 65535, not {port}.")
-        if p["zvm_pending"]:
-            if not module.check_mode:
-                raise ConfigurationError(
-                    "zvm_pending is for check mode only: deploy the ZVMs first."
-                )
-            # A ZVM that this run deploys first has no peer yet.
-            return {
-                "changed": want_paired,
-                "status": {"source": "not listed", "target": "not listed"},
-                "notes": ["the ZVMs are not deployed yet"],
-                "msg": f"Would pair with the target at {host}:{port} once the ZVMs are deployed."
-                if want_paired
-                else "Nothing to unpair: the ZVMs are not deployed yet.",
-            }
+        host, port = peer_address(p["peer_host"], p["peer_zvm_url"], p["peer_port"])
+        if zvm_pending(module, "deploy the ZVMs first"):
+            return ensure(module, PendingPairingPlan(want_paired, host, port), not_applied)
         with zvm_client(module) as source, zvm_client(module, "peer_zvm") as target:
             pairing = SitePairing(source, target, timeout=p["timeout"])
             plan = pairing.plan(want_paired)

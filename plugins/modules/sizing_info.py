@@ -160,8 +160,6 @@ sizing:
   type: dict
 """
 
-from typing import Any
-
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.vmrepl.core.plugins.module_utils import (  # noqa: F401
@@ -171,21 +169,12 @@ from ansible_collections.vmrepl.core.plugins.module_utils._module import (
     argument_spec,
     run,
     vsphere_client,
+    zvm_client,
 )
 from ansible_collections.vmrepl.core.plugins.module_utils.clients import (  # noqa: F401
     zvm as _zvm_client,  # vmrepl.sizing.zvm reads with it: bundled with the module
 )
-from ansible_collections.vmrepl.core.plugins.module_utils.clients.errors import (
-    ConfigurationError,
-    Refused,
-)
-
-try:
-    from vmrepl import sizing as _sizing
-
-    HAS_VMREPL = True
-except ImportError:  # pragma: no cover - the controller has it with the vmrepl command
-    HAS_VMREPL = False
+from ansible_collections.vmrepl.core.plugins.module_utils.sizing import size
 
 _ZVM = {
     "zvm_url": {"type": "str", "required": True},
@@ -223,102 +212,19 @@ def main():
         supports_check_mode=True,
     )
     p = module.params
+    recovery = p["recovery"] or {}
 
     def body():
-        if not HAS_VMREPL:
-            raise ConfigurationError(
-                "The vmrepl Python package is missing on the controller: pip install it."
-            )
-        from ansible_collections.vmrepl.core.plugins.module_utils.clients.vsphere import (
-            VSphereClient,
-            VSphereConnectionParams,
+        return size(
+            p,
+            vcenter=lambda: vsphere_client(module),
+            recovery_vcenter=lambda: vsphere_client(
+                module, recovery if recovery.get("hostname") else None
+            ),
+            zvm=lambda: zvm_client(
+                module, params=p["zvm_connection"], option="zvm_connection.zvm_url"
+            ),
         )
-        from ansible_collections.vmrepl.core.plugins.module_utils.clients.zvm import (
-            ZvmClient,
-            ZvmConnectionParams,
-        )
-        from vmrepl.sizing import report, vcenter
-        from vmrepl.sizing import zvm as zvm_source
-
-        try:
-            params = _sizing.Parameters(**p["parameters"])
-        except TypeError as exc:
-            raise ConfigurationError(
-                f"parameters: {exc}; see the module's documentation."
-            ) from None
-        try:
-            selections = [
-                vcenter.Selection.from_dict(v, f"vpgs[{i}]") for i, v in enumerate(p["vpgs"])
-            ]
-            measured = None
-            reading: Any
-            if p["source"] == "zvm":
-                if not p["zvm_connection"]:
-                    raise Refused("refused: source zvm needs the zvm_connection option.")
-                z = p["zvm_connection"]
-                client = ZvmClient(
-                    ZvmConnectionParams(
-                        url=z["zvm_url"],
-                        username=z["zvm_username"],
-                        password=z["zvm_password"],
-                        kind=z["zvm_kind"],
-                        validate_certs=z["zvm_validate_certs"],
-                        ca_file=z["zvm_ca_file"],
-                        option="zvm.zvm_url",
-                    )
-                )
-                reading = zvm_source.read(
-                    client, [s.vpg for s in selections], p["zvm_reads"], p["zvm_spacing_seconds"]
-                )
-                measured = reading.measured
-            else:
-                with vsphere_client(module) as client:
-                    reading = vcenter.read(client, selections, p["window_hours"])
-            capacity = None
-            recovery = p["recovery"]
-            if recovery:
-                if recovery["hostname"]:
-                    connection = VSphereConnectionParams(
-                        recovery["hostname"],
-                        recovery["username"] or "",
-                        recovery["password"] or "",
-                        port=recovery["port"],
-                        validate_certs=recovery["validate_certs"],
-                        ca_file=recovery["ca_file"],
-                    )
-                    with VSphereClient.connect(connection) as target:
-                        capacity = vcenter.capacity(
-                            target, recovery["cluster"], recovery["datastores"]
-                        )
-                else:
-                    with vsphere_client(module) as target:
-                        capacity = vcenter.capacity(
-                            target, recovery["cluster"], recovery["datastores"]
-                        )
-            doc = report.build(reading, params, capacity, measured)
-        except _sizing.SizingError as exc:
-            raise Refused(f"refused: {exc}") from None
-        target_text = ""
-        target = doc["target"]
-        if target:
-            short = ", ".join(f"{k} {v:g}" for k, v in target["short"].items())
-            target_text = (
-                f" The failover fits {target['cluster']}."
-                if target["fits"]
-                else f" The failover does NOT fit {target['cluster']}: short {short}."
-            )
-        return {
-            "changed": False,
-            "sizing": doc,
-            "msg": f"{len(doc['vms'])} VM(s): journals {doc['journal_total_gb']:.1f} GB, "
-            f"WAN {doc['wan_mbps']:.1f} Mb/s"
-            + (
-                f" ({reading.query_perf_calls} QueryPerf call(s))."
-                if p["source"] == "vcenter"
-                else f" (from {p['zvm_reads']} reads of the ZVM's counters)."
-            )
-            + target_text,
-        }
 
     run(module, body)
 

@@ -28,6 +28,7 @@ author:
 extends_documentation_fragment:
   - vmrepl.core.vsphere
   - vmrepl.core.zvm
+  - vmrepl.core.selection.customer_vms
 options:
   name:
     description:
@@ -60,40 +61,6 @@ options:
   recovery_site:
     description: With O(edition=remote), the peer site (name or identifier), when there are several.
     type: str
-  vms:
-    description: VMs to protect, by name.
-    type: list
-    elements: str
-    default: []
-  vm_folder:
-    description: Protect every VM of this vCenter folder as well.
-    type: str
-  vm_custom_attribute:
-    description: Protect every VM whose custom attribute has this value as well.
-    type: dict
-    suboptions:
-      name:
-        description: The custom attribute.
-        type: str
-        required: true
-      value:
-        description: Its value.
-        type: str
-        required: true
-  vm_tag:
-    description:
-      - Protect every VM that carries the vSphere tag O(vm_tag.name) of category
-        O(vm_tag.category) as well (read through the vCenter's Automation API).
-    type: dict
-    suboptions:
-      category:
-        description: The tag's category.
-        type: str
-        required: true
-      name:
-        description: The tag.
-        type: str
-        required: true
   domain_controller_attribute:
     description:
       - A VM whose custom attribute of this name is V(true) is a domain controller, and refused.
@@ -243,6 +210,7 @@ from ansible_collections.vmrepl.core.plugins.module_utils._module import (
     vsphere_client,
     zvm_client,
 )
+from ansible_collections.vmrepl.core.plugins.module_utils.selection import vm_selection_spec
 from ansible_collections.vmrepl.core.plugins.module_utils.vpgs import (
     NAMED_FIELDS,
     VpgManager,
@@ -273,22 +241,7 @@ def main() -> None:
             variable={"type": "str", "default": "definitions"},
             edition={"type": "str", "default": "remote", "choices": ["remote", "local"]},
             recovery_site={"type": "str"},
-            vms={"type": "list", "elements": "str", "default": []},
-            vm_folder={"type": "str"},
-            vm_custom_attribute={
-                "type": "dict",
-                "options": {
-                    "name": {"type": "str", "required": True},
-                    "value": {"type": "str", "required": True},
-                },
-            },
-            vm_tag={
-                "type": "dict",
-                "options": {
-                    "category": {"type": "str", "required": True},
-                    "name": {"type": "str", "required": True},
-                },
-            },
+            **vm_selection_spec("vm_", "vms"),
             domain_controller_attribute={"type": "str", "default": "vmrepl.domain_controller"},
             skipped_hosts={"type": "dict", "default": {}},
             state={"type": "str", "default": "present", "choices": ["present", "absent"]},

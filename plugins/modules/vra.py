@@ -161,11 +161,9 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.vmrepl.core.plugins.module_utils._module import (
     argument_spec,
     check_ranges,
-    ensure,
-    not_applied,
+    ensure_with,
     run,
     zvm_client,
-    zvm_pending,
 )
 from ansible_collections.vmrepl.core.plugins.module_utils.vras import (
     VRA_RANGES,
@@ -216,11 +214,12 @@ def main() -> None:
             ip_pool=IpPool(**p["ip_pool"]) if p["ip_pool"] else None,
         )
         want = (p["hosts"], settings, p["state"], p["skipped_hosts"])
-        if zvm_pending(module):
-            return ensure(module, pending_plan(*want), not_applied)
-        with zvm_client(module) as zvm:
-            plan = VraRollout(zvm, timeout=p["timeout"]).rollout_plan(*want)
-            return ensure(module, plan, plan.apply)
+        return ensure_with(
+            module,
+            zvm_client,
+            lambda zvm: VraRollout(zvm, timeout=p["timeout"]).rollout_plan(*want),
+            pending=lambda: pending_plan(*want),
+        )
 
     run(module, body)
 

@@ -213,49 +213,23 @@ msg:
   sample: Deployed VM zvma-site1 from ZVM_Appliance_10.0_U6.ova.
 """
 
-import ssl
-import urllib.error
 from typing import Any
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.urls import open_url
 
 from ansible_collections.vmrepl.core.plugins.module_utils._module import (
     argument_spec,
-    ensure,
+    ensure_with,
+    hide,
     run,
     vsphere_client,
 )
 from ansible_collections.vmrepl.core.plugins.module_utils.appliance import (
+    api_ready,
+    ovf_vm_options,
     plan_ovf_vm,
     spec_from_params,
-    wait_for_api,
 )
-from ansible_collections.vmrepl.core.plugins.module_utils.clients.errors import ConnectionFailed
-
-API_UP = (200, 401)
-
-
-def api_answers(url: str, validate_certs: bool, ca_file: str | None) -> bool | None:
-    """True when GET {url}/v1/localsite answers 200 or 401; None while it does not (yet)."""
-    probe = url.rstrip("/") + "/v1/localsite"
-    try:
-        status = open_url(
-            probe, method="GET", validate_certs=validate_certs, ca_path=ca_file, timeout=10
-        ).status
-    except urllib.error.HTTPError as exc:
-        status = exc.code
-    except urllib.error.URLError as exc:
-        if isinstance(exc.reason, ssl.SSLCertVerificationError):
-            raise ConnectionFailed(
-                f"{probe}: the TLS certificate could not be verified "
-                f"({exc.reason.verify_message}).",
-                hint="Give its CA with api_ca_file; api_validate_certs: false only in a lab.",
-            ) from exc
-        return None
-    except OSError:
-        return None
-    return True if status in API_UP else None
 
 
 def main() -> None:
@@ -264,19 +238,9 @@ def main() -> None:
             vsphere=True,
             name={"type": "str", "required": True},
             state={"type": "str", "default": "present", "choices": ["present", "absent"]},
-            ovf={"type": "path", "aliases": ["ova"]},
-            datacenter={"type": "str", "required": True},
+            **ovf_vm_options(),
             cluster={"type": "str"},
             host={"type": "str"},
-            datastore={"type": "str"},
-            network={"type": "str"},
-            folder={"type": "str"},
-            properties={"type": "dict", "default": {}},
-            admin_password={"type": "str", "no_log": True},
-            admin_password_property={"type": "str", "default": "admin_password", "no_log": False},
-            power_on={"type": "bool", "default": True},
-            wait_for_ip={"type": "bool", "default": True},
-            wait_timeout={"type": "int", "default": 600},
             api_url={"type": "str"},
             api_validate_certs={"type": "bool", "default": True},
             api_ca_file={"type": "path"},
@@ -290,33 +254,20 @@ def main() -> None:
     )
     p = module.params
     spec = spec_from_params(p)
-    for key in spec.secret_properties:  # never shown, whatever the key is called
-        if spec.properties[key]:
-            module.no_log_values.add(spec.properties[key])
+    hide(module, spec.secret_values)  # never shown, whatever the key is called
 
     def body() -> dict[str, Any]:
-        with vsphere_client(module) as client:
-            plan = plan_ovf_vm(
-                client,
+        result = ensure_with(
+            module,
+            vsphere_client,
+            lambda vc: plan_ovf_vm(
+                vc,
                 spec,
                 state=p["state"],
-                on_progress=lambda percent: module.debug(f"OVF upload {percent}%"),
-            )
-            result = ensure(module, plan, plan.apply)
-        vm, url = result["vm"], p["api_url"]
-        # (in check mode too: an appliance that is running already may still be booting, and
-        # waiting for it changes nothing)
-        running = p["state"] == "present" and vm and vm["power_state"] == "poweredOn"
-        result["api_ready"] = (
-            wait_for_api(
-                lambda: api_answers(url, p["api_validate_certs"], p["api_ca_file"]),
-                url,
-                p["wait_timeout"],
-            )
-            if url and running
-            else None
+                on_progress=lambda pct: module.debug(f"OVF upload {pct}%"),
+            ),
         )
-        return result
+        return {**result, "api_ready": api_ready(result["vm"], p)}
 
     run(module, body)
 

@@ -66,11 +66,9 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.vmrepl.core.plugins.module_utils._module import (
     argument_spec,
-    ensure,
-    not_applied,
+    ensure_with,
     run,
     zvm_client,
-    zvm_pending,
 )
 from ansible_collections.vmrepl.core.plugins.module_utils.clients.errors import ConfigurationError
 from ansible_collections.vmrepl.core.plugins.module_utils.licenses import LicensePlan, plan_license
@@ -92,11 +90,13 @@ def main() -> None:
             raise ConfigurationError(
                 "license_key is empty: set vmrepl_zvm_license_key (Ansible Vault)."
             )
-        if zvm_pending(module, "deploy the ZVM before licensing it"):
-            return ensure(module, LicensePlan(key=key, current=None), not_applied)
-        with zvm_client(module) as zvm:
-            plan = plan_license(zvm, key)
-            return ensure(module, plan, plan.apply)
+        return ensure_with(
+            module,
+            zvm_client,
+            lambda zvm: plan_license(zvm, key),
+            pending=lambda: LicensePlan(key=key, current=None),
+            first="deploy the ZVM before licensing it",
+        )
 
     run(module, body)
 

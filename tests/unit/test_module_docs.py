@@ -42,11 +42,13 @@ def documented_options(name: str) -> tuple[dict[str, Any], dict[str, Any]]:
     doc = yaml.safe_load(module.DOCUMENTATION)
     options = dict(doc.get("options") or {})
     for fragment in doc.get("extends_documentation_fragment", []):
-        short = fragment.split(".")[-1]
+        # vmrepl.core.NAME (its DOCUMENTATION) or vmrepl.core.NAME.PART (its PART), as Ansible
+        short, _, part = fragment.removeprefix("vmrepl.core.").partition(".")
         frag = importlib.import_module(
             f"ansible_collections.vmrepl.core.plugins.doc_fragments.{short}"
         )
-        options.update(yaml.safe_load(frag.ModuleDocFragment.DOCUMENTATION)["options"])
+        text = getattr(frag.ModuleDocFragment, (part or "documentation").upper())
+        options.update(yaml.safe_load(text)["options"])
     return doc, options
 
 

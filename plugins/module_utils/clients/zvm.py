@@ -25,12 +25,18 @@ import random
 import ssl
 import threading
 import time
+import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Literal, NoReturn
 from urllib.parse import quote
 
 import requests
-from urllib3.exceptions import ConnectTimeoutError, MaxRetryError, NewConnectionError
+from urllib3.exceptions import (
+    ConnectTimeoutError,
+    InsecureRequestWarning,
+    MaxRetryError,
+    NewConnectionError,
+)
 
 from ansible_collections.vmrepl.core.plugins.module_utils.clients.errors import (
     ApiError,
@@ -1307,3 +1313,32 @@ def _reason(exc: BaseException) -> str:
     elif "Pool(host=" in text and "): " in text:
         text = text.split("): ", 1)[1]
     return text or type(inner).__name__
+
+
+#: What a ZVM's API answers once it is up: 200, or 401 to a request without credentials.
+API_UP = (200, 401)
+
+
+def api_answers(
+    url: str, validate_certs: bool = True, ca_file: str | None = None, timeout: float = 10.0
+) -> bool | None:
+    """True when ``GET {url}/v1/localsite`` answers 200 or 401 (the API is up); None while it
+    does not (yet): no connection, a TLS handshake that does not finish, another status. A
+    certificate that cannot be verified is an error (ConnectionFailed), not "not yet"."""
+    probe = url.rstrip("/") + "/v1/localsite"
+    verify: str | bool = (ca_file or True) if validate_certs else False
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", InsecureRequestWarning)  # validate_certs: false
+            status = requests.get(probe, verify=verify, timeout=timeout).status_code
+    except requests.exceptions.SSLError as exc:
+        reason = _reason(exc)
+        if reason.startswith("certificate verify failed"):
+            raise ConnectionFailed(
+                f"{probe}: the TLS certificate could not be verified ({reason}).",
+                hint="Give its CA with api_ca_file; api_validate_certs: false only in a lab.",
+            ) from None
+        return None
+    except (requests.exceptions.RequestException, OSError):
+        return None
+    return True if status in API_UP else None

@@ -409,3 +409,61 @@ def write(report: Mapping[str, Any], directory: str | os.PathLike[str]) -> dict[
         os.replace(tmp, target)
         paths[kind] = str(target)
     return paths
+
+
+# -- recovery_report's service ------------------------------------------------------------------
+def record(p: Mapping[str, Any], check_mode: bool) -> dict[str, Any]:
+    """recovery_report's result: the report of a run from the module's options (the VPGs'
+    answers merged, failures and refusal), written as JSON, JUnit XML and HTML into
+    O(directory) unless the module runs in ``check_mode`` (O(run_check_mode) says whether the
+    run reported on was a check mode run); with the checkpoints and the audit result that
+    audit_log takes."""
+    import uuid
+
+    from ansible_collections.vmrepl.core.plugins.module_utils import audit
+    from ansible_collections.vmrepl.core.plugins.module_utils.recovery.rules import (
+        merge_results,
+    )
+
+    answers = [item if isinstance(item, list) else [item] for item in p["results"] if item]
+    who = audit.actor(p["job_id"])
+    report = build(
+        run_id=uuid.uuid4().hex[:8],
+        operation=p["operation"],
+        edition=p["edition"] or "",
+        request_ref=p["request_ref"],
+        vpgs=p["vpgs"],
+        results=merge_results([[r for r in a if isinstance(r, dict)] for a in answers]),
+        failures={k: str(v) for k, v in p["failures"].items() if v},
+        refused=p["refused"] or None,
+        started=p["started"],
+        ended=audit.utc_now(),
+        user=who["user"],
+        job_id=who["job_id"],
+        check_mode=p["run_check_mode"],
+    )
+    paths = {} if check_mode else write(report, p["directory"])
+    return {
+        "changed": not check_mode,
+        "report": report,
+        "paths": paths,
+        "result": report["result"],
+        "reason": report["reason"],
+        "audit_result": audit_result(report["result"], report["reason"]),
+        "checkpoints": checkpoints_of(report),
+        "run_id": report["run_id"],
+        "msg": f"{report['operation_label'].capitalize()} {report['result']}: "
+        f"{report['reason']} Report: {paths.get('html', '(check mode: not written)')}",
+    }
+
+
+def checkpoints_of(report: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    """{VPG: its checkpoint's identifier, time and tag (those it has)} for the VPGs with one."""
+    checkpoints = {}
+    for row in report["vpgs"]:
+        point = row.get("checkpoint") or {}
+        if point:
+            checkpoints[row["vpg"]] = {
+                k: point.get(k) for k in ("identifier", "time", "tag") if point.get(k)
+            }
+    return checkpoints
