@@ -113,7 +113,9 @@ run_all() {
   ansible-lint --offline --profile production
   step "pytest"
   # Side by side: each module starts its own lab, and lab tests mostly wait on simulated tasks.
-  pytest -q -p no:cacheprovider -n "${VMREPL_TEST_WORKERS:-4}" --dist loadfile tests
+  # --durations: the slowest tests, to keep the run short; the JUnit report for pipelines.
+  pytest -q -p no:cacheprovider -n "${VMREPL_TEST_WORKERS:-4}" --dist loadfile \
+    --durations=25 --junitxml=.cache/pytest-junit.xml tests
   step "molecule (remote and local on the lab)"
   for scenario in remote local; do
     molecule test -s "$scenario"

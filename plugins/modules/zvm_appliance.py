@@ -164,7 +164,7 @@ EXAMPLES = r"""
 - name: Deploy the lab's stand-in appliance on vcsim, which never reports guest addresses
   vmrepl.core.zvm_appliance:
     name: zvma-lab
-    ovf: "{{ playbook_dir }}/../lab/appliance/zvm-appliance.ovf"
+    ovf: "{{ playbook_dir }}/../src/vmrepl/lab/assets/appliance/zvm-appliance.ovf"
     datacenter: DC0
     host: DC0_C0_H0
     datastore: LocalDS_0

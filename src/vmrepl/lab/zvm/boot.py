@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from vmrepl.lab.zvm.vcenter import ApplianceVm, VCenterBackend
 
 LOG = logging.getLogger(__name__)
-#: the OVF properties of ``lab/appliance/zvm-appliance.ovf`` that the simulator reads
+#: the OVF properties of ``vmrepl/lab/assets/appliance/zvm-appliance.ovf`` that the simulator reads
 IP_PROPERTY = "ip_address"
 PASSWORD_PROPERTY = "admin_password"  # noqa: S105 - a property name, not a password
 

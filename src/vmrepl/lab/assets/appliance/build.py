@@ -57,7 +57,12 @@ PROXY_PROPERTIES = (
     ("netmask", "Subnet mask", "Subnet mask of the proxy's network, e.g. 255.255.255.0.", False),
     ("gateway", "Default gateway", "Default gateway of the proxy's network.", False),
     ("dns_servers", "DNS servers", "Comma-separated DNS server addresses.", False),
-    ("backup_server", "Backup server", "Address of the backup server the proxy registers with.", False),
+    (
+        "backup_server",
+        "Backup server",
+        "Address of the backup server the proxy registers with.",
+        False,
+    ),
     ("admin_password", "Admin password", "Password of the proxy's admin user.", True),
 )
 
@@ -320,7 +325,8 @@ def main(argv: list[str] | None = None) -> int:
     files = {f: data for name in APPLIANCES for f, data in build(name).items()}
     if args.check:
         stale = [
-            name for name, data in files.items()
+            name
+            for name, data in files.items()
             if not (args.out / name).is_file() or (args.out / name).read_bytes() != data
         ]
         if stale:
