@@ -19,9 +19,10 @@ from vmrepl.lab.zvm.errors import BadRequest, NotFound
 from vmrepl.lab.zvm.faults import Faults
 from vmrepl.lab.zvm.http.routing import Request
 from vmrepl.lab.zvm.site.appliance import ApplianceService
+from vmrepl.lab.zvm.site.peering import PeeringService
 from vmrepl.lab.zvm.site.tasks import TaskContext
 from vmrepl.lab.zvm.site.vpgs import VpgService
-from vmrepl.lab.zvm.store import ProtectedVm, Store, TaskRecord, VpgRecord
+from vmrepl.lab.zvm.store import PeerRecord, ProtectedVm, Store, TaskRecord, VpgRecord
 
 HERE, PEER = "site-here", "site-peer"
 
@@ -219,3 +220,21 @@ def test_the_licence_takes_only_the_sites_key_and_counts_protected_vms() -> None
     assert ctx.store.license_entered == entered
     appliance.remove_license()
     assert appliance.license_json()["Details"] is None
+
+
+def test_a_vpg_record_that_crosses_an_unpairing_is_not_taken_back() -> None:
+    """A peer's push authenticated just before this site forgot the peer brings nothing back:
+    only records between this site and sites it is paired with now are merged."""
+    ctx = _context()
+    peering = PeeringService(ctx, cast(Any, FakeTasks()))
+    ctx.store.peers[PEER] = PeerRecord(
+        PEER, "there", "peer.invalid", 9071, "https://peer.invalid:9071", "10.0", "", 0, "key"
+    )
+    record = _vpg(_context())
+    peering.merge([record])
+    assert set(ctx.store.vpgs) == {record.identifier}
+    peering.forget(PEER)
+    assert ctx.store.vpgs == {} and ctx.store.peers == {}
+    record.revision += 1
+    peering.merge([record])  # the push that crossed the unpairing
+    assert ctx.store.vpgs == {}

@@ -259,11 +259,14 @@ class PeeringService:
             return [v for v in self.ctx.store.vpgs.values() if site_identifier in v.sites()]
 
     def merge(self, records: list[VpgRecord]) -> None:
-        """Take the peer's VPG records where they are newer than ours."""
-        mine = {self.ctx.site_identifier}
+        """Take the peer's VPG records where they are newer than ours: only those between
+        this site and sites it is paired with now (a push that crossed an unpairing, its peer
+        authenticated just before this site forgot it, brings nothing back)."""
+        mine = self.ctx.site_identifier
         with self.ctx.store.lock:
             for record in records:
-                if not (record.sites() & mine):
+                others = record.sites() - {mine}
+                if mine not in record.sites() or not others <= self.ctx.store.peers.keys():
                     continue
                 local = self.ctx.store.vpgs.get(record.identifier)
                 if local is None or record.revision > local.revision:
