@@ -8,7 +8,8 @@
 3. cli_help: ``vmrepl --help`` in a new process, 15 runs;
 4. exporter_calls: the exporter's ZVM calls and seconds per scrape at 1 VPG and at 50;
 5. health_speed: ``vmrepl health`` (the direct read) against the playbook it replaced, 5 runs;
-6. sizing_calls: QueryPerf calls for a day of write rates of 10 VMs and of 100.
+6. sizing_calls: QueryPerf calls for a day of write rates of 10 VMs and of 100;
+7. idle_lab_cpu: the share of a core an idle, deployed lab's processes use.
 
 Each runs in its own process and prints its figures and a JSON line. Nothing is asserted; the
 exit status says only whether every benchmark ran.
@@ -54,6 +55,7 @@ def main() -> int:
         ["benchmarks.exporter_calls"],
         ["benchmarks.health_speed"],
         ["benchmarks.sizing_calls"],
+        ["benchmarks.idle_lab_cpu"],
     ]
     failed = []
     for module, *options in runs:

@@ -90,7 +90,7 @@ class Simulator:
         # - vpgs → peering: a saved VPG record goes to the VPG's other site at once
         self.vpgs.on_saved.append(self.peering.push)
         # - peering → alerts (→ vpgs, vras, peering): the heartbeat re-evaluates the alerts
-        self.peering.on_heartbeat.append(self.alerts.evaluate)
+        self.peering.on_heartbeat.append(self.alerts.evaluate_round)
         # - events → alerts (→ events): reading the event log first records the alerts that
         #   turned on or off since the last look
         self.events.before_query.append(self.alerts.evaluate)

@@ -9,8 +9,10 @@ passes as extraConfig keys). Once that VM has been powered on for ``boot_seconds
 the appliance (property ``admin_password``; the configured password without one). When the VM
 is powered off or removed the ZVM goes down again, keeping its state for the next boot.
 
-A :class:`BootWatcher` thread reads the VMs (name, power state, extraConfig) in one
-PropertyCollector call every ``appliance_poll_seconds`` and calls back on boot and shutdown.
+A :class:`BootWatcher` thread looks every ``appliance_poll_seconds`` and calls back on boot and
+shutdown. Until the ZVM has booted it reads every VM (name, power state, extraConfig) in one
+PropertyCollector call; once booted, only its appliance VM, by moref, falling back to every VM
+when that one is off, gone or no longer has this address.
 """
 
 from __future__ import annotations
@@ -80,10 +82,19 @@ class BootWatcher:
     def _loop(self) -> None:
         while not self._stop.is_set():
             try:
-                self.step(self.backend.appliance_vms(), time.monotonic())
+                self.step(self.look(), time.monotonic())
             except Exception as exc:  # vCenter unreachable: try again at the next poll
                 LOG.warning("reading the appliance VM failed: %s", exc)
             self._stop.wait(self.poll_seconds)
+
+    def look(self) -> list[ApplianceVm]:
+        """The VMs that :meth:`step` needs: the booted appliance alone while it still runs
+        with this address (one small read), else every VM."""
+        if self.booted is not None:
+            vm = self.backend.appliance_vm(self.booted.vm)
+            if vm is not None and vm.powered_on and vm.properties.get(IP_PROPERTY) == self.address:
+                return [vm]
+        return self.backend.appliance_vms()
 
     def step(self, vms: list[ApplianceVm], now: float) -> None:
         """One look at the VMs: boot, stay, or go down."""

@@ -1,9 +1,16 @@
 """The simulator's vCenter backend: reads the inventory and creates, powers and deletes VMs
-through the project's VSphereClient (pyVmomi). Calls are serialised on one session."""
+through the project's VSphereClient (pyVmomi). Calls are serialised on one session.
+
+Reading the inventory is most of a simulator's CPU (pyVmomi deserialising the answers), and its
+background rounds (the heartbeat's alerts, the maintenance watcher) would each read it every
+round. They ask for an inventory at most ``max_age`` seconds old and share one read; API calls
+ask with the default ``max_age=0`` and always read afresh. Any change made through this backend
+forgets what was read (changes made to vCenter by others are seen within ``max_age``)."""
 
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, TypeVar
@@ -34,6 +41,8 @@ from vmrepl.lab.zvm.inventory import (
 )
 
 T = TypeVar("T")
+#: how old an inventory the background rounds (alerts, maintenance) may share, in seconds
+ROUND_MAX_AGE = 1.0
 
 _HOST_PROPS = (
     "name",
@@ -115,6 +124,10 @@ class VCenterBackend:
         self.config = config
         self._lock = threading.RLock()
         self._client: VSphereClient | None = None
+        #: the last inventory read of each detail, with when it was read (time.monotonic)
+        self._read: dict[Detail, tuple[float, Inventory]] = {}
+        #: how many inventories were read from vCenter (for the tests and benchmarks)
+        self.inventory_reads = 0
 
     # -- session ----------------------------------------------------------------------------
     def connect(self) -> None:
@@ -154,10 +167,27 @@ class VCenterBackend:
                 return action(self._client)
 
     # -- reading ----------------------------------------------------------------------------
-    def inventory(self, detail: Detail = "basic") -> Inventory:
+    def inventory(self, detail: Detail = "basic", max_age: float = 0.0) -> Inventory:
         """The inventory in one PropertyCollector call; ``detail`` says how much of the VMs
-        (their devices, read for "full", are most of the bytes)."""
-        return self._run(lambda client: self._inventory(client, detail))
+        (their devices, read for "full", are most of the bytes). With ``max_age`` > 0, an
+        inventory of that detail read at most ``max_age`` seconds ago, and not since changed
+        through this backend, is returned instead (callers must not change it)."""
+        with self._lock:
+            last = self._read.get(detail)
+            if max_age > 0 and last is not None and time.monotonic() - last[0] <= max_age:
+                return last[1]
+            inv = self._run(lambda client: self._inventory(client, detail))
+            self.inventory_reads += 1
+            self._read[detail] = (time.monotonic(), inv)
+            return inv
+
+    def _change(self, action: Callable[[VSphereClient], T]) -> T:
+        """Run a change; what was read before it is forgotten, even when it failed halfway."""
+        with self._lock:
+            try:
+                return self._run(action)
+            finally:
+                self._read.clear()
 
     def _inventory(self, client: VSphereClient, detail: Detail) -> Inventory:
         found = client.retrieve_many(_specs(detail))
@@ -219,28 +249,28 @@ class VCenterBackend:
         """Every VM's name, power state and extraConfig, in one PropertyCollector call."""
         return self._run(self._appliance_vms)
 
+    def appliance_vm(self, moref: str) -> ApplianceVm | None:
+        """One VM's name, power state and extraConfig; None when it no longer exists."""
+
+        def read(client: VSphereClient) -> ApplianceVm | None:
+            try:
+                found = client.retrieve_objects(
+                    [client.get(vim.VirtualMachine, moref)], _APPLIANCE_PROPS
+                )
+            except vmodl.fault.ManagedObjectNotFound:
+                return None
+            return _appliance(found[0]) if found else None
+
+        return self._run(read)
+
     @staticmethod
     def _appliance_vms(client: VSphereClient) -> list[ApplianceVm]:
-        return [
-            ApplianceVm(
-                obj.moid,
-                str(obj["name"]),
-                str(obj["runtime.powerState"] or "poweredOff"),
-                {
-                    str(o.key): str(o.value)
-                    for o in obj["config.extraConfig"] or []
-                    if o.value is not None
-                },
-            )
-            for obj in client.retrieve(
-                vim.VirtualMachine, ["name", "runtime.powerState", "config.extraConfig"]
-            )
-        ]
+        return [_appliance(obj) for obj in client.retrieve(vim.VirtualMachine, _APPLIANCE_PROPS)]
 
     # -- changing ---------------------------------------------------------------------------
     def create_vms(self, specs: Sequence[VmSpec]) -> list[str]:
         """Create the VMs (powered off) and return their morefs, in order."""
-        return self._run(lambda c: self._create_vms(c, specs))
+        return self._change(lambda c: self._create_vms(c, specs))
 
     def _create_vms(self, client: VSphereClient, specs: Sequence[VmSpec]) -> list[str]:
         if not specs:
@@ -275,10 +305,10 @@ class VCenterBackend:
         return [str(done[_ref_id(t) or ""].result._moId) for t in tasks]
 
     def power_on(self, morefs: Sequence[str]) -> None:
-        self._run(lambda c: _wait(c, c.power_on(self._existing(c, morefs))))
+        self._change(lambda c: _wait(c, c.power_on(self._existing(c, morefs))))
 
     def power_off(self, morefs: Sequence[str]) -> None:
-        self._run(lambda c: _wait(c, c.power_off(self._existing(c, morefs))))
+        self._change(lambda c: _wait(c, c.power_off(self._existing(c, morefs))))
 
     def destroy(self, morefs: Sequence[str]) -> None:
         """Power off and delete the VMs that still exist."""
@@ -291,7 +321,7 @@ class VCenterBackend:
                 except Exception as exc:
                     raise OperationFailed(f"Deleting VMs failed: {exc}") from exc
 
-        self._run(run)
+        self._change(run)
 
     def reconfigure(
         self,
@@ -308,7 +338,7 @@ class VCenterBackend:
                 [client.reconfigure_vm(vm, memory_mb=memory_mb, cpus=cpus, extra_config=marks)],
             )
 
-        self._run(run)
+        self._change(run)
 
     def _existing(self, client: VSphereClient, morefs: Sequence[str]) -> list[Any]:
         if not morefs:
@@ -328,6 +358,18 @@ def _wait(client: VSphereClient, tasks: Sequence[Any]) -> dict[str, Any]:
         if isinstance(exc, OperationFailed):
             raise
         raise OperationFailed(str(exc)) from exc
+
+
+_APPLIANCE_PROPS = ("name", "runtime.powerState", "config.extraConfig")
+
+
+def _appliance(obj: ManagedObject) -> ApplianceVm:
+    return ApplianceVm(
+        obj.moid,
+        str(obj["name"]),
+        str(obj["runtime.powerState"] or "poweredOff"),
+        {str(o.key): str(o.value) for o in obj["config.extraConfig"] or [] if o.value is not None},
+    )
 
 
 def _ref_id(ref: Any) -> str | None:

@@ -26,6 +26,7 @@ from vmrepl.lab.zvm.enums import (
 from vmrepl.lab.zvm.errors import NotFound
 from vmrepl.lab.zvm.links import link
 from vmrepl.lab.zvm.store import AlertRecord
+from vmrepl.lab.zvm.vcenter import ROUND_MAX_AGE
 
 if TYPE_CHECKING:
     from vmrepl.lab.zvm.context import SiteContext
@@ -73,7 +74,9 @@ class AlertService:
         self.vras = vras
         self.maintenance = maintenance
 
-    def conditions(self) -> list[Condition]:
+    def conditions(self, max_age: float = 0.0) -> list[Condition]:
+        """What is wrong now; ``max_age`` > 0 lets the VRA conditions use an inventory read
+        that long ago (see ``vcenter.py``)."""
         found: list[Condition] = []
         for peer in self.peering.peers():
             if peer.status == PAIRED and not self.peering.link_up(peer.site_identifier):
@@ -138,11 +141,11 @@ class AlertService:
                         [vpg.identifier],
                     )
                 )
-        found += vra_conditions(self.vras, self.maintenance)
+        found += vra_conditions(self.vras, self.maintenance, max_age)
         return found
 
-    def evaluate(self) -> list[AlertRecord]:
-        conditions = {c.key: c for c in self.conditions()}
+    def evaluate(self, max_age: float = 0.0) -> list[AlertRecord]:
+        conditions = {c.key: c for c in self.conditions(max_age)}
         with self.ctx.store.lock:
             alerts = self.ctx.store.alerts
             removed = [alerts.pop(k) for k in [k for k in alerts if k not in conditions]]
@@ -166,6 +169,11 @@ class AlertService:
         if added or removed:
             self.events.alerts_changed(added, removed)
         return result
+
+    def evaluate_round(self) -> list[AlertRecord]:
+        """The heartbeat's evaluation: VRA conditions from an inventory at most
+        ``ROUND_MAX_AGE`` old, shared with the other background rounds."""
+        return self.evaluate(ROUND_MAX_AGE)
 
     def find(self, identifier: str) -> AlertRecord:
         for alert in self.evaluate():
@@ -192,12 +200,14 @@ class AlertService:
         }
 
 
-def vra_conditions(vras: VraService, maintenance: MaintenanceService) -> list[Condition]:
+def vra_conditions(
+    vras: VraService, maintenance: MaintenanceService, max_age: float = 0.0
+) -> list[Condition]:
     """A VRA on a host in maintenance mode, and a VRA whose VM is powered off (not being
     installed, upgraded or removed), with the VPGs it serves (see ``maintenance.py``)."""
     found: list[Condition] = []
     try:
-        inv, views = vras.views()
+        inv, views = vras.views(vras.ctx.backend.inventory(max_age=max_age))
     except Exception:  # vCenter away: no VRA alerts this round rather than none ever
         return found
     for view in views:

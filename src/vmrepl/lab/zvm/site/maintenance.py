@@ -32,6 +32,7 @@ from vmrepl.lab.zvm.config import ZVM_DISPLAY_VERSION, ZVM_VERSION
 from vmrepl.lab.zvm.errors import BadRequest
 from vmrepl.lab.zvm.inventory import ROLE_VRA, Inventory, VmInfo
 from vmrepl.lab.zvm.store import VpgRecord
+from vmrepl.lab.zvm.vcenter import ROUND_MAX_AGE
 
 if TYPE_CHECKING:
     from vmrepl.lab.zvm.context import SiteContext
@@ -176,7 +177,7 @@ class MaintenanceService:
             if not self.ctx.answering or not self.ctx.site_identifier:
                 continue
             try:
-                self.tick()
+                self.tick(self.ctx.backend.inventory(max_age=ROUND_MAX_AGE))
             except Exception:  # vCenter away for a moment: the next round catches up
                 LOG.debug("maintenance round failed", exc_info=True)
 
