@@ -44,10 +44,9 @@ from ansible_collections.vmrepl.core.plugins.module_utils.clients.zvm import (
     ZvmConnectionParams,
     json_field,
 )
-from vmrepl.lab import manager
+from benchmarks.lab import DeployFailed, deployed_lab
 from vmrepl.operate.exporter import SiteReader, ZvmCollector
 from vmrepl.operate.sites import Site
-from vmrepl.runner import run_playbook
 
 
 def readers(state: dict[str, Any]) -> list[SiteReader]:
@@ -209,33 +208,22 @@ def main() -> int:
     if not 1 <= args.vm_small <= args.vm_large:
         parser.error("give 1 <= --vm-small <= --vm-large")
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
-    directory = Path(tempfile.mkdtemp(prefix="vmrepl-bench-exporter-"))
     try:
-        state, _ = manager.up(
-            manager.LabSpec(edition="remote", deployed=True, task_seconds=0.3, boot_seconds=1.0),
-            directory,
-        )
-        result = run_playbook(
-            "deploy_remote.yml",
-            envvars={"VMREPL_LAB_DIR": str(directory)},
-            artifact_dir=directory / "artifacts",
-        )
-        if result.status != "successful":
-            print(f"deploy_remote.yml: {result.status}", file=sys.stderr)
-            return 1
-        collector = ZvmCollector(readers(state))
-        small = measure(collector, args.scrapes)
-        source = next(s for s in state["sites"] if s["name"] == "source")["zvm"]
-        params = ZvmConnectionParams(
-            source["url"], source["username"], source["password"], ca_file=source["ca_file"]
-        )
-        with ZvmClient(params) as zvm:
-            add_vpgs(zvm, args.large)
-        large = measure(collector, args.scrapes)
-        for reader in collector.readers:
-            reader.close()
-    finally:
-        manager.down(directory)
+        with deployed_lab("vmrepl-bench-exporter-") as state:
+            collector = ZvmCollector(readers(state))
+            small = measure(collector, args.scrapes)
+            source = next(s for s in state["sites"] if s["name"] == "source")["zvm"]
+            params = ZvmConnectionParams(
+                source["url"], source["username"], source["password"], ca_file=source["ca_file"]
+            )
+            with ZvmClient(params) as zvm:
+                add_vpgs(zvm, args.large)
+            large = measure(collector, args.scrapes)
+            for reader in collector.readers:
+                reader.close()
+    except DeployFailed as exc:
+        print(exc, file=sys.stderr)
+        return 1
     ratio = large["calls_per_site"] / small["calls_per_site"]
     print(
         f"ZVM calls per scrape and site: {small['calls_per_site']:g} at {small['vpgs']} VPG, "

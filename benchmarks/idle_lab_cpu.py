@@ -20,13 +20,11 @@ import json
 import os
 import signal
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
-from vmrepl.lab import manager
-from vmrepl.runner import run_playbook
+from benchmarks.lab import DeployFailed, deployed_lab
 
 AIM = 0.05
 
@@ -63,25 +61,13 @@ def main() -> int:
     if args.seconds <= 0:
         parser.error("--seconds must be above 0")
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
-    directory = Path(tempfile.mkdtemp(prefix="vmrepl-bench-idle-"))
     try:
-        state, _ = manager.up(
-            manager.LabSpec(edition="remote", deployed=True, task_seconds=0.3, boot_seconds=1.0),
-            directory,
-        )
-        if not args.no_deploy:
-            result = run_playbook(
-                "deploy_remote.yml",
-                envvars={"VMREPL_LAB_DIR": str(directory)},
-                artifact_dir=directory / "artifacts",
-            )
-            if result.status != "successful":
-                print(f"deploy_remote.yml: {result.status}", file=sys.stderr)
-                return 1
-        time.sleep(3)  # the last tasks' threads end, the runner's children are gone
-        shares = measure(parts(state), args.seconds)
-    finally:
-        manager.down(directory)
+        with deployed_lab("vmrepl-bench-idle-", deploy=not args.no_deploy) as state:
+            time.sleep(3)  # the last tasks' threads end, the runner's children are gone
+            shares = measure(parts(state), args.seconds)
+    except DeployFailed as exc:
+        print(exc, file=sys.stderr)
+        return 1
     for name, share in shares.items():
         print(f"{name:16} {share:6.3f} of a core")
     zvms = [share for name, share in shares.items() if name.endswith(" zvm")]
