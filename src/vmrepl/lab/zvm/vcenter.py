@@ -126,7 +126,7 @@ class VCenterBackend:
         self._client: VSphereClient | None = None
         #: the last inventory read of each detail, with when it was read (time.monotonic)
         self._read: dict[Detail, tuple[float, Inventory]] = {}
-        #: how many inventories were read from vCenter (for the tests and benchmarks)
+        #: how many inventories were read from vCenter (the unit tests count them)
         self.inventory_reads = 0
 
     # -- session ----------------------------------------------------------------------------
